@@ -129,6 +129,11 @@ export const fleetSchema = z
         /** owner/name of the repository whose pipeline may assume the migration runner role. */
         repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/name'),
         branches: z.array(z.string().min(1)).min(1).default(['main']),
+        /**
+         * An account holds one OIDC provider per URL: name the existing one here and the access
+         * stack trusts it instead of creating its own. Absent: the stack creates it.
+         */
+        providerArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/, 'expected arn:aws:iam::ACCOUNT:oidc-provider/HOST').optional(),
       })
       .strict(),
     tags: z.record(z.string(), z.string()).default({}),
