@@ -1,0 +1,2 @@
+DROP INDEX issues_labels;
+ALTER TABLE issues DROP COLUMN labels, DROP COLUMN priority;

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { PACKAGE_ROOT } from '../config/load.ts';
+import { withTransaction } from './scoped.ts';
+
+/** The control schema's own migrations, applied when the runner connects to a region. */
+export const CONTROL_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'migrations', 'control');
+
+interface ControlMigration {
+  readonly name: string;
+  readonly sql: string;
+  readonly checksum: string;
+}
+
+let cached: ControlMigration[] | undefined;
+
+function readControlMigrations(): ControlMigration[] {
+  cached ??= readdirSync(CONTROL_MIGRATIONS_DIR)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((file) => {
+      const sql = readFileSync(path.join(CONTROL_MIGRATIONS_DIR, file), 'utf8');
+      return { name: file.slice(0, -4), sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    });
+  return cached;
+}
+
+// Arbitrary but fixed: serializes control-schema upgrades across runners on one database.
+const CONTROL_LOCK_KEY = 7_345_120_001;
+
+/**
+ * Bring the control schema up to date. The common case (nothing to do) costs one query; the
+ * upgrade itself runs under a transaction-level advisory lock, so concurrent runners wait for the
+ * first one and then find nothing to do.
+ */
+export async function ensureControlSchema(client: pg.ClientBase): Promise<void> {
+  const migrations = readControlMigrations();
+  const latest = migrations.at(-1)?.name;
+  const { rows } = await client.query<{ latest: string | null }>(
+    `SELECT CASE WHEN to_regclass('fleet.control_migrations') IS NULL THEN NULL
+                 ELSE (SELECT max(name) FROM fleet.control_migrations) END AS latest`,
+  );
+  if (latest === undefined || rows[0]?.latest === latest) return;
+
+  await withTransaction(client, async () => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [CONTROL_LOCK_KEY]);
+    await client.query('CREATE SCHEMA IF NOT EXISTS fleet');
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS fleet.control_migrations (
+         name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const applied = await client.query<{ name: string }>('SELECT name FROM fleet.control_migrations');
+    const done = new Set(applied.rows.map((r) => r.name));
+    for (const migration of migrations) {
+      if (done.has(migration.name)) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO fleet.control_migrations (name, checksum) VALUES ($1, $2)', [
+        migration.name,
+        migration.checksum,
+      ]);
+    }
+  });
+}

@@ -1,0 +1,114 @@
+import type { Fleet } from '../fleet.ts';
+import { assertTenantIds } from '../tenants/ids.ts';
+import { assertMigrationName, loadFleetPlan, workItems } from './load-plan.ts';
+import { pendingFor } from './plan.ts';
+import { executeAcrossFleet, runSettings, type RunEvent, type TenantResult } from './run-fleet.ts';
+import { migrateTenantUp, type TenantRunSettings } from './tenant-migrator.ts';
+import { inShard, type Shard } from './shard.ts';
+
+export interface MigrateOptions {
+  /** Stop at this migration (inclusive); default the latest. */
+  readonly to?: string;
+  readonly tenants?: readonly string[];
+  readonly concurrency?: number;
+  readonly canary?: number;
+  readonly failFast?: boolean;
+  readonly dryRun?: boolean;
+  readonly shard?: Shard;
+  readonly onEvent?: (event: RunEvent) => void;
+  readonly settings?: Partial<TenantRunSettings>;
+}
+
+export interface PlannedTenant {
+  readonly tenant: string;
+  readonly region: string;
+  readonly schema: string;
+  readonly status: string;
+  readonly pending: readonly string[];
+}
+
+export interface MigrateSummary {
+  readonly tenants: number;
+  readonly upToDate: number;
+  readonly applied: number;
+  readonly skipped: number;
+  readonly failed: number;
+  readonly migrationsApplied: number;
+}
+
+export interface MigrateReport {
+  readonly ok: boolean;
+  readonly dryRun: boolean;
+  readonly target: string | null;
+  readonly planned: readonly PlannedTenant[];
+  readonly results: readonly TenantResult[];
+  readonly summary: MigrateSummary;
+  readonly stopped?: string;
+  readonly durationMs: number;
+}
+
+export function summarize(considered: number, results: readonly TenantResult[], upToDate: number): MigrateSummary {
+  const count = (status: TenantResult['status']) => results.filter((r) => r.status === status).length;
+  return {
+    tenants: considered,
+    upToDate,
+    applied: count('applied'),
+    skipped: count('skipped'),
+    failed: count('failed'),
+    migrationsApplied: results.reduce((n, r) => n + (r.status === 'failed' ? 0 : r.migrations.length), 0),
+  };
+}
+
+/**
+ * Migrate every tenant (or the chosen ones) of every region of the fleet. Tenants that are
+ * provisioning are completed; purged ones have no schema and are left out.
+ */
+export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): Promise<MigrateReport> {
+  const started = performance.now();
+  if (options.tenants) assertTenantIds(options.tenants);
+  const plan = await loadFleetPlan(fleet);
+  if (options.to !== undefined) assertMigrationName(plan.files, options.to);
+  let items = workItems(plan, options.tenants);
+  if (options.shard) {
+    const shard = options.shard;
+    items = items.filter((i) => inShard(i.tenant.id, shard));
+  }
+  const considered = items.length;
+  const planned: PlannedTenant[] = [];
+  const work = items.filter((item) => {
+    const pending = pendingFor(item.tenant, plan.files, options.to);
+    const needsWork = pending.length > 0 || item.tenant.status === 'provisioning';
+    if (needsWork) {
+      planned.push({ tenant: item.tenant.id, region: item.region.name, schema: item.tenant.schema, status: item.tenant.status, pending: pending.map((f) => f.name) });
+    }
+    return needsWork;
+  });
+  const upToDate = considered - work.length;
+
+  if (options.dryRun || work.length === 0) {
+    return { ok: true, dryRun: options.dryRun ?? false, target: options.to ?? null, planned, results: [], summary: summarize(considered, [], upToDate), durationMs: Math.round(performance.now() - started) };
+  }
+
+  const settings = runSettings(fleet, options.settings);
+  const outcome = await executeAcrossFleet(
+    work,
+    (client, item) => migrateTenantUp(client, item.tenant, plan.files, settings, options.to),
+    {
+      concurrency: options.concurrency ?? fleet.config.runner.concurrency,
+      ...(options.canary !== undefined ? { canary: options.canary } : {}),
+      ...(options.failFast !== undefined ? { failFast: options.failFast } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    },
+  );
+  const summary = summarize(considered, outcome.results, upToDate);
+  return {
+    ok: summary.failed === 0 && outcome.stopped === undefined,
+    dryRun: false,
+    target: options.to ?? null,
+    planned,
+    results: outcome.results,
+    summary,
+    ...(outcome.stopped ? { stopped: outcome.stopped } : {}),
+    durationMs: Math.round(performance.now() - started),
+  };
+}

@@ -1,0 +1,93 @@
+import type { RegionDatabase } from '../db/region-database.ts';
+import type { MigrationFile } from './migration-files.ts';
+import { FleetError } from '../errors.ts';
+
+export type TenantStatus = 'provisioning' | 'active' | 'disconnected' | 'purged';
+
+/** A tenant as the plan query sees it. */
+export interface TenantState {
+  readonly id: string;
+  readonly region: string;
+  readonly schema: string;
+  readonly status: TenantStatus;
+  /** Names of applied migrations, sorted. */
+  readonly applied: readonly string[];
+}
+
+export interface RegionState {
+  readonly region: string;
+  readonly tenants: readonly TenantState[];
+  /** Every checksum the ledger holds for each migration name. */
+  readonly checksums: ReadonlyMap<string, readonly string[]>;
+}
+
+/**
+ * Registry and ledger of one region in a single query, so a run with nothing pending costs one
+ * query per region however many tenants there are. Purged tenants are left out: they have no schema.
+ */
+const STATE_SQL = `
+WITH per_tenant AS (
+  SELECT tenant_id, array_agg(name ORDER BY name) AS applied FROM fleet.migrations GROUP BY tenant_id
+), sums AS (
+  SELECT name, array_agg(DISTINCT checksum) AS checksums FROM fleet.migrations GROUP BY name
+)
+SELECT t.id, t.schema_name, t.status, coalesce(p.applied, '{}') AS applied, NULL::text AS name, NULL::text[] AS checksums
+  FROM fleet.tenants t LEFT JOIN per_tenant p ON p.tenant_id = t.id
+ WHERE t.status <> 'purged'
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, name, checksums FROM sums`;
+
+interface StateRow {
+  id: string | null;
+  schema_name: string | null;
+  status: TenantStatus | null;
+  applied: string[] | null;
+  name: string | null;
+  checksums: string[] | null;
+}
+
+export async function readRegionState(region: RegionDatabase): Promise<RegionState> {
+  const { rows } = await region.query<StateRow>(STATE_SQL);
+  const tenants: TenantState[] = [];
+  const checksums = new Map<string, string[]>();
+  for (const row of rows) {
+    if (row.id !== null) {
+      tenants.push({ id: row.id, region: region.name, schema: row.schema_name as string, status: row.status as TenantStatus, applied: row.applied ?? [] });
+    } else if (row.name !== null) {
+      checksums.set(row.name, row.checksums ?? []);
+    }
+  }
+  tenants.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { region: region.name, tenants, checksums };
+}
+
+/**
+ * The ledger must agree with the files: an applied migration whose file is gone or whose content
+ * changed stops the run before any tenant is touched, naming the file.
+ */
+export function checkLedgerAgainstFiles(states: readonly RegionState[], files: readonly MigrationFile[], migrationsDir: string): void {
+  const byName = new Map(files.map((f) => [f.name, f]));
+  const problems = new Set<string>();
+  for (const state of states) {
+    for (const [name, sums] of state.checksums) {
+      const file = byName.get(name);
+      if (!file) {
+        problems.add(`${name}.sql is applied (region ${state.region}) but the file is gone from ${migrationsDir}; restore it`);
+        continue;
+      }
+      if (sums.some((sum) => sum !== file.checksum)) {
+        problems.add(`${file.file} was changed after it was applied (region ${state.region}): checksum ${file.checksum.slice(0, 12)} differs from the ledger's ${sums.filter((s) => s !== file.checksum)[0]?.slice(0, 12)}; revert the edit and add a new migration instead`);
+      }
+    }
+  }
+  if (problems.size > 0) {
+    throw new FleetError('LEDGER_MISMATCH', 'the ledger does not match the migration files; no tenant was touched:', [...problems]);
+  }
+}
+
+/** Migrations a tenant still needs, in order, up to and including `to` when given. */
+export function pendingFor(tenant: TenantState, files: readonly MigrationFile[], to?: string): MigrationFile[] {
+  const applied = new Set(tenant.applied);
+  const limit = to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1;
+  return files.slice(0, limit).filter((f) => !applied.has(f.name));
+}

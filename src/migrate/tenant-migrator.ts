@@ -1,0 +1,239 @@
+import type pg from 'pg';
+import { Umzug, type UmzugStorage } from 'umzug';
+import type { Clock } from '../clock.ts';
+import { quoteIdent } from '../db/quote.ts';
+import { withTransaction } from '../db/scoped.ts';
+import { withTenantLock } from '../tenants/tenant-lock.ts';
+import { prepareTenantSchema } from '../tenants/prepare-schema.ts';
+import type { MigrationFile } from './migration-files.ts';
+import { splitStatements } from './split-statements.ts';
+import type { TenantState } from './plan.ts';
+
+export interface TenantRunSettings {
+  readonly clock: Clock;
+  readonly actor: string;
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+  /** Attempts after a lock timeout. */
+  readonly lockRetries: number;
+  /** Backoff before retry n (0-based); injectable so tests need not wait. */
+  readonly backoffMs?: (attempt: number) => number;
+}
+
+export interface TenantFailure {
+  readonly migration: string | null;
+  readonly message: string;
+  /** PostgreSQL SQLSTATE when the database refused. */
+  readonly code?: string;
+}
+
+export type TenantOutcome =
+  | { readonly status: 'applied'; readonly migrations: readonly string[]; readonly activated: boolean }
+  | { readonly status: 'skipped'; readonly reason: string }
+  | { readonly status: 'failed'; readonly migrations: readonly string[]; readonly error: TenantFailure };
+
+const LOCK_NOT_AVAILABLE = '55P03';
+
+const defaultBackoff = (attempt: number) => Math.min(5000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
+
+class RunContext {
+  constructor(
+    readonly client: pg.ClientBase,
+    readonly tenant: TenantState,
+    readonly settings: TenantRunSettings,
+  ) {}
+}
+
+async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>): Promise<void> {
+  const { client, tenant, settings } = ctx;
+  await withTransaction(client, async () => {
+    // set_config(..., true) is SET LOCAL with bound values: it ends with the transaction.
+    await client.query(
+      `SELECT set_config('search_path', $1, true), set_config('lock_timeout', $2, true), set_config('statement_timeout', $3, true)`,
+      [quoteIdent(tenant.schema), `${settings.lockTimeoutMs}ms`, `${settings.statementTimeoutMs}ms`],
+    );
+    await client.query(sql);
+    await ledger();
+  });
+}
+
+/**
+ * Files marked `-- fleet:no-transaction` run statement by statement in autocommit, then the ledger
+ * row. A crash in between leaves the file applied but unrecorded, so such files must be idempotent
+ * (CREATE INDEX CONCURRENTLY IF NOT EXISTS ...): the rerun applies them again.
+ */
+async function runSqlWithoutTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>): Promise<void> {
+  const { client, tenant, settings } = ctx;
+  await client.query(
+    `SELECT set_config('search_path', $1, false), set_config('lock_timeout', $2, false), set_config('statement_timeout', $3, false)`,
+    [quoteIdent(tenant.schema), `${settings.lockTimeoutMs}ms`, `${settings.statementTimeoutMs}ms`],
+  );
+  try {
+    for (const statement of splitStatements(sql)) await client.query(statement);
+    await ledger();
+  } finally {
+    await client.query('RESET search_path; RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
+  }
+}
+
+async function withLockRetries(ctx: RunContext, attempt: () => Promise<void>): Promise<void> {
+  const backoff = ctx.settings.backoffMs ?? defaultBackoff;
+  for (let n = 0; ; n += 1) {
+    try {
+      await attempt();
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== LOCK_NOT_AVAILABLE || n >= ctx.settings.lockRetries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoff(n)));
+    }
+  }
+}
+
+function applyUp(ctx: RunContext, file: MigrationFile): () => Promise<void> {
+  return async () => {
+    const started = performance.now();
+    const ledger = async () => {
+      await ctx.client.query(
+        'INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms) VALUES ($1, $2, $3, $4, $5)',
+        [ctx.tenant.id, file.name, file.checksum, ctx.settings.clock.now(), Math.round(performance.now() - started)],
+      );
+    };
+    await withLockRetries(ctx, () =>
+      file.noTransaction ? runSqlWithoutTransaction(ctx, file.sql, ledger) : runSqlInTransaction(ctx, file.sql, ledger),
+    );
+  };
+}
+
+function applyDown(ctx: RunContext, file: MigrationFile): () => Promise<void> {
+  return async () => {
+    const down = file.down;
+    if (!down) throw new Error(`${file.name} has no down file`);
+    const ledger = async () => {
+      await ctx.client.query('DELETE FROM fleet.migrations WHERE tenant_id = $1 AND name = $2', [ctx.tenant.id, file.name]);
+    };
+    await withLockRetries(ctx, () =>
+      down.noTransaction ? runSqlWithoutTransaction(ctx, down.sql, ledger) : runSqlInTransaction(ctx, down.sql, ledger),
+    );
+  };
+}
+
+/**
+ * Umzug over one tenant. Its storage is the ledger as read under the tenant's lock; the ledger
+ * row itself is written inside each migration's transaction (Umzug would log it in a separate call
+ * after the migration, leaving a window where a crash applies a migration without recording it),
+ * so the storage only keeps Umzug's view in step.
+ */
+function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], executed: string[]): Umzug<RunContext> {
+  const storage: UmzugStorage<RunContext> = {
+    executed: async () => [...executed],
+    logMigration: async ({ name }) => {
+      executed.push(name);
+    },
+    unlogMigration: async ({ name }) => {
+      executed.splice(executed.indexOf(name), 1);
+    },
+  };
+  return new Umzug<RunContext>({
+    migrations: files.map((file) => ({ name: file.name, up: applyUp(ctx, file), down: applyDown(ctx, file) })),
+    context: ctx,
+    storage,
+    logger: undefined,
+  });
+}
+
+function failureOf(error: unknown): TenantFailure {
+  // Umzug wraps the database error in a MigrationError whose cause is the original.
+  const migrationName = (error as { migration?: { name?: string } }).migration?.name ?? null;
+  const root = ((error as { cause?: unknown }).cause ?? error) as { message?: string; code?: string; detail?: string };
+  const message = [root.message ?? String(root), root.detail].filter(Boolean).join(' ');
+  return { migration: migrationName, message, ...(typeof root.code === 'string' && /^[0-9A-Z]{5}$/.test(root.code) ? { code: root.code } : {}) };
+}
+
+async function readLedger(client: pg.ClientBase, tenantId: string): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>('SELECT name FROM fleet.migrations WHERE tenant_id = $1 ORDER BY name', [tenantId]);
+  return rows.map((r) => r.name);
+}
+
+/**
+ * Migrate one tenant up to `to` (or latest) under its advisory lock. A tenant another runner holds
+ * is skipped; a failure leaves the tenant at its last good migration and is returned, not thrown.
+ */
+export async function migrateTenantUp(
+  client: pg.ClientBase,
+  tenant: TenantState,
+  files: readonly MigrationFile[],
+  settings: TenantRunSettings,
+  to?: string,
+): Promise<TenantOutcome> {
+  const ctx = new RunContext(client, tenant, settings);
+  const done: string[] = [];
+  try {
+    const locked = await withTenantLock(client, tenant.id, async (): Promise<TenantOutcome> => {
+      // Re-read under the lock: another runner may have finished this tenant since the plan.
+      const current = await client.query<{ status: string }>('SELECT status FROM fleet.tenants WHERE id = $1', [tenant.id]);
+      const status = current.rows[0]?.status;
+      if (status === undefined || status === 'purged') return { status: 'skipped', reason: `tenant is ${status ?? 'no longer registered'}` };
+      const executed = await readLedger(client, tenant.id);
+      if (status === 'provisioning') await prepareTenantSchema(client, tenant);
+      const applied = new Set(executed);
+      const limit = to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1;
+      const pending = files.slice(0, limit).filter((f) => !applied.has(f.name));
+      if (pending.length > 0) {
+        const umzug = tenantUmzug(ctx, files, executed);
+        umzug.on('migrated', ({ name }) => {
+          done.push(name);
+        });
+        await umzug.up({ to: pending.at(-1)?.name as string });
+      }
+      let activated = false;
+      if (status === 'provisioning' && executed.length >= limit) {
+        const updated = await client.query(
+          `UPDATE fleet.tenants SET status = 'active', updated_at = $2, last_contact_at = coalesce(last_contact_at, $2) WHERE id = $1 AND status = 'provisioning'`,
+          [tenant.id, settings.clock.now()],
+        );
+        activated = (updated.rowCount ?? 0) > 0;
+        if (activated) {
+          await client.query(
+            `INSERT INTO fleet.audit_events (at, tenant_id, action, from_state, to_state, actor, details) VALUES ($1, $2, 'provisioned', 'provisioning', 'active', $3, $4)`,
+            [settings.clock.now(), tenant.id, settings.actor, JSON.stringify({ schema: tenant.schema, migrations: executed.length })],
+          );
+        }
+      }
+      if (pending.length === 0 && !activated) return { status: 'skipped', reason: 'up to date' };
+      return { status: 'applied', migrations: done, activated };
+    });
+    return locked.locked ? locked.value : { status: 'skipped', reason: 'locked by another runner' };
+  } catch (error) {
+    return { status: 'failed', migrations: done, error: failureOf(error) };
+  }
+}
+
+/** Revert one tenant's migrations after `keep` (all of them when keep is null), newest first. */
+export async function migrateTenantDown(
+  client: pg.ClientBase,
+  tenant: TenantState,
+  files: readonly MigrationFile[],
+  settings: TenantRunSettings,
+  keep: string | null,
+): Promise<TenantOutcome> {
+  const ctx = new RunContext(client, tenant, settings);
+  const done: string[] = [];
+  try {
+    const locked = await withTenantLock(client, tenant.id, async (): Promise<TenantOutcome> => {
+      const executed = await readLedger(client, tenant.id);
+      const keepIndex = keep === null ? -1 : files.findIndex((f) => f.name === keep);
+      const revert = executed.filter((name) => files.findIndex((f) => f.name === name) > keepIndex);
+      if (revert.length === 0) return { status: 'skipped', reason: 'nothing to roll back' };
+      const umzug = tenantUmzug(ctx, files, executed);
+      umzug.on('reverted', ({ name }) => {
+        done.push(name);
+      });
+      await umzug.down({ to: revert[0] as string });
+      return { status: 'applied', migrations: done, activated: false };
+    });
+    return locked.locked ? locked.value : { status: 'skipped', reason: 'locked by another runner' };
+  } catch (error) {
+    return { status: 'failed', migrations: done, error: failureOf(error) };
+  }
+}
