@@ -38,11 +38,15 @@ const CONTROL_LOCK_KEY = 7_345_120_001;
 export async function ensureControlSchema(client: pg.ClientBase): Promise<void> {
   const migrations = readControlMigrations();
   const latest = migrations.at(-1)?.name;
-  const { rows } = await client.query<{ latest: string | null }>(
-    `SELECT CASE WHEN to_regclass('fleet.control_migrations') IS NULL THEN NULL
-                 ELSE (SELECT max(name) FROM fleet.control_migrations) END AS latest`,
-  );
-  if (latest === undefined || rows[0]?.latest === latest) return;
+  let current: string | null = null;
+  try {
+    const { rows } = await client.query<{ latest: string | null }>('SELECT max(name) AS latest FROM fleet.control_migrations');
+    current = rows[0]?.latest ?? null;
+  } catch (error) {
+    // A database the fleet has never seen: no schema (3F000) or no table (42P01) yet.
+    if (!['3F000', '42P01'].includes((error as { code?: string }).code ?? '')) throw error;
+  }
+  if (latest === undefined || current === latest) return;
 
   await withTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [CONTROL_LOCK_KEY]);

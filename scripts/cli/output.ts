@@ -1,0 +1,62 @@
+import cliProgress from 'cli-progress';
+import type { RunEvent } from '../../src/migrate/run-fleet.ts';
+
+/** How a command talks: JSON for pipelines, text for people; colour and a bar only on a terminal. */
+export interface Output {
+  readonly json: boolean;
+  readonly tty: boolean;
+  line(text?: string): void;
+  error(text: string): void;
+  printJson(value: unknown): void;
+  bold(text: string): string;
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  dim(text: string): string;
+}
+
+export function createOutput(json: boolean): Output {
+  const tty = Boolean(process.stderr.isTTY) && !json && !process.env.NO_COLOR;
+  const paint = (code: string) => (text: string) => (tty ? `\u001b[${code}m${text}\u001b[0m` : text);
+  return {
+    json,
+    tty,
+    line: (text = '') => process.stdout.write(`${text}\n`),
+    error: (text) => process.stderr.write(`${text}\n`),
+    printJson: (value) => process.stdout.write(`${JSON.stringify(value)}\n`),
+    bold: paint('1'),
+    red: paint('31'),
+    green: paint('32'),
+    yellow: paint('33'),
+    dim: paint('2'),
+  };
+}
+
+/** A progress bar on stderr for a terminal; nothing otherwise. Returns the event handler and a stop function. */
+export function progressFor(out: Output, label: string): { onEvent: (event: RunEvent) => void; stop: () => void } {
+  if (!out.tty) return { onEvent: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {value}/{total} tenants | {phase} | failed {failed} | {duration_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  let failed = 0;
+  let done = 0;
+  return {
+    onEvent(event) {
+      if (event.type === 'start') {
+        if (!started) bar.start(event.tenants, 0, { phase: event.phase, failed });
+        else bar.setTotal(done + event.tenants);
+        started = true;
+        bar.update({ phase: event.phase });
+      } else if (event.type === 'tenant') {
+        done += 1;
+        if (event.result.status === 'failed') failed += 1;
+        bar.update(done, { failed });
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

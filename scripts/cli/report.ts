@@ -1,0 +1,31 @@
+import type { MigrateReport } from '../../src/migrate/migrate-fleet.ts';
+import type { Output } from './output.ts';
+
+/** The human form of a migrate or rollback report: the summary first, then each failure in full. */
+export function printRunReport(out: Output, report: MigrateReport, verb: 'migrate' | 'rollback'): void {
+  const s = report.summary;
+  if (report.dryRun) {
+    out.line(out.bold(`Dry run: ${report.planned.length} of ${s.tenants} tenant(s) would change${report.target ? ` (target ${report.target})` : ''}; nothing was touched.`));
+    for (const p of report.planned.slice(0, 50)) out.line(`  ${p.region}/${p.tenant} (${p.status}): ${p.pending.join(', ') || '(provision only)'}`);
+    if (report.planned.length > 50) out.line(out.dim(`  … and ${report.planned.length - 50} more (use --json for all)`));
+    return;
+  }
+  if (report.planned.length === 0) {
+    out.line(`${out.green('✓')} Nothing to do: all ${s.tenants} tenant(s) are ${verb === 'migrate' ? 'up to date' : 'already at the target'}${report.target ? ` (${report.target})` : ''}. (${(report.durationMs / 1000).toFixed(2)} s)`);
+    return;
+  }
+  const mark = report.ok ? out.green('✓') : out.red('✗');
+  out.line(
+    `${mark} ${verb}: ${s.applied} tenant(s) changed (${s.migrationsApplied} migration(s) ${verb === 'migrate' ? 'applied' : 'reverted'}), ${s.failed} failed, ${s.skipped} skipped, ${s.upToDate} already up to date, in ${(report.durationMs / 1000).toFixed(2)} s`,
+  );
+  if (report.stopped) out.line(out.yellow(`stopped: ${report.stopped}`));
+  const skippedByReason = new Map<string, number>();
+  for (const r of report.results) if (r.status === 'skipped') skippedByReason.set(r.reason ?? '', (skippedByReason.get(r.reason ?? '') ?? 0) + 1);
+  for (const [reason, n] of skippedByReason) out.line(out.dim(`  skipped ${n}: ${reason}`));
+  const failed = report.results.filter((r) => r.status === 'failed');
+  for (const f of failed.slice(0, 100)) {
+    out.line(`  ${out.red('failed')} ${f.region}/${f.tenant} at ${f.error?.migration ?? '(before any migration)'}: ${f.error?.message}${f.error?.code ? ` [SQLSTATE ${f.error.code}]` : ''}`);
+  }
+  if (failed.length > 100) out.line(`  … and ${failed.length - 100} more failures (use --json for all)`);
+  if (failed.length > 0) out.line(out.dim('  Each failed tenant stays at its last good migration; fix the cause and run again.'));
+}

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { addTenants } from '../../src/tenants/add-tenants.ts';
+import { sampleTenants } from '../../src/tenants/sample-fleet.ts';
+import { migrateFleet } from '../../src/migrate/migrate-fleet.ts';
+import { fleetStatus } from '../../src/migrate/fleet-status.ts';
+import { progressFor } from '../cli/output.ts';
+import { printRunReport } from '../cli/report.ts';
+import { printStatus } from '../cli/status-view.ts';
+import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('the main job (npm start): connect, register the sample fleet on first run, migrate every tenant, print the status')
+    .option('--no-sample', 'do not register the sample fleet into an empty registry')
+    .option('--json', 'JSON: { registered, migrate, status }')
+    .addHelpText('after', `
+Examples:
+  $ npm start                                  # embedded PostgreSQL under .fleet/, no server needed
+  $ FLEET_DATABASE_URL=postgres://localhost/app npx fleet start --no-sample`)
+    .action(async (flags: { sample?: boolean; json?: boolean }, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      await runCommand(Boolean(flags.json), (out) =>
+        withFleet(globals, {}, async (fleet) => {
+          const registered: string[] = [];
+          const counts = await Promise.all(fleet.regions.map(async (r) => Number((await r.query<{ n: string }>('SELECT count(*) AS n FROM fleet.tenants')).rows[0]?.n ?? 0)));
+          if (flags.sample !== false && counts.every((n) => n === 0)) {
+            const sample = sampleTenants(fleet.regions.map((r) => r.name));
+            if (!out.json) out.line(`First run: registering a sample fleet of ${sample.length} tenants over ${fleet.regions.map((r) => r.name).join(', ')}.`);
+            for (const region of fleet.regions) {
+              const ids = sample.filter((s) => s.region === region.name).map((s) => s.id);
+              const report = await addTenants(fleet, ids, { region: region.name });
+              registered.push(...report.registered);
+            }
+          }
+          const progress = progressFor(out, 'migrate');
+          const report = await migrateFleet(fleet, { onEvent: progress.onEvent });
+          progress.stop();
+          const status = await fleetStatus(fleet);
+          if (out.json) {
+            out.printJson({ command: 'start', ok: report.ok, registered, migrate: report, status: { latest: status.latest, regions: status.regions } });
+          } else {
+            printRunReport(out, report, 'migrate');
+            out.line();
+            printStatus(out, status, { tenants: false });
+          }
+          return report.ok ? EXIT.ok : EXIT.failed;
+        }),
+      );
+    });
+}

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { fleetStatus } from '../../src/migrate/fleet-status.ts';
+import { printStatus } from '../cli/status-view.ts';
+import { collect } from '../cli/parse.ts';
+import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('where every tenant stands: region, schema, status, last migration, pending count')
+    .option('--region <name>', 'only this region (repeatable)', collect)
+    .option('--summary', 'only the per-region summary, no line per tenant')
+    .option('--json', 'JSON: { latest, regions: [...], tenants: [...] }')
+    .addHelpText('after', `
+Examples:
+  $ fleet status
+  $ fleet status --summary
+  $ fleet status --json | jq '.tenants[] | select(.pending > 0)'`)
+    .action(async (flags: { region?: string[]; summary?: boolean; json?: boolean }, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      await runCommand(Boolean(flags.json), (out) =>
+        withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1 }, async (fleet) => {
+          const status = await fleetStatus(fleet);
+          if (out.json) out.printJson(status);
+          else printStatus(out, status, { tenants: !flags.summary });
+          return EXIT.ok;
+        }),
+      );
+    });
+}

@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander';
+import { registerStartCommand } from './commands/start.ts';
+import { registerTenantsCommand } from './commands/tenants.ts';
+import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerRollbackCommand } from './commands/rollback.ts';
+import { registerStatusCommand } from './commands/status.ts';
+import { registerMigrationCommand } from './commands/migration.ts';
+import { EXIT } from './cli/run-command.ts';
+
+const program = new Command('fleet')
+  .description('tenant-fleet: migrate, provision and operate every tenant schema of every regional database')
+  .option('--config <path>', 'fleet description (default: FLEET_CONFIG, ./fleet.config.json, or the package one)')
+  .option('--migrations-dir <dir>', 'tenant migrations (default: FLEET_MIGRATIONS_DIR or migrations/tenant)')
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', `
+Where it connects: FLEET_DATABASE_URL (one region, named by FLEET_REGION, default "local"), else each
+region's endpoint in the fleet description (IAM auth, verified TLS), else an embedded PostgreSQL under .fleet/.
+
+Examples:
+  $ npx fleet start
+  $ npx fleet tenants add acme --region eu
+  $ npx fleet migrate --canary 10 --json
+  $ npx fleet status`);
+
+registerStartCommand(program);
+registerTenantsCommand(program);
+registerMigrateCommand(program);
+registerRollbackCommand(program);
+registerStatusCommand(program);
+registerMigrationCommand(program);
+
+// Bad usage exits 2, help and version 0: commander's own default would be 1 for both kinds.
+program.exitOverride();
+for (const sub of program.commands) {
+  sub.exitOverride();
+  for (const leaf of sub.commands) leaf.exitOverride();
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    throw error;
+  }
+}
