@@ -1,0 +1,81 @@
+import { TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
+import { DataAwsDbInstance } from '@cdktf/provider-aws/lib/data-aws-db-instance/index.js';
+import { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider/index.js';
+import type { FleetConfig } from '../src/config/schema.ts';
+import { DatabaseAccessRole, type DatabaseTarget } from './constructs/database-access-role.ts';
+import { operatorTrust, pipelineTrust, supportTrust } from './trust-policies.ts';
+import { useS3State } from './state-backend.ts';
+import { ACCESS_STACK_NAME, dbInstanceIdentifier } from './naming.ts';
+import { MAX_HUMAN_SESSION_SECONDS } from './promises.ts';
+
+export interface AccessStackProps {
+  readonly fleet: FleetConfig;
+}
+
+/**
+ * The roles that reach the databases, one per job, each spanning every region (IAM is global and
+ * the runner migrates the whole fleet in one run). Deployed after the region stacks: it reads
+ * each instance's resource id, which is known only once the instance exists.
+ */
+export class AccessStack extends TerraformStack {
+  readonly migrationRunner: DatabaseAccessRole;
+  readonly purgeOperator: DatabaseAccessRole;
+  readonly support: DatabaseAccessRole;
+
+  constructor(scope: Construct, props: AccessStackProps) {
+    const { fleet } = props;
+    super(scope, ACCESS_STACK_NAME);
+    useS3State(this, fleet, ACCESS_STACK_NAME);
+    new AwsProvider(this, 'aws', { region: fleet.state.awsRegion, defaultTags: [{ tags: { ...fleet.tags, fleet: fleet.name } }] });
+    const accountId = new DataAwsCallerIdentity(this, 'caller').accountId;
+
+    // AWS provider 6 takes a region per data source, so one provider reads every region.
+    const databases: DatabaseTarget[] = fleet.regions.map((region) => ({
+      awsRegion: region.awsRegion,
+      resourceId: new DataAwsDbInstance(this, `db-${region.name}`, {
+        region: region.awsRegion,
+        dbInstanceIdentifier: dbInstanceIdentifier(fleet, region),
+      }).resourceId,
+    }));
+
+    const providerArn =
+      fleet.oidc.providerArn ??
+      new IamOpenidConnectProvider(this, 'oidc', { url: fleet.oidc.url, clientIdList: [fleet.oidc.audience] }).arn;
+
+    this.migrationRunner = new DatabaseAccessRole(this, 'migration-runner', {
+      name: `${fleet.name}-migration-runner`,
+      description: `Release pipeline of ${fleet.oidc.repository}: connects as ${fleet.databaseUsers.migrator}`,
+      trustPolicy: pipelineTrust({ providerArn, ...fleet.oidc }),
+      accountId,
+      dbUser: fleet.databaseUsers.migrator,
+      databases,
+      purpose: 'migration-runner',
+    });
+    this.purgeOperator = new DatabaseAccessRole(this, 'purge-operator', {
+      name: `${fleet.name}-purge-operator`,
+      description: `Operators purging departed tenants: connects as ${fleet.databaseUsers.purge}, MFA required`,
+      trustPolicy: operatorTrust(accountId),
+      accountId,
+      dbUser: fleet.databaseUsers.purge,
+      databases,
+      purpose: 'purge-operator',
+    });
+    this.support = new DatabaseAccessRole(this, 'support', {
+      name: `${fleet.name}-support`,
+      description: `Support, read-only: connects as ${fleet.databaseUsers.support}, MFA and a ticket tag required`,
+      trustPolicy: supportTrust(accountId),
+      accountId,
+      dbUser: fleet.databaseUsers.support,
+      databases,
+      purpose: 'support',
+      maxSessionDurationSeconds: MAX_HUMAN_SESSION_SECONDS,
+    });
+
+    new TerraformOutput(this, 'migration_runner_role_arn', { value: this.migrationRunner.role.arn, description: 'role-to-assume of the release pipeline' });
+    new TerraformOutput(this, 'purge_operator_role_arn', { value: this.purgeOperator.role.arn });
+    new TerraformOutput(this, 'support_role_arn', { value: this.support.role.arn });
+  }
+}

@@ -1,0 +1,28 @@
+import { App } from 'cdktf';
+import type { FleetConfig } from '../src/config/schema.ts';
+import { RegionStack } from './region-stack.ts';
+import { AccessStack } from './access-stack.ts';
+
+export interface FleetAppOptions {
+  /** Where `synth()` writes; default `cdktf.out`, where terraform and the policy pack look. */
+  readonly outdir?: string;
+}
+
+/**
+ * The whole fleet as one cdktf app: a data stack per region of the description, then the access
+ * stack. Only public cdktf/constructs APIs, so a move to CDK Terrain stays a package rename.
+ */
+export function buildFleetApp(fleet: FleetConfig, options: FleetAppOptions = {}): App {
+  const app = new App({
+    outdir: options.outdir ?? 'cdktf.out',
+    // Stack traces in construct metadata cost synth time and churn the output on every edit.
+    stackTraces: false,
+    // The flags `cdktf init` sets: logical ids keep the readable construct path.
+    context: { excludeStackIdFromLogicalIds: 'true', allowSepCharsInLogicalIds: 'true' },
+  });
+  const regions = fleet.regions.map((region) => new RegionStack(app, { fleet, region }));
+  const access = new AccessStack(app, { fleet });
+  // Terraform-level order for tools that read it (cdktf-cli deploys dependencies first).
+  for (const region of regions) access.addDependency(region);
+  return app;
+}
