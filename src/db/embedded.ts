@@ -11,10 +11,11 @@
  *
  * Layout under `dir`:
  *   postgres-data/       PGDATA, owned by the OS user the server runs as
- *   postgres.password    the superuser's password (0600); written last, so it marks a finished initdb
+ *   postgres.password    the superuser's password (0600)
  *   postgres.log         server log (appended)
  *   postgres.users/      one empty file per live user: <pid>-<process start time>-<random>
  *   postgres.lock/       mutex around every start/stop decision (mkdir is atomic)
+ *   postgres.initdb-*    scratch of an initdb in progress, renamed to postgres-data when complete
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -64,6 +65,7 @@ const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
 const RESERVED_SETTINGS = new Set(['port', 'listen_addresses', 'unix_socket_directories', 'data_directory']);
 const DEFAULT_SETTINGS: Readonly<Record<string, string>> = { max_connections: '200' };
 const POLL_MS = 10;
+const MAX_LOG_BYTES = 10 * 1024 * 1024;
 const START_ATTEMPTS = 5;
 /** A lock dir with no owner file yet is only stale once its creator clearly died between mkdir and write. */
 const OWNERLESS_LOCK_STALE_MS = 5_000;
@@ -276,41 +278,47 @@ function findBinaries(): Promise<Binaries> {
 // ---------------------------------------------------------------------------------------------
 // initdb
 
-function isInitialised(layout: Layout): boolean {
-  return existsSync(layout.passwordFile) && existsSync(path.join(layout.dataDir, 'PG_VERSION'));
-}
-
+/**
+ * initdb works in a scratch dir renamed into place when complete, so an interrupted one leaves
+ * only debris to clear, and an existing data dir is never wiped for want of a password file.
+ */
 async function ensureInitialised(ctx: Context): Promise<void> {
   const { layout } = ctx;
-  if (isInitialised(layout)) return;
+  if (existsSync(path.join(layout.dataDir, 'PG_VERSION'))) {
+    if (existsSync(layout.passwordFile)) return;
+    throw new FleetError('DATABASE_UNAVAILABLE', `the embedded PostgreSQL in ${layout.dataDir} has no password file ${layout.passwordFile}, so nothing can log in to it. Restore that file, or remove ${layout.dir} to start afresh (its data is lost).`);
+  }
   ctx.log(`initialising an embedded PostgreSQL cluster in ${layout.dataDir}`);
   const user = await serverOsUser();
   if (user) await ensureReachable(layout, user);
-  // No password file means no finished initdb: whatever is there is the debris of an interrupted one.
-  await fs.rm(layout.dataDir, { recursive: true, force: true });
-  await fs.rm(layout.passwordFile, { force: true });
-  await fs.mkdir(layout.dataDir, { mode: 0o700 });
-  if (user) await fs.chown(layout.dataDir, user.uid, user.gid);
+  for (const name of await fs.readdir(layout.dir)) {
+    if (name.startsWith('postgres.initdb-')) await fs.rm(path.join(layout.dir, name), { recursive: true, force: true });
+  }
+  const scratch = path.join(layout.dir, `postgres.initdb-${randomBytes(4).toString('hex')}`);
+  await fs.mkdir(scratch, { mode: 0o700 });
+  if (user) await fs.chown(scratch, user.uid, user.gid);
 
   const password = randomBytes(24).toString('base64url');
-  // initdb runs as the server user and must read the password; the copy lives only during initdb.
-  const pwfile = path.join(layout.dir, `postgres.initdb-password-${randomBytes(4).toString('hex')}`);
+  // initdb runs as the server user and must read the password; this copy lives only during initdb.
+  const pwfile = `${scratch}.password`;
   await fs.writeFile(pwfile, `${password}\n`, { mode: 0o600 });
   try {
     if (user) await fs.chown(pwfile, user.uid, user.gid);
-    await runInitdb(ctx, pwfile, user);
+    await runInitdb(ctx, scratch, pwfile, user);
   } finally {
     await fs.rm(pwfile, { force: true });
   }
   const tmp = `${layout.passwordFile}.tmp`;
   await fs.writeFile(tmp, `${password}\n`, { mode: 0o600 });
   await fs.rename(tmp, layout.passwordFile);
+  await fs.rm(layout.dataDir, { recursive: true, force: true }); // a data dir without PG_VERSION holds nothing
+  await fs.rename(scratch, layout.dataDir);
 }
 
-async function runInitdb(ctx: Context, pwfile: string, user: OsUser | undefined): Promise<void> {
+async function runInitdb(ctx: Context, dataDir: string, pwfile: string, user: OsUser | undefined): Promise<void> {
   const { initdb } = await findBinaries();
   const args = [
-    `--pgdata=${ctx.layout.dataDir}`,
+    `--pgdata=${dataDir}`,
     `--username=${SUPERUSER}`,
     `--pwfile=${pwfile}`,
     // Passwords, not trust: later work connects as limited roles that must not pose as others.
@@ -322,7 +330,7 @@ async function runInitdb(ctx: Context, pwfile: string, user: OsUser | undefined)
   ];
   const result = await execa(initdb, args, { ...user, reject: false, all: true, env: { LC_ALL: 'C' } });
   if (result.exitCode !== 0) {
-    throw new FleetError('DATABASE_UNAVAILABLE', `initdb failed for the embedded PostgreSQL in ${ctx.layout.dataDir} (exit ${String(result.exitCode)}): ${tail(result.all ?? result.message)}. Fix the cause above and retry; removing ${ctx.layout.dir} starts afresh.`);
+    throw new FleetError('DATABASE_UNAVAILABLE', `initdb failed for the embedded PostgreSQL in ${ctx.layout.dir} (exit ${String(result.exitCode)}): ${tail(result.all ?? result.message)}. Fix the cause above and retry; removing ${ctx.layout.dir} starts afresh.`);
   }
 }
 
@@ -405,10 +413,15 @@ type SpawnOutcome = { kind: 'ready' } | { kind: 'failed'; log: string };
 async function spawnPostmaster(ctx: Context, port: number, user: OsUser | undefined): Promise<SpawnOutcome> {
   const { postgres } = await findBinaries();
   const { layout } = ctx;
-  const logStart = await fileSize(layout.logFile);
+  let logStart = await fileSize(layout.logFile);
   const args = ['-D', layout.dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
   for (const [name, value] of Object.entries(ctx.settings)) args.push('-c', `${name}=${value}`);
 
+  if (logStart > MAX_LOG_BYTES) {
+    // Keep one old log: a dev box's server restarts with every command and would grow it forever.
+    await fs.rename(layout.logFile, `${layout.logFile}.1`);
+    logStart = 0;
+  }
   const log = await fs.open(layout.logFile, 'a', 0o600);
   let child: ChildProcess;
   try {

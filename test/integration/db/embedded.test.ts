@@ -15,6 +15,10 @@ import { FAST_SETTINGS, TEMP_DIR_PREFIX } from '../global-setup.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const USER_SCRIPT = path.join(ROOT, 'test', 'integration', 'db', 'embedded-user.ts');
 
+// These tests run servers of their own; on an external server (FLEET_TEST_DATABASE_URL: another
+// PostgreSQL version, or a platform without embedded binaries) they would test nothing new.
+const describeEmbedded = describe.skipIf(Boolean(process.env.FLEET_TEST_DATABASE_URL));
+
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 
@@ -129,7 +133,7 @@ async function spawnUser(dir: string): Promise<UserProcess> {
   };
 }
 
-describe('acquireEmbeddedServer', () => {
+describeEmbedded('acquireEmbeddedServer', () => {
   test('first use initialises a password-protected cluster (fsync on by default) and serves queries', async () => {
     const dir = await freshDir();
     const server = await acquireEmbeddedServer({ dir });
@@ -197,7 +201,7 @@ describe('acquireEmbeddedServer', () => {
   });
 });
 
-describe('recovery after a crash', () => {
+describeEmbedded('recovery after a crash', () => {
   test('a user killed with SIGKILL leaves the server running: the next user adopts it, and its release stops it', async () => {
     const dir = await freshDir();
     const crashed = await spawnUser(dir);
@@ -256,6 +260,18 @@ describe('recovery after a crash', () => {
     }
   });
 
+  test('an interrupted initdb leaves only debris; a cluster whose password file is gone is refused, never wiped', async () => {
+    const dir = await freshDir();
+    await fs.mkdir(path.join(dir, 'postgres.initdb-0badc0de'));
+    await fs.writeFile(path.join(dir, 'postgres.initdb-0badc0de', 'PG_VERSION'), '18\n');
+    await (await acquire(dir)).release();
+    expect((await fs.readdir(dir)).filter((name) => name.startsWith('postgres.initdb-'))).toEqual([]);
+
+    await fs.rm(path.join(dir, 'postgres.password'));
+    await expect(acquire(dir)).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE', message: expect.stringMatching(/no password file/) });
+    expect(existsSync(path.join(dir, 'postgres-data', 'PG_VERSION'))).toBe(true);
+  });
+
   test('a lock left by a dead process, or an ownerless lock dir from a crash, is broken', async () => {
     const dir = await freshDir();
     await (await acquire(dir)).release();
@@ -273,7 +289,7 @@ describe('recovery after a crash', () => {
   });
 });
 
-describe('several processes', () => {
+describeEmbedded('several processes', () => {
   test('two processes acquiring at the same moment (first use: initdb races too) share one server, stopped after both released', async () => {
     const dir = await freshDir();
     const [a, b] = await Promise.all([spawnUser(dir), spawnUser(dir)]);
