@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { quoteIdent } from '../db/quote.ts';
+import type { MigrationFile } from '../migrate/migration-files.ts';
+import { splitStatements } from '../migrate/split-statements.ts';
+
+/** Scratch schemas are named so: a leftover of a killed verify is easy to spot (and never a tenant's: those start with t_). */
+export const SCRATCH_SCHEMA_PREFIX = 'fleet_verify_';
+
+export interface ReferenceOptions {
+  readonly statementTimeoutMs: number;
+}
+
+/**
+ * Build the schema a list of migrations should produce in a scratch schema, hand it to `inspect`
+ * (which may query the catalog, the scratch schema and the tenants' schemas alike), then remove it.
+ *
+ * Normally everything happens inside one transaction that is rolled back: nothing is ever
+ * committed. A migration marked `-- fleet:no-transaction` (CREATE INDEX CONCURRENTLY) cannot run
+ * in a transaction block; then the scratch schema is committed and dropped afterwards.
+ */
+export async function withReferenceSchema<T>(
+  client: pg.ClientBase,
+  files: readonly MigrationFile[],
+  options: ReferenceOptions,
+  inspect: (scratchSchema: string) => Promise<T>,
+): Promise<T> {
+  const scratch = `${SCRATCH_SCHEMA_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+  const settings = [quoteIdent(scratch), `${options.statementTimeoutMs}ms`];
+  if (!files.some((f) => f.noTransaction)) {
+    await client.query('BEGIN');
+    try {
+      await client.query(`CREATE SCHEMA ${quoteIdent(scratch)}`);
+      await client.query(`SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true)`, settings);
+      for (const file of files) await client.query(file.sql);
+      return await inspect(scratch);
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+    }
+  }
+  try {
+    await client.query(`CREATE SCHEMA ${quoteIdent(scratch)}`);
+    await client.query(`SELECT set_config('search_path', $1, false), set_config('statement_timeout', $2, false)`, settings);
+    for (const file of files) {
+      if (file.noTransaction) {
+        for (const statement of splitStatements(file.sql)) await client.query(statement);
+      } else {
+        await client.query('BEGIN');
+        try {
+          await client.query(file.sql);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }
+    }
+    return await inspect(scratch);
+  } finally {
+    await client.query('RESET search_path; RESET statement_timeout').catch(() => undefined);
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(scratch)} CASCADE`).catch(() => undefined);
+  }
+}
