@@ -5,6 +5,7 @@ import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerRollbackCommand } from './commands/rollback.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerMigrationCommand } from './commands/migration.ts';
+import { registerVerifyCommand } from './commands/verify.ts';
 import { EXIT } from './cli/run-command.ts';
 
 const program = new Command('fleet')
@@ -28,6 +29,7 @@ registerMigrateCommand(program);
 registerRollbackCommand(program);
 registerStatusCommand(program);
 registerMigrationCommand(program);
+registerVerifyCommand(program);
 
 // Bad usage exits 2, help and version 0: commander's own default would be 1 for both kinds.
 program.exitOverride();
