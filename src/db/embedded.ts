@@ -38,7 +38,7 @@ export interface EmbeddedServerOptions {
    * running keeps the settings it was started with. Default: `max_connections=200`, fsync on.
    */
   readonly settings?: Readonly<Record<string, string>>;
-  /** Lifecycle notes (initialising, starting, adopting, stopping): for a CLI's verbose output. */
+  /** Lifecycle notes (initialising, starting, stopping, clearing a stale pid file): for a CLI's verbose output. */
   readonly onLog?: (line: string) => void;
   /** How long to wait for another process holding the directory's lock, and for the server to start. Default 60 s. */
   readonly timeoutMs?: number;
@@ -55,6 +55,7 @@ export interface EmbeddedServer {
   release(): Promise<void>;
 }
 
+/** What stopEmbeddedServerIfUnused found. */
 export type ReapOutcome = 'in-use' | 'stopped' | 'not-running';
 
 const SUPERUSER = 'postgres';
