@@ -18,7 +18,7 @@ export function tenantIdProblem(id: string): string | undefined {
   const shown = JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id);
   if (id.length === 0) return `empty tenant id: ${TENANT_ID_RULE}`;
   if (id.length > 60) return `tenant id ${shown} is ${id.length} characters long: ${TENANT_ID_RULE}`;
-  if (/[A-Z]/.test(id)) return `tenant id ${shown} has uppercase letters: ${TENANT_ID_RULE} (lowercase it)`;
+  if (TENANT_ID_PATTERN.test(id.toLowerCase())) return `tenant id ${shown} has uppercase letters: ${TENANT_ID_RULE} (use ${JSON.stringify(id.toLowerCase())})`;
   return `tenant id ${shown} is not valid: ${TENANT_ID_RULE}`;
 }
 
