@@ -9,6 +9,10 @@ import { createRdsSigner, iamPasswordProvider, rdsTlsOptions, type AuthTokenSign
  *   1. FLEET_DATABASE_URL: a one-region fleet (region FLEET_REGION, default `local`) on that database;
  *   2. a region's `database` endpoint in the fleet description: RDS with IAM tokens over verified TLS;
  *   3. the embedded PostgreSQL under .fleet/, one database per region.
+ * Between 1 and 2: FLEET_DATABASE_URL_<REGION> (the region name uppercased, e.g.
+ * FLEET_DATABASE_URL_EU) points that one region of the description at a database of your own,
+ * the others keep their endpoint or the embedded default. The benchmarks use it to run one
+ * runner over two regions on two databases of one server.
  */
 export type RegionTarget =
   | { readonly region: string; readonly kind: 'url'; readonly url: string }
@@ -38,6 +42,15 @@ export function resolveTargets(config: FleetConfig, env: NodeJS.ProcessEnv): Reg
     return [{ region, kind: 'url', url }];
   }
   return config.regions.map((region): RegionTarget => {
+    const regionUrl = env[`FLEET_DATABASE_URL_${region.name.toUpperCase()}`];
+    if (regionUrl) {
+      try {
+        new URL(regionUrl);
+      } catch {
+        throw new FleetError('CONFIG_INVALID', `FLEET_DATABASE_URL_${region.name.toUpperCase()} is not a URL: expected postgres://user:password@host:port/database`);
+      }
+      return { region: region.name, kind: 'url', url: regionUrl };
+    }
     if (region.database) {
       return {
         region: region.name,
