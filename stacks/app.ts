@@ -20,9 +20,20 @@ export function buildFleetApp(fleet: FleetConfig, options: FleetAppOptions = {})
     // The flags `cdktf init` sets: logical ids keep the readable construct path.
     context: { excludeStackIdFromLogicalIds: 'true', allowSepCharsInLogicalIds: 'true' },
   });
+  addFleetStacks(app, fleet);
+  return app;
+}
+
+export interface FleetStacks {
+  readonly regions: readonly RegionStack[];
+  readonly access: AccessStack;
+}
+
+/** The fleet's stacks in an existing app (tests pass cdktf's `Testing.app()`). */
+export function addFleetStacks(app: App, fleet: FleetConfig): FleetStacks {
   const regions = fleet.regions.map((region) => new RegionStack(app, { fleet, region }));
   const access = new AccessStack(app, { fleet });
-  // Terraform-level order for tools that read it (cdktf-cli deploys dependencies first).
+  // Recorded in the manifest: cdktf-cli deploys dependencies first; our docs give the same order.
   for (const region of regions) access.addDependency(region);
-  return app;
+  return { regions, access };
 }
