@@ -27,11 +27,15 @@ Examples:
           if (flags.sample !== false && counts.every((n) => n === 0)) {
             const sample = sampleTenants(fleet.regions.map((r) => r.name));
             if (!out.json) out.line(`First run: registering a sample fleet of ${sample.length} tenants over ${fleet.regions.map((r) => r.name).join(', ')}.`);
+            const started = performance.now();
+            let migrations = 0;
             for (const region of fleet.regions) {
               const ids = sample.filter((s) => s.region === region.name).map((s) => s.id);
               const report = await addTenants(fleet, ids, { region: region.name });
               registered.push(...report.registered);
+              migrations += report.migrate.summary.migrationsApplied;
             }
+            if (!out.json) out.line(`${out.green('✓')} Provisioned ${registered.length} tenants (${migrations} migrations) in ${((performance.now() - started) / 1000).toFixed(2)} s.`);
           }
           const progress = progressFor(out, 'migrate');
           const report = await migrateFleet(fleet, { onEvent: progress.onEvent });
