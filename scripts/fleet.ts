@@ -6,6 +6,7 @@ import { registerRollbackCommand } from './commands/rollback.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerMigrationCommand } from './commands/migration.ts';
 import { registerVerifyCommand } from './commands/verify.ts';
+import { registerPolicyCommand } from './commands/policy.ts';
 import { EXIT } from './cli/run-command.ts';
 
 const program = new Command('fleet')
@@ -29,6 +30,7 @@ registerMigrateCommand(program);
 registerRollbackCommand(program);
 registerStatusCommand(program);
 registerMigrationCommand(program);
+registerPolicyCommand(program);
 registerVerifyCommand(program);
 
 // Bad usage exits 2, help and version 0: commander's own default would be 1 for both kinds.
