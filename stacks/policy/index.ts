@@ -13,6 +13,7 @@ import { rdsPerformanceInsightsEncrypted } from './rules/rds-performance-insight
 import { rdsTlsForced } from './rules/rds-tls-forced.ts';
 import { rdsManagedMasterSecret } from './rules/rds-managed-master-secret.ts';
 import { rdsDataClassification } from './rules/rds-data-classification.ts';
+import { rdsBackupPlan } from './rules/rds-backup-plan.ts';
 import { backupVaultCmk } from './rules/backup-vault-cmk.ts';
 import { backupVaultLocked } from './rules/backup-vault-locked.ts';
 import { backupCopySameJurisdiction } from './rules/backup-copy-same-jurisdiction.ts';
@@ -42,6 +43,7 @@ export const ALL_RULES: readonly PolicyRule[] = [
   rdsTlsForced,
   rdsManagedMasterSecret,
   rdsDataClassification,
+  rdsBackupPlan,
   backupVaultCmk,
   backupVaultLocked,
   backupCopySameJurisdiction,

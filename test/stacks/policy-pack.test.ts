@@ -87,6 +87,12 @@ const MUTATIONS: Mutation[] = [
     what: 'no classification tag',
     mutate: (j) => void delete (pick(j, 'aws_db_instance').tags as Record<string, string>)['data-classification'],
   },
+  {
+    rule: 'rds-backup-plan',
+    stack: 'data-au',
+    what: 'an instance outside the backup plan',
+    mutate: (j) => void ((pick(j, 'aws_db_instance').tags as Record<string, string>)['backup-plan'] = 'nothing-selects-this'),
+  },
   { rule: 'backup-vault-cmk', stack: 'data-eu', what: 'a vault under the AWS key', mutate: (j) => void delete pick(j, 'aws_backup_vault', primary).kms_key_arn },
   {
     rule: 'backup-vault-locked',

@@ -81,6 +81,28 @@ const EXAMPLES: Record<string, { readonly compliant: Example; readonly nonCompli
     compliant: db({ tags: { 'data-classification': 'customer-confidential' } }),
     nonCompliant: db({ tags: { owner: 'platform' } }),
   },
+  'rds-backup-plan': {
+    compliant: {
+      type: 'aws_db_instance',
+      values: { tags: { 'backup-plan': 'p' } },
+      context: {
+        resource: {
+          aws_backup_plan: { plan: { name: 'p', rule: [{ rule_name: 'daily' }] } },
+          aws_backup_selection: { s: { plan_id: '${aws_backup_plan.plan.id}', selection_tag: [{ type: 'STRINGEQUALS', key: 'backup-plan', value: 'p' }] } },
+        },
+      },
+    },
+    nonCompliant: {
+      type: 'aws_db_instance',
+      values: { tags: { 'backup-plan': 'another' } },
+      context: {
+        resource: {
+          aws_backup_plan: { plan: { name: 'p', rule: [{ rule_name: 'daily' }] } },
+          aws_backup_selection: { s: { plan_id: '${aws_backup_plan.plan.id}', selection_tag: [{ type: 'STRINGEQUALS', key: 'backup-plan', value: 'p' }] } },
+        },
+      },
+    },
+  },
   'backup-vault-cmk': {
     compliant: { type: 'aws_backup_vault', values: { name: 'v', kms_key_arn: KEY }, context: withKey },
     nonCompliant: { type: 'aws_backup_vault', values: { name: 'v' }, context: withKey },
@@ -240,6 +262,17 @@ describe('edge cases', () => {
   it('requires both encryption and locking of the state', () => {
     expect(run('state-backend-secure', { type: BACKEND_TYPE, values: { s3: { bucket: 'b', key: 'k', encrypt: true } } }).reason).toMatch(/use_lockfile/);
     expect(run('state-backend-secure', { type: BACKEND_TYPE, values: { s3: { bucket: 'b', key: 'k', use_lockfile: true } } }).reason).toMatch(/encrypt/);
+  });
+
+  it('accepts a backup selection by ARN, and refuses a plan without rules', () => {
+    const context = (rule: unknown[]) => ({
+      resource: {
+        aws_backup_plan: { plan: { rule } },
+        aws_backup_selection: { s: { plan_id: '${aws_backup_plan.plan.id}', resources: ['${aws_db_instance.subject.arn}'] } },
+      },
+    });
+    expect(run('rds-backup-plan', { type: 'aws_db_instance', values: {}, context: context([{ rule_name: 'daily' }]) }).status).toBe('compliant');
+    expect(run('rds-backup-plan', { type: 'aws_db_instance', values: {}, context: context([]) }).status).toBe('non_compliant');
   });
 
   it('refuses a TLS rule it cannot prove: no group, or a group outside the stack', () => {
