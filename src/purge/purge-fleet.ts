@@ -1,0 +1,146 @@
+import type { Fleet } from '../fleet.ts';
+import type { RegionDatabase } from '../db/region-database.ts';
+import { isConnectionError } from '../db/scoped.ts';
+import { FleetError } from '../errors.ts';
+import { evaluateBrake, type BrakeDecision } from './brake.ts';
+import { planRegionPurge, type DueTenant, type RegionPurgePlan } from './plan.ts';
+import { purgeTenant } from './purge-tenant.ts';
+
+export interface PurgeOptions {
+  /**
+   * The time to judge "due" at; default the fleet's clock. Later than the clock only for a dry run
+   * (a preview of what will be due); an execute never purges ahead of time.
+   */
+  readonly now?: Date;
+  /** Only these regions; default all. */
+  readonly regions?: readonly string[];
+  /** Refuse to execute when more than this many tenants are due in the run. */
+  readonly max?: number;
+  /** Drop the schemas. Without it, a dry run: the listing and the brake's verdict, nothing changed. */
+  readonly execute?: boolean;
+  /** Execute even when the brake is tripped. */
+  readonly allowMass?: boolean;
+  readonly onEvent?: (event: PurgeEvent) => void;
+}
+
+export interface PurgeResult {
+  readonly tenant: string;
+  readonly region: string;
+  readonly schema: string;
+  readonly status: 'purged' | 'skipped' | 'failed';
+  readonly reason?: string;
+  readonly error?: { readonly message: string; readonly code?: string };
+  readonly tables?: number;
+  readonly approxBytes?: number;
+  readonly purgedAt?: string;
+  readonly backupExpiresAt?: string;
+  readonly durationMs: number;
+}
+
+export type PurgeEvent = { readonly type: 'start'; readonly tenants: number } | { readonly type: 'tenant'; readonly result: PurgeResult };
+
+export interface PurgeReport {
+  /** False when any tenant failed. */
+  readonly ok: boolean;
+  readonly dryRun: boolean;
+  readonly now: string;
+  readonly allowMass: boolean;
+  readonly brake: BrakeDecision;
+  readonly regions: readonly { readonly region: string; readonly nonPurged: number; readonly due: number }[];
+  readonly due: readonly DueTenant[];
+  /** One per due tenant when executed; empty for a dry run. */
+  readonly results: readonly PurgeResult[];
+  readonly summary: { readonly due: number; readonly purged: number; readonly skipped: number; readonly failed: number; readonly approxBytes: number };
+  readonly durationMs: number;
+}
+
+function checkOptions(fleet: Fleet, options: PurgeOptions): Date {
+  const clockNow = fleet.clock.now();
+  const now = options.now ?? clockNow;
+  if (Number.isNaN(now.getTime())) throw new FleetError('INPUT_INVALID', '--now is not a valid date: pass an ISO date such as 2026-11-26T03:00:00Z');
+  if (options.execute && now.getTime() > clockNow.getTime()) {
+    throw new FleetError('INPUT_INVALID', `--now ${now.toISOString()} is in the future (the clock says ${clockNow.toISOString()}): an execute purges only what is due now. Preview with --now and without --execute; execute without --now.`);
+  }
+  if (options.max !== undefined && (!Number.isInteger(options.max) || options.max < 0)) {
+    throw new FleetError('INPUT_INVALID', `--max must be a whole number of tenants (0 or more), got ${JSON.stringify(options.max)}`);
+  }
+  return now;
+}
+
+/**
+ * The purge. A dry run unless `execute`: lists the due tenants of each region (schema, tables,
+ * approximate size, backup expiry) and what the brake says. With `execute`, refuses before
+ * anything changes when the brake is tripped (unless `allowMass`), else purges each due tenant in
+ * its own transaction (see purgeTenant): regions in parallel, tenants of a region one after the
+ * other. One tenant's failure is reported and the others go on. Safe to run again at any time.
+ */
+export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Promise<PurgeReport> {
+  const started = performance.now();
+  const now = checkOptions(fleet, options);
+  const regions = options.regions && options.regions.length > 0 ? options.regions.map((r) => fleet.region(r)) : fleet.regions;
+  const plans = await Promise.all(regions.map((region) => planRegionPurge(fleet, region, now)));
+  const brake = evaluateBrake(plans.map((p) => ({ region: p.region, due: p.due.length, nonPurged: p.nonPurged })), fleet.config.lifecycle.purgeMaxShare, options.max);
+  const due = plans.flatMap((p) => p.due);
+  const base = {
+    now: now.toISOString(),
+    allowMass: options.allowMass ?? false,
+    brake,
+    regions: plans.map((p) => ({ region: p.region, nonPurged: p.nonPurged, due: p.due.length })),
+    due,
+  };
+  const approxBytes = (list: readonly { approxBytes?: number }[]) => list.reduce((n, d) => n + (d.approxBytes ?? 0), 0);
+
+  if (!options.execute) {
+    return { ok: true, dryRun: true, ...base, results: [], summary: { due: due.length, purged: 0, skipped: 0, failed: 0, approxBytes: approxBytes(due) }, durationMs: Math.round(performance.now() - started) };
+  }
+  if (brake.tripped && !options.allowMass) {
+    const exceeded = brake.limits.filter((l) => l.exceeded);
+    throw new FleetError(
+      'REFUSED',
+      `the mass-deletion brake refused this purge: ${due.length} tenant(s) due; nothing was purged. If this many tenants really are gone, run again with --allow-mass; if not, find out why they were marked disconnected (fleet tenants list --json) before anything is deleted.`,
+      exceeded.map((l) => l.message),
+    );
+  }
+
+  const emit = options.onEvent ?? (() => undefined);
+  emit({ type: 'start', tenants: due.length });
+  const perRegion = await Promise.all(
+    plans.map(async (plan) => {
+      const region = regions.find((r) => r.name === plan.region) as RegionDatabase;
+      return purgeRegion(fleet, region, plan, now, emit);
+    }),
+  );
+  const results = perRegion.flat();
+  const count = (status: PurgeResult['status']) => results.filter((r) => r.status === status).length;
+  const summary = { due: due.length, purged: count('purged'), skipped: count('skipped'), failed: count('failed'), approxBytes: approxBytes(results.filter((r) => r.status === 'purged')) };
+  return { ok: summary.failed === 0, dryRun: false, ...base, results, summary, durationMs: Math.round(performance.now() - started) };
+}
+
+async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPurgePlan, now: Date, emit: (event: PurgeEvent) => void): Promise<PurgeResult[]> {
+  const results: PurgeResult[] = [];
+  for (const tenant of plan.due) {
+    const started = performance.now();
+    const base = { tenant: tenant.tenant, region: region.name, schema: tenant.schema };
+    let result: PurgeResult;
+    let broken: Error | undefined;
+    const client = await region.tenantPool.connect().catch((error: Error) => error);
+    if (client instanceof Error) {
+      result = { ...base, status: 'failed', error: { message: client.message }, durationMs: Math.round(performance.now() - started) };
+    } else {
+      try {
+        const outcome = await purgeTenant(fleet, client, tenant.tenant, now);
+        const durationMs = Math.round(performance.now() - started);
+        result = outcome.status === 'purged' ? { ...base, ...outcome, durationMs } : { ...base, status: 'skipped', reason: outcome.reason, durationMs };
+      } catch (error) {
+        const { message, code } = error as { message?: string; code?: string };
+        if (isConnectionError(error)) broken = error as Error;
+        result = { ...base, status: 'failed', error: { message: message ?? String(error), ...(typeof code === 'string' ? { code } : {}) }, durationMs: Math.round(performance.now() - started) };
+      } finally {
+        client.release(broken);
+      }
+    }
+    results.push(result);
+    emit({ type: 'tenant', result });
+  }
+  return results;
+}

@@ -1,0 +1,81 @@
+import type pg from 'pg';
+import type { Fleet } from '../fleet.ts';
+import { recordAudit } from '../audit.ts';
+import { quoteIdent } from '../db/quote.ts';
+import { withTransaction } from '../db/scoped.ts';
+import { lockTenantForTransaction } from '../tenants/tenant-lock.ts';
+import { dropTenantRole } from '../access/tenant-role.ts';
+import { TENANT_COLUMNS, type TenantRow } from '../lifecycle/tenant-row.ts';
+import { backupExpiry } from './backup-expiry.ts';
+import { notDueReason, schemaSize } from './plan.ts';
+
+export type PurgeTenantOutcome =
+  | {
+      readonly status: 'purged';
+      readonly schema: string;
+      readonly tables: number;
+      readonly approxBytes: number;
+      readonly purgedAt: string;
+      readonly backupExpiresAt: string;
+    }
+  | { readonly status: 'skipped'; readonly reason: string };
+
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/**
+ * Purge one tenant, all in one transaction on `client`: take the tenant's lock (the one a
+ * migrating runner holds, so a migration and a purge never overlap), lock its row and check again
+ * that it is due (a reinstall or a hold that committed first wins), drop its schema and its role,
+ * delete its ledger rows, mark it purged, write the tombstone and the audit event, commit.
+ * Killed anywhere before COMMIT, nothing happened; after it, everything did: a rerun finds the
+ * tenant purged, or still due, and finishes.
+ */
+export async function purgeTenant(fleet: Fleet, client: pg.ClientBase, tenantId: string, now: Date): Promise<PurgeTenantOutcome> {
+  const { lockTimeoutMs, statementTimeoutMs } = fleet.config.runner;
+  try {
+    return await withTransaction(client, async (): Promise<PurgeTenantOutcome> => {
+      await client.query(`SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [`${lockTimeoutMs}ms`, `${statementTimeoutMs}ms`]);
+      await lockTenantForTransaction(client, tenantId);
+      const { rows } = await client.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM fleet.tenants WHERE id = $1 FOR UPDATE`, [tenantId]);
+      const row = rows[0];
+      if (!row) return { status: 'skipped', reason: 'no longer registered' };
+      const notDue = notDueReason(row, now);
+      if (notDue) return { status: 'skipped', reason: notDue };
+
+      const size = await schemaSize(client, row.schema_name);
+      const purgedAt = fleet.clock.now();
+      const expires = backupExpiry(fleet.config, purgedAt);
+      await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(row.schema_name)} CASCADE`);
+      await dropTenantRole(client, { id: row.id, schema: row.schema_name });
+      const ledger = await client.query('DELETE FROM fleet.migrations WHERE tenant_id = $1', [tenantId]);
+      await client.query(`UPDATE fleet.tenants SET status = 'purged', purged_at = $2, updated_at = $2 WHERE id = $1`, [tenantId, purgedAt]);
+      await client.query(
+        `INSERT INTO fleet.tombstones (tenant_id, schema_name, region, disconnected_at, disconnect_cause, purge_after, purged_at, backup_expires_at, tables, approx_bytes, actor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [row.id, row.schema_name, row.region, row.disconnected_at, row.disconnect_cause, row.purge_after, purgedAt, expires, size.tables, size.bytes, fleet.actor],
+      );
+      await recordAudit(client, {
+        at: purgedAt,
+        tenantId,
+        action: 'purged',
+        fromState: 'disconnected',
+        toState: 'purged',
+        reason: `grace period ended ${row.purge_after?.toISOString() ?? '?'} (disconnected ${row.disconnected_at?.toISOString() ?? '?'}, ${row.disconnect_cause ?? 'unknown cause'})`,
+        actor: fleet.actor,
+        details: {
+          schema: row.schema_name,
+          tables: size.tables,
+          approxBytes: size.bytes,
+          ledgerRowsDeleted: ledger.rowCount ?? 0,
+          backupExpiresAt: expires.toISOString(),
+        },
+      });
+      return { status: 'purged', schema: row.schema_name, tables: size.tables, approxBytes: size.bytes, purgedAt: purgedAt.toISOString(), backupExpiresAt: expires.toISOString() };
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) {
+      return { status: 'skipped', reason: `busy: another runner (a migration?) held the tenant for longer than lock_timeout ${lockTimeoutMs} ms; the next purge takes it` };
+    }
+    throw error;
+  }
+}
