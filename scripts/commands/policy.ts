@@ -17,7 +17,16 @@ function counts(report: PolicyReport): Record<string, number> {
 
 /** The command's body, apart from commander so a test can drive it; returns the exit code. */
 export function runPolicy(dir: string, flags: PolicyFlags, out: Output): number {
-  const report = checkSynthDir(dir);
+  let report: PolicyReport;
+  try {
+    report = checkSynthDir(dir);
+  } catch (error) {
+    // A half-written or hand-edited cdk.tf.json: nothing trustworthy to check, same as none.
+    const message = `cannot read the synthesized stacks under ${dir}: ${(error as Error).message}; run \`npm run synth\` again`;
+    if (out.json) out.printJson({ ok: false, dir, stacks: [], error: { code: 'UNREADABLE_STACKS', message } });
+    out.error(`${out.red('error')} ${message}`);
+    return POLICY_EXIT.nothingToCheck;
+  }
   if (report.stacks.length === 0) {
     const message = `no synthesized stacks under ${dir}/stacks: run \`npm run synth\` first, or name the directory it wrote`;
     if (out.json) out.printJson({ ok: false, dir, stacks: [], error: { code: 'NO_STACKS', message } });

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cpSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { POLICY_EXIT, registerPolicyCommand, runPolicy } from '../../scripts/commands/policy.ts';
@@ -83,6 +83,14 @@ describe('runPolicy', () => {
     expect(out.errors[0]).toMatch(/no synthesized stacks under .*npm run synth/);
     expect(out.documents[0]).toMatchObject({ ok: false, error: { code: 'NO_STACKS' } });
     expect(runPolicy('/nonexistent/cdktf.out', {}, recorder(false))).toBe(POLICY_EXIT.nothingToCheck);
+  });
+
+  it('returns 2, naming the problem, when a synthesized stack is not valid JSON', () => {
+    const broken = copyOf(outdir);
+    writeFileSync(path.join(broken, 'stacks', 'data-eu', 'cdk.tf.json'), '{"resource": ');
+    const out = recorder(false);
+    expect(runPolicy(broken, {}, out)).toBe(POLICY_EXIT.nothingToCheck);
+    expect(out.errors[0]).toMatch(/cannot read the synthesized stacks under .*JSON/);
   });
 });
 
