@@ -98,7 +98,7 @@ describe('the fleet CLI', () => {
     expect(human.exitCode).toBe(1);
     expect(human.stdout).toMatch(/failed local\/acme at 0008_broken: relation "nowhere" does not exist \[SQLSTATE 42P01\]/);
     // Not a terminal: no progress bar, no colour codes.
-    expect(human.stdout + human.stderr).not.toMatch(/\u001b\[/);
+    expect(human.stdout + human.stderr).not.toContain('\u001b[');
   });
 
   test('migration new writes the next numbered file', async () => {

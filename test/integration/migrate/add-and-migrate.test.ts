@@ -28,7 +28,7 @@ async function tables(schema: string): Promise<string[]> {
 describe('tenants add + migrate', () => {
   test('add registers, creates the schema and migrates to latest; a rerun skips and reports', async () => {
     const report = await addTenants(fleet, ['acme', 'globex', 'b4c1e1f2-0000-4000-8000-000000000001']);
-    expect(report.registered.sort()).toEqual(['acme', 'b4c1e1f2-0000-4000-8000-000000000001', 'globex']);
+    expect([...report.registered].sort()).toEqual(['acme', 'b4c1e1f2-0000-4000-8000-000000000001', 'globex']);
     expect(report.migrate.summary.failed).toBe(0);
     expect(await tables('t_acme')).toEqual(['audit_log', 'comments', 'issue_links', 'issues', 'projects']);
     expect(await tables('t_b4c1e1f2_0000_4000_8000_000000000001')).toHaveLength(5);

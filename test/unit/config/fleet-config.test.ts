@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { loadFleetConfig, parseFleetConfig } from '../../../src/config/load.ts';
 import { FleetError } from '../../../src/errors.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a raw, deliberately mutable copy to break on purpose
 const base = () => JSON.parse(JSON.stringify(loadFleetConfig())) as Record<string, any>;
 
 function problemsOf(raw: unknown): string[] {
