@@ -1,4 +1,5 @@
 import type { FleetConfig, RegionConfig } from '../src/config/schema.ts';
+import { FleetError } from '../src/errors.ts';
 
 /**
  * Every name the stacks give to AWS or Terraform, in one place: the policy pack, the docs and the
@@ -40,3 +41,21 @@ export const DATA_CLASSIFICATION_TAG = 'data-classification';
 
 /** Used when the description's tags name no classification: customer data is confidential. */
 export const DEFAULT_DATA_CLASSIFICATION = 'customer-confidential';
+
+/** AWS's tightest name limits among what the stacks name after fleet and region. */
+const LIMITS: ReadonlyArray<readonly [what: string, suffix: string, max: number]> = [
+  ['backup vault', '-offsite', 50],
+  ['IAM role', '-rds-monitoring', 64],
+  ['RDS identifier', '', 63],
+];
+
+/**
+ * Refuse, before Terraform does halfway through an apply, a fleet and region name pair that makes
+ * an AWS name too long. The schema allows each name alone; only their sum can overflow.
+ */
+export function assertNamesFit(fleet: Pick<FleetConfig, 'name'>, region: Pick<RegionConfig, 'name'>): void {
+  const problems = LIMITS.filter(([, suffix, max]) => `${regionPrefix(fleet, region)}${suffix}`.length > max).map(
+    ([what, suffix, max]) => `regions.${region.name}: ${what} name "${regionPrefix(fleet, region)}${suffix}" exceeds AWS's ${max} characters; shorten the fleet or region name`,
+  );
+  if (problems.length > 0) throw new FleetError('CONFIG_INVALID', 'the fleet description makes AWS names too long:', problems);
+}

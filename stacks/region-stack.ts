@@ -11,7 +11,7 @@ import { PostgresInstance, rdsLogGroupName } from './constructs/postgres-instanc
 import { LockedVault } from './constructs/locked-vault.ts';
 import { BackupSchedule } from './constructs/backup-schedule.ts';
 import { useS3State } from './state-backend.ts';
-import { BACKUP_SELECTION_TAG, DATA_CLASSIFICATION_TAG, DEFAULT_DATA_CLASSIFICATION, dataStackName, dbInstanceIdentifier, regionPrefix } from './naming.ts';
+import { assertNamesFit, BACKUP_SELECTION_TAG, DATA_CLASSIFICATION_TAG, DEFAULT_DATA_CLASSIFICATION, dataStackName, dbInstanceIdentifier, regionPrefix } from './naming.ts';
 
 export interface RegionStackProps {
   readonly fleet: FleetConfig;
@@ -35,6 +35,7 @@ export class RegionStack extends TerraformStack {
 
   constructor(scope: Construct, props: RegionStackProps) {
     const { fleet, region } = props;
+    assertNamesFit(fleet, region);
     const name = dataStackName(region);
     super(scope, name);
     useS3State(this, fleet, name);

@@ -35,6 +35,16 @@ describe('naming', () => {
   });
 });
 
+describe('names', () => {
+  it('refuses a fleet and region name whose sum overflows an AWS name limit', () => {
+    const fleet = fleetWith((raw) => {
+      raw.name = 'a-rather-long-fleet-name-abcdef';
+      raw.regions[0]!.name = 'europecentral123';
+    });
+    expect(() => synthFleet(fleet)).toThrow(/backup vault name "a-rather-long-fleet-name-abcdef-europecentral123-offsite" exceeds AWS's 50 characters/);
+  });
+});
+
 describe('a region in an existing VPC, admitting security groups, on PostgreSQL 16', () => {
   const fleet = fleetWith((raw) => {
     raw.regions[0]!.network = {
