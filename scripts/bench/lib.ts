@@ -1,0 +1,252 @@
+/**
+ * Building blocks of the benchmarks: a server, scratch databases, the measured CLI process (wall
+ * clock, peak memory, peak connections), the floor (psql) and the naive loop (Umzug per schema).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Umzug } from 'umzug';
+import { PACKAGE_ROOT } from '../../src/config/load.ts';
+import { quoteIdent } from '../../src/db/quote.ts';
+import type { MigrationFile } from '../../src/migrate/migration-files.ts';
+
+export const FLEET_BIN = path.join(PACKAGE_ROOT, 'bin', 'fleet.js');
+const MAXRSS_PRELOAD = path.join(PACKAGE_ROOT, 'scripts', 'bench', 'maxrss.mjs');
+
+export interface BenchServer {
+  readonly adminUrl: string;
+  readonly version: string;
+  readonly description: string;
+  release(): Promise<void>;
+}
+
+/** The server to measure on: the one at `url`, or an embedded PostgreSQL of our own in a temp dir (fsync on). */
+export async function startServer(url: string | undefined, log: (line: string) => void): Promise<BenchServer> {
+  if (url) {
+    return { adminUrl: url, version: await serverVersion(url), description: `external ${redact(url)}`, release: async () => undefined };
+  }
+  const { acquireEmbeddedServer } = await import('../../src/db/embedded.ts');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tenant-fleet-bench-'));
+  log(`starting an embedded PostgreSQL in ${dir} (fsync on, max_connections 200)`);
+  const server = await acquireEmbeddedServer({ dir, settings: { max_connections: '200' } });
+  const adminUrl = server.url('postgres');
+  return {
+    adminUrl,
+    version: await serverVersion(adminUrl),
+    description: `embedded, fsync on, ${dir}`,
+    release: async () => {
+      await server.release();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function serverVersion(url: string): Promise<string> {
+  const rows = await adminQuery<{ v: string }>(url, "SELECT current_setting('server_version') AS v");
+  return `PostgreSQL ${rows[0]?.v ?? '?'}`;
+}
+
+export function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+export function databaseUrl(admin: string, name: string): string {
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+let counter = 0;
+/** A new empty database (or a copy of `template`); returns its name. */
+export async function createDatabase(admin: string, label: string, template?: string): Promise<string> {
+  counter += 1;
+  const name = `fleet_bench_${label}_${process.pid}_${counter}`;
+  const from = template ? ` TEMPLATE ${quoteIdent(template)} STRATEGY FILE_COPY` : '';
+  await adminQuery(admin, `CREATE DATABASE ${quoteIdent(name)}${from}`);
+  return name;
+}
+
+export async function dropDatabase(admin: string, name: string): Promise<void> {
+  await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export interface CliRun {
+  readonly wallMs: number;
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Peak resident set of the CLI process, MB. */
+  readonly maxRssMb: number;
+  /** Most connections seen at once to the watched databases (pg_stat_activity, polled). */
+  readonly peakConnections: number;
+}
+
+/** Environment of a measured CLI: ours, without any FLEET_* of the caller's shell. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FLEET_')) env[k] = v;
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
+/**
+ * Run `node bin/fleet.js ...args` as a real process; wall clock from spawn to exit (process start
+ * included). While it runs, pg_stat_activity is polled for connections to `watch` databases.
+ */
+export async function runCli(args: readonly string[], options: { env: Record<string, string>; admin: string; watch: readonly string[] }): Promise<CliRun> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-rss-'));
+  const rssFile = path.join(tmp, 'maxrss');
+  const poller = new pg.Client({ connectionString: options.admin });
+  await poller.connect();
+  let peak = 0;
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      const { rows } = await poller.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()', [options.watch]);
+      peak = Math.max(peak, rows[0]?.n ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', MAXRSS_PRELOAD, FLEET_BIN, ...args], {
+    cwd: PACKAGE_ROOT,
+    env: cleanEnv({ ...options.env, BENCH_MAXRSS_FILE: rssFile }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const wallMs = performance.now() - started;
+  polling = false;
+  await poll;
+  await poller.end();
+  let maxRssKb = 0;
+  try {
+    maxRssKb = Number(readFileSync(rssFile, 'utf8'));
+  } catch {
+    // killed before exit: no figure
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  return { wallMs, exitCode, stdout, stderr, maxRssMb: maxRssKb / 1024, peakConnections: peak };
+}
+
+/**
+ * The floor: the same SQL fed straight to psql in `sessions` parallel sessions, the tenants dealt
+ * round-robin. Each tenant's part is `sqlFor(schema)`. Returns the wall clock from the first spawn
+ * to the last exit.
+ */
+export async function runFloor(url: string, schemas: readonly string[], sqlFor: (schema: string) => string, sessions = 8): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-floor-'));
+  try {
+    const parts: string[][] = Array.from({ length: sessions }, () => []);
+    schemas.forEach((schema, i) => parts[i % sessions]?.push(sqlFor(schema)));
+    const files = parts.map((p, i) => {
+      const file = path.join(dir, `session-${i}.sql`);
+      writeFileSync(file, p.join('\n'));
+      return file;
+    });
+    const started = performance.now();
+    await Promise.all(
+      files.map(
+        (file) =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+            let err = '';
+            child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+            child.on('error', reject);
+            child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`psql exited ${String(code)}: ${err.slice(0, 500)}`))));
+          }),
+      ),
+    );
+    return performance.now() - started;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The floor's SQL for a fresh tenant: create the schema, point at it, every migration's SQL. */
+export function freshTenantSql(files: readonly MigrationFile[]): (schema: string) => string {
+  const body = files.map((f) => f.sql).join('\n');
+  return (schema) => `CREATE SCHEMA ${quoteIdent(schema)};\nSET search_path TO ${quoteIdent(schema)};\n${body}\n`;
+}
+
+export function releaseTenantSql(file: MigrationFile): (schema: string) => string {
+  return (schema) => `SET search_path TO ${quoteIdent(schema)};\n${file.sql}\n`;
+}
+
+/**
+ * The naive way: one schema at a time, a new connection each, Umzug with its log in a table of
+ * the tenant's schema, each migration in autocommit (what a first script usually does).
+ */
+export async function runNaive(url: string, schemas: readonly string[], files: readonly MigrationFile[]): Promise<number> {
+  const started = performance.now();
+  for (const schema of schemas) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const q = quoteIdent(schema);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
+      await client.query(`SET search_path TO ${q}`);
+      await client.query('CREATE TABLE IF NOT EXISTS umzug_meta (name text PRIMARY KEY)');
+      const umzug = new Umzug({
+        migrations: files.map((f) => ({
+          name: f.name,
+          up: async () => {
+            await client.query(f.sql);
+          },
+        })),
+        context: client,
+        storage: {
+          executed: async () => (await client.query<{ name: string }>('SELECT name FROM umzug_meta ORDER BY name')).rows.map((r) => r.name),
+          logMigration: async ({ name }) => {
+            await client.query('INSERT INTO umzug_meta (name) VALUES ($1)', [name]);
+          },
+          unlogMigration: async ({ name }) => {
+            await client.query('DELETE FROM umzug_meta WHERE name = $1', [name]);
+          },
+        },
+        logger: undefined,
+      });
+      await umzug.up();
+    } finally {
+      await client.end();
+    }
+  }
+  return performance.now() - started;
+}
+
+export function tenantIds(n: number, prefix = 'bench'): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(6, '0')}`);
+}
+
+export function schemaOf(id: string): string {
+  return `t_${id.replaceAll('-', '_')}`;
+}
+
+export function writeIdFile(ids: readonly string[]): { file: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-ids-'));
+  const file = path.join(dir, 'ids.txt');
+  writeFileSync(file, `${ids.join('\n')}\n`);
+  return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
