@@ -33,6 +33,12 @@ registerMigrationCommand(program);
 registerPolicyCommand(program);
 registerVerifyCommand(program);
 
+// `fleet tenants list | head`: a closed pipe is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 // Bad usage exits 2, help and version 0: commander's own default would be 1 for both kinds.
 program.exitOverride();
 for (const sub of program.commands) {

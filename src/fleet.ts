@@ -72,10 +72,15 @@ export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
   };
 
   const regions: RegionDatabase[] = [];
-  const close = async () => {
-    await Promise.all(regions.map((r) => r.close()));
-    await embedded?.release();
-  };
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      // Pools wait for checked-out clients; on an interrupt some may never come back, and the
+      // embedded server must still be released (its stop ends any backend left).
+      const pools = Promise.all(regions.map((r) => r.close()));
+      await Promise.race([pools, new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+      await embedded?.release();
+    })());
   try {
     for (const target of targets) {
       regions.push(new RegionDatabase(target, await connectionConfig(target, deps), concurrency));

@@ -20,7 +20,9 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 export async function runCommand(json: boolean, body: (out: Output) => Promise<number>): Promise<void> {
   const out = createOutput(json);
   try {
-    process.exitCode = await body(out);
+    const code = await body(out);
+    // An interrupt already chose the exit code (130/143); the body's own verdict must not hide it.
+    if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
   } catch (error) {
     const usage = isUsageError(error);
     if (error instanceof FleetError) {
@@ -39,21 +41,46 @@ export interface FleetCommandOptions {
   readonly concurrency?: number;
 }
 
-/** Open the fleet for one command and always close it (which stops the embedded server we started). */
-export async function withFleet<T>(globals: GlobalOptions, options: FleetCommandOptions, fn: (fleet: Fleet) => Promise<T>): Promise<T> {
+/** What a command body gets besides the fleet: an abort signal raised by Ctrl-C or SIGTERM. */
+export interface CommandContext {
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Open the fleet for one command and always close it (which stops the embedded server we started).
+ * The first Ctrl-C (or SIGTERM) lets tenants in flight finish and starts no new one; a second one
+ * leaves at once. Either way a rerun completes the job.
+ */
+export async function withFleet<T>(globals: GlobalOptions, options: FleetCommandOptions, fn: (fleet: Fleet, context: CommandContext) => Promise<T>): Promise<T> {
   const config = loadFleetConfig(globals.config ?? undefined);
+  const migrationsDir = globals.migrationsDir ?? process.env.FLEET_MIGRATIONS_DIR;
   const open: OpenFleetOptions = {
     config,
     actor: currentActor(),
-    ...(globals.migrationsDir ?? process.env.FLEET_MIGRATIONS_DIR ? { migrationsDir: globals.migrationsDir ?? process.env.FLEET_MIGRATIONS_DIR } : {}),
+    ...(migrationsDir ? { migrationsDir } : {}),
     ...(options.regions ? { regions: options.regions } : {}),
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(process.env.FLEET_HOME ? { embeddedDir: process.env.FLEET_HOME } : {}),
   };
   const fleet = await openFleet(open);
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!controller.signal.aborted) {
+      process.stderr.write(`\n${signal}: finishing the tenants in flight, starting no new one (again to leave now)\n`);
+      process.exitCode = signal === 'SIGINT' ? 130 : 143;
+      controller.abort();
+      return;
+    }
+    void fleet.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    return await fn(fleet);
+    const result = await fn(fleet, { signal: controller.signal });
+    return result;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await fleet.close();
   }
 }

@@ -47,7 +47,7 @@ Exit codes: 0 all tenants fine (tenants held by another runner are skipped, not 
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), async (out) => {
         const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
-        return withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) }, async (fleet) => {
+        return withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) }, async (fleet, { signal }) => {
           const progress = progressFor(out, 'migrate');
           const events: unknown[] = [];
           const report = await migrateFleet(fleet, {
@@ -57,6 +57,7 @@ Exit codes: 0 all tenants fine (tenants held by another runner are skipped, not 
             ...(flags.failFast ? { failFast: true } : {}),
             ...(flags.dryRun ? { dryRun: true } : {}),
             ...(shard ? { shard } : {}),
+            signal,
             onEvent: (event) => {
               progress.onEvent(event);
               if (event.type !== 'tenant') events.push(event);

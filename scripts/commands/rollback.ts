@@ -36,13 +36,14 @@ Every down file the rollback needs is checked first; if one is missing nothing i
     .action(async (flags: RollbackFlags, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
-        withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) }, async (fleet) => {
+        withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) }, async (fleet, { signal }) => {
           const progress = progressFor(out, 'rollback');
           const report = await rollbackFleet(fleet, {
             to: flags.to,
             ...(flags.tenant ? { tenants: flags.tenant } : {}),
             ...(flags.dryRun ? { dryRun: true } : {}),
             onEvent: progress.onEvent,
+            signal,
           });
           progress.stop();
           if (out.json) out.printJson({ command: 'rollback', ...report });

@@ -21,7 +21,7 @@ Examples:
     .action(async (flags: { sample?: boolean; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
-        withFleet(globals, {}, async (fleet) => {
+        withFleet(globals, {}, async (fleet, { signal }) => {
           const registered: string[] = [];
           const counts = await Promise.all(fleet.regions.map(async (r) => Number((await r.query<{ n: string }>('SELECT count(*) AS n FROM fleet.tenants')).rows[0]?.n ?? 0)));
           if (flags.sample !== false && counts.every((n) => n === 0)) {
@@ -31,14 +31,14 @@ Examples:
             let migrations = 0;
             for (const region of fleet.regions) {
               const ids = sample.filter((s) => s.region === region.name).map((s) => s.id);
-              const report = await addTenants(fleet, ids, { region: region.name });
+              const report = await addTenants(fleet, ids, { region: region.name, signal });
               registered.push(...report.registered);
               migrations += report.migrate.summary.migrationsApplied;
             }
             if (!out.json) out.line(`${out.green('✓')} Provisioned ${registered.length} tenants (${migrations} migrations) in ${((performance.now() - started) / 1000).toFixed(2)} s.`);
           }
           const progress = progressFor(out, 'migrate');
-          const report = await migrateFleet(fleet, { onEvent: progress.onEvent });
+          const report = await migrateFleet(fleet, { onEvent: progress.onEvent, signal });
           progress.stop();
           const status = await fleetStatus(fleet);
           if (out.json) {

@@ -29,9 +29,9 @@ completed, so an interrupted bulk add is simply run again.`)
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), async (out) => {
         const all = [...ids, ...(flags.file ? readIdFile(flags.file) : [])];
-        return withFleet(globals, { ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) }, async (fleet) => {
+        return withFleet(globals, { ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) }, async (fleet, { signal }) => {
           const progress = progressFor(out, 'add');
-          const report = await addTenants(fleet, all, { ...(flags.region ? { region: flags.region } : {}), onEvent: progress.onEvent });
+          const report = await addTenants(fleet, all, { ...(flags.region ? { region: flags.region } : {}), onEvent: progress.onEvent, signal });
           progress.stop();
           if (out.json) {
             out.printJson({ command: 'tenants add', ok: report.migrate.ok, ...report });

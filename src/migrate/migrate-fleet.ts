@@ -17,6 +17,7 @@ export interface MigrateOptions {
   readonly shard?: Shard;
   readonly onEvent?: (event: RunEvent) => void;
   readonly settings?: Partial<TenantRunSettings>;
+  readonly signal?: AbortSignal;
 }
 
 export interface PlannedTenant {
@@ -98,6 +99,7 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
       ...(options.canary !== undefined ? { canary: options.canary } : {}),
       ...(options.failFast !== undefined ? { failFast: options.failFast } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     },
   );
   const summary = summarize(considered, outcome.results, upToDate);

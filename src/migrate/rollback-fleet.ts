@@ -14,6 +14,7 @@ export interface RollbackOptions {
   readonly dryRun?: boolean;
   readonly onEvent?: (event: RunEvent) => void;
   readonly settings?: Partial<TenantRunSettings>;
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -51,7 +52,8 @@ export async function rollbackFleet(fleet: Fleet, options: RollbackOptions): Pro
   const outcome = await executeAcrossFleet(work, (client, item) => migrateTenantDown(client, item.tenant, plan.files, settings, keep), {
     concurrency: options.concurrency ?? fleet.config.runner.concurrency,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   const summary = summarize(items.length, outcome.results, upToDate);
-  return { ok: summary.failed === 0, dryRun: false, target: options.to, planned, results: outcome.results, summary, durationMs: Math.round(performance.now() - started) };
+  return { ok: summary.failed === 0 && outcome.stopped === undefined, dryRun: false, target: options.to, planned, results: outcome.results, summary, ...(outcome.stopped ? { stopped: outcome.stopped } : {}), durationMs: Math.round(performance.now() - started) };
 }

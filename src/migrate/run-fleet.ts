@@ -34,6 +34,8 @@ export interface ExecuteOptions {
   readonly canary?: number;
   readonly failFast?: boolean;
   readonly onEvent?: (event: RunEvent) => void;
+  /** Aborted (Ctrl-C, a cancelled pipeline): tenants in flight finish, no new one starts. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ExecuteOutcome {
@@ -104,6 +106,10 @@ export async function executeAcrossFleet(items: readonly WorkItem[], task: Tenan
     await Promise.all(
       batch.map((item) =>
         limiterFor(item.region)(async () => {
+          if (options.signal?.aborted && !stopped) {
+            stopped = 'interrupted';
+            emit({ type: 'stopped', reason: stopped });
+          }
           const result = stopped ? skippedResult(item, `not started: ${stopped}`) : await runOne(item, task);
           results.push(result);
           emit({ type: 'tenant', result });

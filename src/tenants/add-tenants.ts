@@ -10,6 +10,7 @@ export interface AddTenantsOptions {
   readonly region?: string;
   readonly concurrency?: number;
   readonly onEvent?: (event: RunEvent) => void;
+  readonly signal?: AbortSignal;
 }
 
 export interface AlreadyRegistered {
@@ -82,6 +83,7 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
     if (row.db === region && row.status === 'provisioning') resumed.push(row.id);
     else alreadyRegistered.push({ id: row.id, region: row.db.name, status: row.status });
   }
+  alreadyRegistered.sort((a, b) => (a.id < b.id ? -1 : 1));
   const fresh = ids.filter((id) => !existingIds.has(id));
   const now = fleet.clock.now();
   let registered: string[] = [];
@@ -112,6 +114,7 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
     tenants: toProvision,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   return { region: region.name, registered, resumed, alreadyRegistered, migrate };
 }
