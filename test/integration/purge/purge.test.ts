@@ -80,7 +80,7 @@ describe('purge', () => {
     expect(await countRows(fleet, 'site-00')).toBeNull();
     expect(await roleExists()).toBe(0);
     const ledger = await fleet.regions[0]!.query('SELECT count(*)::int AS n FROM fleet.migrations WHERE tenant_id = $1', ['site-00']);
-    expect(ledger.rows[0].n).toBe(0);
+    expect(ledger.rows[0]?.n).toBe(0);
     expect(await tenantRow(fleet, 'site-00')).toMatchObject({ status: 'purged', purged_at: clock.now() });
     const tomb = await fleet.regions[0]!.query('SELECT * FROM fleet.tombstones WHERE tenant_id = $1', ['site-00']);
     expect(tomb.rows).toHaveLength(1);
@@ -187,7 +187,7 @@ describe('a reinstall racing a purge: whichever commits first wins, the other se
       expect(await reinstall).toMatchObject({ outcome: 'reprovisioned', from: 'purged', to: 'active' });
       expect(await countRows(fleet, id)).toBe(0);
       const tomb = await fleet.regions[0]!.query('SELECT count(*)::int AS n FROM fleet.tombstones WHERE tenant_id = $1', [id]);
-      expect(tomb.rows[0].n).toBe(1);
+      expect(tomb.rows[0]?.n).toBe(1);
     } finally {
       await blocker.end();
       await other.close();
