@@ -62,13 +62,22 @@ async function runOne(item: WorkItem, task: TenantTask): Promise<TenantResult> {
   const base = { tenant: item.tenant.id, region: item.region.name, schema: item.tenant.schema };
   let client: pg.PoolClient | undefined;
   let outcome: TenantOutcome;
+  // The pool listens for errors only on idle clients: a connection that dies while checked out
+  // between two queries (the server restarted) would emit an unhandled 'error' and kill the
+  // process. Listen while we hold it; the next query then fails and the tenant is reported.
+  let connectionError: Error | undefined;
+  const onError = (error: Error) => {
+    connectionError = error;
+  };
   try {
     client = await item.region.tenantPool.connect();
+    client.on('error', onError);
     outcome = await task(client, item);
   } catch (error) {
     outcome = { status: 'failed', migrations: [], error: { migration: null, message: (error as Error).message } };
   }
-  const broken = outcome.status === 'failed' && isConnectionError({ message: outcome.error.message, code: outcome.error.code });
+  client?.removeListener('error', onError);
+  const broken = connectionError !== undefined || (outcome.status === 'failed' && isConnectionError({ message: outcome.error.message, code: outcome.error.code }));
   client?.release(broken ? new Error(outcome.status === 'failed' ? outcome.error.message : 'broken') : undefined);
   const durationMs = Math.round(performance.now() - started);
   switch (outcome.status) {
