@@ -7,6 +7,9 @@ import { registerStatusCommand } from './commands/status.ts';
 import { registerMigrationCommand } from './commands/migration.ts';
 import { registerVerifyCommand } from './commands/verify.ts';
 import { registerPolicyCommand } from './commands/policy.ts';
+import { registerTenantLifecycleCommands } from './commands/tenants-lifecycle.ts';
+import { registerPurgeCommand } from './commands/purge.ts';
+import { registerLifecycleCommand } from './commands/lifecycle.ts';
 import { EXIT } from './cli/run-command.ts';
 
 const program = new Command('fleet')
@@ -25,13 +28,15 @@ Examples:
   $ npx fleet status`);
 
 registerStartCommand(program);
-registerTenantsCommand(program);
+registerTenantLifecycleCommands(registerTenantsCommand(program));
 registerMigrateCommand(program);
 registerRollbackCommand(program);
 registerStatusCommand(program);
 registerMigrationCommand(program);
 registerPolicyCommand(program);
 registerVerifyCommand(program);
+registerPurgeCommand(program);
+registerLifecycleCommand(program);
 
 // `fleet tenants list | head`: a closed pipe is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -21,6 +21,8 @@ export interface PurgeOptions {
   /** Execute even when the brake is tripped. */
   readonly allowMass?: boolean;
   readonly onEvent?: (event: PurgeEvent) => void;
+  /** When aborted (Ctrl-C), tenants in flight finish and no new one starts; a rerun does the rest. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PurgeResult {
@@ -107,7 +109,7 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   const perRegion = await Promise.all(
     plans.map(async (plan) => {
       const region = regions.find((r) => r.name === plan.region) as RegionDatabase;
-      return purgeRegion(fleet, region, plan, now, emit);
+      return purgeRegion(fleet, region, plan, now, emit, options.signal);
     }),
   );
   const results = perRegion.flat();
@@ -116,11 +118,17 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   return { ok: summary.failed === 0, dryRun: false, ...base, results, summary, durationMs: Math.round(performance.now() - started) };
 }
 
-async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPurgePlan, now: Date, emit: (event: PurgeEvent) => void): Promise<PurgeResult[]> {
+async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPurgePlan, now: Date, emit: (event: PurgeEvent) => void, signal?: AbortSignal): Promise<PurgeResult[]> {
   const results: PurgeResult[] = [];
   for (const tenant of plan.due) {
     const started = performance.now();
     const base = { tenant: tenant.tenant, region: region.name, schema: tenant.schema };
+    if (signal?.aborted) {
+      const result: PurgeResult = { ...base, status: 'skipped', reason: 'not started: interrupted; run the purge again to finish', durationMs: 0 };
+      results.push(result);
+      emit({ type: 'tenant', result });
+      continue;
+    }
     let result: PurgeResult;
     let broken: Error | undefined;
     const client = await region.tenantPool.connect().catch((error: Error) => error);
