@@ -192,7 +192,7 @@ describe('from tenant alpha, every attempt on tenant bravo is refused by Postgre
     ['large object of bravo: export to a file', [`SELECT lo_export($1::oid, '/tmp/fleet-attack-lo')`]],
     ['large object: import a server file', [`SELECT lo_import('/etc/passwd')`]],
   ])('files, programs, large objects: %s', async (name, statements) => {
-    const params = name.startsWith('large object of bravo') ? { 0: [bravoLargeObject] } : {};
+    const params: Record<number, unknown[]> = name.startsWith('large object of bravo') ? { 0: [bravoLargeObject] } : {};
     expect(await asAlpha(statements, params)).toBe(DENIED);
     await expectBravoUnchanged();
   });
