@@ -7,6 +7,7 @@ import type { RunEvent } from '../migrate/run-fleet.ts';
 import { assertTenantId } from '../tenants/ids.ts';
 import { findTenant, withLockedTenant, type TenantRow } from './tenant-row.ts';
 import { transitionResult, type TransitionResult } from './transition.ts';
+import { withGuardedClient } from './guarded-client.ts';
 
 export interface InstallOptions {
   /** Region for a new tenant (required when the fleet has several); an existing tenant stays where it is. */
@@ -117,11 +118,7 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
 }
 
 async function recordInstalled(fleet: Fleet, region: string, row: TenantRow, reason: string, details?: Record<string, unknown>): Promise<void> {
-  const db = fleet.region(region);
-  const client = await db.controlPool.connect();
-  try {
-    await recordAudit(client, { at: fleet.clock.now(), tenantId: row.id, action: 'installed', fromState: null, toState: row.status, reason, actor: fleet.actor, details: { new: true, ...details } });
-  } finally {
-    client.release();
-  }
+  await withGuardedClient(fleet.region(region).controlPool, (client) =>
+    recordAudit(client, { at: fleet.clock.now(), tenantId: row.id, action: 'installed', fromState: null, toState: row.status, reason, actor: fleet.actor, details: { new: true, ...details } }),
+  );
 }

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
-import { withClient, withTransaction } from '../db/scoped.ts';
+import { withTransaction } from '../db/scoped.ts';
+import { withGuardedClient } from './guarded-client.ts';
 import { FleetError } from '../errors.ts';
 import { assertTenantId } from '../tenants/ids.ts';
 
@@ -61,7 +62,7 @@ export async function requireTenant(fleet: Fleet, id: string): Promise<LocatedTe
  * sees its result. fn gets the row as it is under the lock.
  */
 export async function withLockedTenant<T>(region: RegionDatabase, id: string, fn: (client: pg.PoolClient, row: TenantRow) => Promise<T>): Promise<T> {
-  return withClient(region.controlPool, (client) =>
+  return withGuardedClient(region.controlPool, (client) =>
     withTransaction(client, async () => {
       const { rows } = await client.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM fleet.tenants WHERE id = $1 FOR UPDATE`, [id]);
       const row = rows[0];

@@ -1,6 +1,6 @@
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
-import { isConnectionError } from '../db/scoped.ts';
+import { withGuardedClient } from '../lifecycle/guarded-client.ts';
 import { FleetError } from '../errors.ts';
 import { evaluateBrake, type BrakeDecision } from './brake.ts';
 import { planRegionPurge, type DueTenant, type RegionPurgePlan } from './plan.ts';
@@ -130,22 +130,13 @@ async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPur
       continue;
     }
     let result: PurgeResult;
-    let broken: Error | undefined;
-    const client = await region.tenantPool.connect().catch((error: Error) => error);
-    if (client instanceof Error) {
-      result = { ...base, status: 'failed', error: { message: client.message }, durationMs: Math.round(performance.now() - started) };
-    } else {
-      try {
-        const outcome = await purgeTenant(fleet, client, tenant.tenant, now);
-        const durationMs = Math.round(performance.now() - started);
-        result = outcome.status === 'purged' ? { ...base, ...outcome, durationMs } : { ...base, status: 'skipped', reason: outcome.reason, durationMs };
-      } catch (error) {
-        const { message, code } = error as { message?: string; code?: string };
-        if (isConnectionError(error)) broken = error as Error;
-        result = { ...base, status: 'failed', error: { message: message ?? String(error), ...(typeof code === 'string' ? { code } : {}) }, durationMs: Math.round(performance.now() - started) };
-      } finally {
-        client.release(broken);
-      }
+    try {
+      const outcome = await withGuardedClient(region.tenantPool, (client) => purgeTenant(fleet, client, tenant.tenant, now));
+      const durationMs = Math.round(performance.now() - started);
+      result = outcome.status === 'purged' ? { ...base, ...outcome, durationMs } : { ...base, status: 'skipped', reason: outcome.reason, durationMs };
+    } catch (error) {
+      const { message, code } = error as { message?: string; code?: string };
+      result = { ...base, status: 'failed', error: { message: message ?? String(error), ...(typeof code === 'string' ? { code } : {}) }, durationMs: Math.round(performance.now() - started) };
     }
     results.push(result);
     emit({ type: 'tenant', result });

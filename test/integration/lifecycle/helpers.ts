@@ -75,3 +75,35 @@ export async function dumpDatabase(fleet: Fleet): Promise<Record<string, unknown
   }
   return dump;
 }
+
+/**
+ * After a purge was killed anywhere, each tenant must be wholly purged (no schema, no ledger rows,
+ * one tombstone, one purge audit event) or wholly intact (schema with its rows, full ledger, no
+ * tombstone): never in between. Returns which is which.
+ */
+export async function checkAllOrNothing(fleet: Fleet, ids: readonly string[], rowsEach: number, migrations: number): Promise<{ purged: string[]; intact: string[] }> {
+  const { rows } = await fleet.regions[0]!.query<{ id: string; status: string; schema_exists: boolean; ledger: number; tombstones: number; audits: number }>(
+    `SELECT t.id, t.status,
+            EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = t.schema_name) AS schema_exists,
+            (SELECT count(*)::int FROM fleet.migrations m WHERE m.tenant_id = t.id) AS ledger,
+            (SELECT count(*)::int FROM fleet.tombstones b WHERE b.tenant_id = t.id) AS tombstones,
+            (SELECT count(*)::int FROM fleet.audit_events a WHERE a.tenant_id = t.id AND a.action = 'purged') AS audits
+       FROM fleet.tenants t WHERE t.id = ANY($1) ORDER BY t.id`,
+    [ids],
+  );
+  const purged: string[] = [];
+  const intact: string[] = [];
+  for (const r of rows) {
+    if (r.status === 'purged') {
+      if (r.schema_exists || r.ledger !== 0 || r.tombstones !== 1 || r.audits !== 1) throw new Error(`${r.id} half purged: ${JSON.stringify(r)}`);
+      purged.push(r.id);
+    } else {
+      if (r.status !== 'disconnected' || !r.schema_exists || r.ledger !== migrations || r.tombstones !== 0 || r.audits !== 0) throw new Error(`${r.id} half purged: ${JSON.stringify(r)}`);
+      const count = await countRows(fleet, r.id);
+      if (count !== rowsEach) throw new Error(`${r.id} lost rows: ${count} of ${rowsEach}`);
+      intact.push(r.id);
+    }
+  }
+  if (rows.length !== ids.length) throw new Error(`expected ${ids.length} tenants, found ${rows.length}`);
+  return { purged, intact };
+}
