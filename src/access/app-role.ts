@@ -111,9 +111,8 @@ interface RoleRow {
 async function setUp(region: RegionDatabase, options: AppRoleOptions, mode: Mode, forceNewPassword: boolean): Promise<AppConnection> {
   const client = await region.controlPool.connect();
   let password: string | undefined;
-  let app: AppConnection;
   try {
-    app = await withTransaction(client, async () => {
+    return await withTransaction(client, async () => {
       await client.query(APP_ROLE_LOCK_SQL);
       const prefix = await readRolePrefix(client);
       const group = tenantsGroupName(prefix);
@@ -169,19 +168,21 @@ async function setUp(region: RegionDatabase, options: AppRoleOptions, mode: Mode
       await client.query('UPDATE fleet.access_settings SET app_role = $1', [role]);
       await backfillTenantRoles(client, prefix);
 
+      if (mode.kind === 'generated' && password !== undefined) {
+        // Written while the lock is held, before COMMIT: a process waiting for the lock then reads
+        // this password instead of making another. Should the COMMIT fail, the next start finds the
+        // password refused and makes a new one.
+        const stored = await readCredentials(mode.file);
+        if (stored?.password !== password || stored.role !== role || stored.prefix !== prefix) {
+          await writeCredentials(mode.file, { version: 1, prefix, role, password, createdAt: options.clock.now().toISOString() });
+        }
+      }
       const connection = await appConnectionConfig(region, options, mode, role, password);
       return { region: region.name, prefix, role, connection, ...(mode.kind === 'generated' ? { credentialsFile: mode.file } : {}) };
     });
   } finally {
     client.release();
   }
-  if (mode.kind === 'generated' && password !== undefined) {
-    const stored = await readCredentials(mode.file);
-    if (stored?.password !== password || stored.role !== app.role || stored.prefix !== app.prefix) {
-      await writeCredentials(mode.file, { version: 1, prefix: app.prefix, role: app.role, password, createdAt: options.clock.now().toISOString() });
-    }
-  }
-  return app;
 }
 
 async function appConnectionConfig(region: RegionDatabase, options: AppRoleOptions, mode: Mode, role: string, password: string | undefined): Promise<pg.ClientConfig> {
