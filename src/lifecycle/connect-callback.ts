@@ -93,11 +93,14 @@ export async function receiveConnectCallback(fleet: Fleet, options: ReceiveCallb
 
   const details = { via: 'atlassian-connect', kid: verified.kid, site: checked.baseUrl ?? null, iat: verified.claims.iat ?? null };
   const tenant = checked.clientKey;
+  const known = await findTenant(fleet, tenant);
   if (checked.eventType === 'installed') {
-    const result = await installTenant(fleet, tenant, { ...(options.region !== undefined ? { region: options.region } : {}), reason: 'Atlassian Connect installed callback', details });
+    // The region is where a new tenant goes; a known one stays where it is.
+    const region = known ? {} : options.region !== undefined ? { region: options.region } : {};
+    const result = await installTenant(fleet, tenant, { ...region, reason: 'Atlassian Connect installed callback', details });
     return { accepted: true, event: 'installed', tenant, result };
   }
-  if (!(await findTenant(fleet, tenant))) return { accepted: true, event: 'uninstalled', tenant, result: { outcome: 'not-registered', changed: false } };
+  if (!known) return { accepted: true, event: 'uninstalled', tenant, result: { outcome: 'not-registered', changed: false } };
   const result = await uninstallTenant(fleet, tenant, { reason: 'Atlassian Connect uninstalled callback', details });
   return { accepted: true, event: 'uninstalled', tenant, result };
 }
