@@ -37,7 +37,7 @@ export interface TenantSqlResult {
 }
 
 const MAX_AUDITED_SQL = 20_000;
-const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|abort|rollback(?!\s+to\b)|prepare\s+transaction|set\s+session\s+authorization|reset\s+session\s+authorization)\b/i;
+const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|abort|rollback(?!\s+to\b)|prepare\s+transaction)\b/i;
 
 export async function runTenantSql(access: TenantAccess, options: TenantSqlOptions): Promise<TenantSqlResult> {
   assertTenantId(options.tenantId);
