@@ -123,7 +123,7 @@ export async function runCli(args: readonly string[], options: { env: Record<str
     while (polling) {
       const { rows } = await poller.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()', [options.watch]);
       peak = Math.max(peak, rows[0]?.n ?? 0);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
   })();
   const started = performance.now();
@@ -185,10 +185,76 @@ export async function runFloor(url: string, schemas: readonly string[], sqlFor: 
   }
 }
 
-/** The floor's SQL for a fresh tenant: create the schema, point at it, every migration's SQL. */
-export function freshTenantSql(files: readonly MigrationFile[]): (schema: string) => string {
+/**
+ * The floor's SQL for a fresh tenant: the same statements the runner's provisioning sends (the
+ * schema, the tenant's role with its grants and default privileges, as src/access/tenant-role.ts
+ * writes them), then every migration's SQL with the search_path on the schema.
+ */
+export function freshTenantSql(files: readonly MigrationFile[], rolePrefix: string): (schema: string) => string {
   const body = files.map((f) => f.sql).join('\n');
-  return (schema) => `CREATE SCHEMA ${quoteIdent(schema)};\nSET search_path TO ${quoteIdent(schema)};\n${body}\n`;
+  const provision = provisionSql(rolePrefix);
+  return (schema) => `${provision(schema)}\nSET search_path TO ${quoteIdent(schema)};\n${body}\n`;
+}
+
+/** What provisioning sends before the first migration: the schema and the tenant's role (src/access/tenant-role.ts). */
+export function provisionSql(rolePrefix: string, me = 'postgres'): (schema: string) => string {
+  const group = quoteIdent(`${rolePrefix}_tenants`);
+  return (schema) => {
+    const s = quoteIdent(schema);
+    const role = quoteIdent(`${rolePrefix}_${schema}`);
+    return [
+      `CREATE SCHEMA ${s};`,
+      `CREATE ROLE ${role} NOLOGIN NOINHERIT;`,
+      `GRANT ${role} TO ${group};`,
+      `GRANT USAGE ON SCHEMA ${s} TO ${role};`,
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${role};`,
+      `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ${s} TO ${role};`,
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(me)} IN SCHEMA ${s} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role};`,
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(me)} IN SCHEMA ${s} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${role};`,
+    ].join('\n');
+  };
+}
+
+/** A role prefix for the floor's tenant roles, like the fleet's own ('f' + 8 hex), and its group role. */
+export async function floorRolePrefix(admin: string): Promise<string> {
+  const prefix = `f${Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0')}`;
+  await adminQuery(admin, `CREATE ROLE ${quoteIdent(`${prefix}_tenants`)} NOLOGIN NOINHERIT`);
+  return prefix;
+}
+
+/** The fleet's role prefix in a database (fleet.access_settings), when it has one. */
+export async function fleetRolePrefix(url: string): Promise<string | undefined> {
+  try {
+    return (await adminQuery<{ p: string }>(url, 'SELECT role_prefix AS p FROM fleet.access_settings'))[0]?.p;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Roles are cluster-wide: once their database is dropped (which drops their grants there), drop
+ * every role of a prefix, so runs do not pile up tens of thousands of roles on the server.
+ */
+export async function dropRoles(admin: string, prefix: string): Promise<void> {
+  await adminQuery(
+    admin,
+    `DO $$ DECLARE r text; BEGIN
+       FOR r IN SELECT rolname FROM pg_roles WHERE starts_with(rolname, ${quoteLiteralPrefix(prefix)}) ORDER BY rolname = ${quoteLiteralPrefix(prefix)} || 'tenants' LOOP
+         EXECUTE format('DROP ROLE %I', r);
+       END LOOP; END $$`,
+  );
+}
+
+function quoteLiteralPrefix(prefix: string): string {
+  if (!/^f[0-9a-f]{8}$/.test(prefix)) throw new Error(`not a role prefix: ${prefix}`);
+  return `'${prefix}_'`;
+}
+
+/** Drop a database and the roles its fleet (or floor) created. */
+export async function dropDatabaseAndRoles(admin: string, name: string, prefix?: string): Promise<void> {
+  const found = prefix ?? (await fleetRolePrefix(databaseUrl(admin, name)));
+  await dropDatabase(admin, name);
+  if (found) await dropRoles(admin, found);
 }
 
 export function releaseTenantSql(file: MigrationFile): (schema: string) => string {
@@ -199,14 +265,15 @@ export function releaseTenantSql(file: MigrationFile): (schema: string) => strin
  * The naive way: one schema at a time, a new connection each, Umzug with its log in a table of
  * the tenant's schema, each migration in autocommit (what a first script usually does).
  */
-export async function runNaive(url: string, schemas: readonly string[], files: readonly MigrationFile[]): Promise<number> {
+export async function runNaive(url: string, schemas: readonly string[], files: readonly MigrationFile[], rolePrefix: string): Promise<number> {
+  const provision = provisionSql(rolePrefix);
   const started = performance.now();
   for (const schema of schemas) {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
       const q = quoteIdent(schema);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
+      await client.query(provision(schema));
       await client.query(`SET search_path TO ${q}`);
       await client.query('CREATE TABLE IF NOT EXISTS umzug_meta (name text PRIMARY KEY)');
       const umzug = new Umzug({
