@@ -41,9 +41,9 @@ const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|abort|rollba
 
 export async function runTenantSql(access: TenantAccess, options: TenantSqlOptions): Promise<TenantSqlResult> {
   assertTenantId(options.tenantId);
-  const statements = splitStatements(options.sql).map((s) => s.trim()).filter((s) => s !== '');
+  const statements = splitSql(options.sql);
   if (statements.length === 0) throw new FleetError('INPUT_INVALID', 'no SQL given: pass -c "SELECT ..." or -f FILE with at least one statement');
-  const control = statements.filter((s) => TRANSACTION_CONTROL.test(s.replace(/^[\s(]+/, '')));
+  const control = statements.filter(isTransactionControl);
   if (control.length > 0) {
     throw new FleetError('INPUT_INVALID', 'fleet sql runs your statements in a transaction of its own; remove the transaction control (nothing was run):', control.map((s) => s.slice(0, 120)));
   }
@@ -85,6 +85,18 @@ export async function runTenantSql(access: TenantAccess, options: TenantSqlOptio
     await audit('sql.failed', { write, code: e.code ?? null, message: e.message ?? String(error) }).catch(() => undefined);
     throw error;
   }
+}
+
+/** The statements of an operator's SQL, blank ones dropped. */
+export function splitSql(sql: string): string[] {
+  return splitStatements(sql)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** BEGIN, COMMIT, ROLLBACK (not ROLLBACK TO), END, ABORT, START TRANSACTION, PREPARE TRANSACTION. */
+export function isTransactionControl(statement: string): boolean {
+  return TRANSACTION_CONTROL.test(statement.replace(/^[\s(]+/, ''));
 }
 
 async function regionOf(access: TenantAccess, tenantId: string): Promise<RegionDatabase> {
