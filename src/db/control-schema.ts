@@ -37,16 +37,18 @@ const CONTROL_LOCK_KEY = 7_345_120_001;
  */
 export async function ensureControlSchema(client: pg.ClientBase): Promise<void> {
   const migrations = readControlMigrations();
-  const latest = migrations.at(-1)?.name;
-  let current: string | null = null;
+  // Compare the applied set, not just the newest name: control migrations written on branches
+  // that landed out of order (0003 applied before 0002 existed) must still be applied.
+  let applied: readonly string[] = [];
   try {
-    const { rows } = await client.query<{ latest: string | null }>('SELECT max(name) AS latest FROM fleet.control_migrations');
-    current = rows[0]?.latest ?? null;
+    const { rows } = await client.query<{ names: string[] | null }>('SELECT array_agg(name) AS names FROM fleet.control_migrations');
+    applied = rows[0]?.names ?? [];
   } catch (error) {
     // A database the fleet has never seen: no schema (3F000) or no table (42P01) yet.
     if (!['3F000', '42P01'].includes((error as { code?: string }).code ?? '')) throw error;
   }
-  if (latest === undefined || current === latest) return;
+  const have = new Set(applied);
+  if (migrations.every((m) => have.has(m.name))) return;
 
   await withTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [CONTROL_LOCK_KEY]);

@@ -22,8 +22,12 @@ export class RegionDatabase {
     this.controlPool = new pg.Pool({ ...connection, max: 1, idleTimeoutMillis: 10_000, application_name: 'fleet-control' });
     // An idle connection dropped by a server restart must not crash the process; the next
     // checkout reconnects and the affected tenant is reported, not lost.
-    this.tenantPool.on('error', () => undefined);
-    this.controlPool.on('error', () => undefined);
+    // A connection cut while checked out (between two queries) emits 'error' on the client, which
+    // pg leaves unhandled: every client gets a listener, and the next query on it fails instead.
+    for (const pool of [this.tenantPool, this.controlPool]) {
+      pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
+    }
   }
 
   get description(): string {
