@@ -99,6 +99,8 @@ export interface CliRun {
   readonly maxRssMb: number;
   /** Most connections seen at once to the watched databases (pg_stat_activity, polled). */
   readonly peakConnections: number;
+  /** application_name of each connection at the peak (fleet-runner, fleet-control, ...). */
+  readonly peakApplications: string;
 }
 
 /** Environment of a measured CLI: ours, without any FLEET_* of the caller's shell. */
@@ -118,11 +120,20 @@ export async function runCli(args: readonly string[], options: { env: Record<str
   const poller = new pg.Client({ connectionString: options.admin });
   await poller.connect();
   let peak = 0;
+  let peakApps = '';
   let polling = true;
   const poll = (async () => {
     while (polling) {
-      const { rows } = await poller.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()', [options.watch]);
-      peak = Math.max(peak, rows[0]?.n ?? 0);
+      // Client connections only: an autovacuum worker also shows the database's name.
+      const { rows } = await poller.query<{ n: number; apps: string }>(
+        `SELECT count(*)::int AS n, string_agg(coalesce(nullif(application_name, ''), '?'), ',' ORDER BY application_name) AS apps
+           FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+        [options.watch],
+      );
+      if ((rows[0]?.n ?? 0) > peak) {
+        peak = rows[0]?.n ?? 0;
+        peakApps = rows[0]?.apps ?? '';
+      }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   })();
@@ -148,7 +159,7 @@ export async function runCli(args: readonly string[], options: { env: Record<str
     // killed before exit: no figure
   }
   rmSync(tmp, { recursive: true, force: true });
-  return { wallMs, exitCode, stdout, stderr, maxRssMb: maxRssKb / 1024, peakConnections: peak };
+  return { wallMs, exitCode, stdout, stderr, maxRssMb: maxRssKb / 1024, peakConnections: peak, peakApplications: peakApps };
 }
 
 /**

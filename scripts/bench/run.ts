@@ -259,7 +259,11 @@ function caseMemory(): void {
   }
   const byLabel = new Map<string, CliRun[]>();
   for (const c of at) byLabel.set(c.label, [...(byLabel.get(c.label) ?? []), c.run]);
-  const detail = [...byLabel].map(([label, runs]) => ({ label, maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)), peakConnections: Math.max(...runs.map((r) => r.peakConnections)) }));
+  const detail = [...byLabel].map(([label, runs]) => {
+    const top = runs.reduce((a, b) => (b.peakConnections > a.peakConnections ? b : a));
+    return { label, maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)), peakConnections: top.peakConnections, atPeak: top.peakApplications };
+  });
+  for (const d of detail) log(`memory/connections: ${d.label}: ${d.maxRssMb.toFixed(0)} MB, peak ${d.peakConnections} connections (${d.atPeak})`);
   figures.memory = { size: LARGE, concurrency: CONCURRENCY, detail };
   const rss = Math.max(...detail.map((d) => d.maxRssMb));
   const conns = Math.max(...detail.filter((d) => d.label !== 'verify').map((d) => d.peakConnections));

@@ -9,7 +9,9 @@ import { withReferenceSchema } from './reference.ts';
  * `fleet verify`: every tenant's schema is what its ledger says it is.
  *
  * Per region: the registry and ledger (one query) and a fingerprint of every tenant schema's
- * catalog (one query, grouped by schema), read in one snapshot. Then, for each distinct set of
+ * catalog (one query, grouped by schema), read in one snapshot. The fingerprint is a fast,
+ * strict form of the catalog (raw catalog rows, no deparsing): a tenant it sets apart is then
+ * compared item by item on the deparsed catalog, which decides and explains. Then, for each distinct set of
  * applied migrations, a reference: those migrations applied to a scratch schema inside a
  * transaction that is rolled back, fingerprinted by the same query. A tenant whose fingerprint
  * differs from its reference is explained item by item (missing, extra, changed).
@@ -58,6 +60,8 @@ SELECT t.id, t.schema_name, t.status,
   FROM fleet.tenants t LEFT JOIN fleet.migrations m ON m.tenant_id = t.id
  WHERE t.status <> 'purged'
  GROUP BY t.id`;
+/** Tenants explained per catalog query when their fingerprint differs. */
+const DETAIL_BATCH = 500;
 const CHECKSUMS_SQL = `SELECT name, array_agg(DISTINCT checksum) AS checksums FROM fleet.migrations GROUP BY name`;
 
 interface Snapshot {
@@ -124,10 +128,17 @@ async function verifyRegion(fleet: Fleet, region: RegionDatabase, files: readonl
         const reference = (await fingerprintSchemas(client, [scratch])).get(scratch);
         const differing = tenants.filter((t) => snapshot.fingerprints.get(t.schema)?.fingerprint !== reference?.fingerprint);
         if (differing.length === 0) return;
-        const items = await catalogItems(client, [scratch, ...differing.map((t) => t.schema)]);
-        const expected = items.get(scratch) ?? new Map<string, string>();
-        for (const tenant of differing) {
-          drifted.push({ ...base(tenant), problem: 'differs', difference: diffItems(expected, items.get(tenant.schema) ?? new Map()) });
+        // The fast fingerprint is stricter than the deparsed catalog: the item-by-item comparison decides.
+        const expected = (await catalogItems(client, [scratch])).get(scratch) ?? new Map<string, string>();
+        for (let i = 0; i < differing.length; i += DETAIL_BATCH) {
+          const batch = differing.slice(i, i + DETAIL_BATCH);
+          const items = await catalogItems(client, batch.map((t) => t.schema));
+          for (const tenant of batch) {
+            const difference = diffItems(expected, items.get(tenant.schema) ?? new Map());
+            if (difference.missing.length + difference.extra.length + difference.changed.length > 0) {
+              drifted.push({ ...base(tenant), problem: 'differs', difference });
+            }
+          }
         }
       });
     }
