@@ -10,7 +10,7 @@ import { connectionConfig } from '../db/targets.ts';
 import { FleetError } from '../errors.ts';
 import { lockTenantForTransaction } from '../tenants/tenant-lock.ts';
 import { credentialsFile, readCredentials, writeCredentials } from './credentials.ts';
-import { appRoleName, readRolePrefix, tenantRoleName, tenantsGroupName } from './names.ts';
+import { MAX_IDENTIFIER_BYTES, appRoleName, readRolePrefix, tenantRoleName, tenantsGroupName } from './names.ts';
 import { generatePassword, scramVerifier } from './scram.ts';
 import { createTenantRole } from './tenant-role.ts';
 
@@ -219,32 +219,33 @@ function unreachable(region: RegionDatabase, app: AppConnection, error: unknown)
 }
 
 /**
- * Tenants registered before tenant roles existed (active or disconnected, schema present, no
- * role): create their roles now, each under the tenant's lock with its status re-read. A count
- * comparison keeps the common case (nothing missing) at one query.
+ * Tenants registered before tenant roles existed (or whose role went missing): active or
+ * disconnected, schema present, no role. Create their roles now, each under the tenant's lock with
+ * its status re-read. One query finds them (the naming rule of names.ts, written in SQL); names.ts
+ * then names each role, and createTenantRole is idempotent, so a disagreement costs a no-op.
  */
 export async function backfillTenantRoles(client: pg.ClientBase, prefix: string): Promise<string[]> {
-  const { rows } = await client.query<{ tenants: number; roles: number }>(
-    `SELECT (SELECT count(*)::int FROM fleet.tenants t WHERE t.status IN ('active', 'disconnected')
-               AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = t.schema_name)) AS tenants,
-            (SELECT count(*)::int FROM pg_catalog.pg_roles WHERE starts_with(rolname, $1)) AS roles`,
-    [`${prefix}_t_`],
+  const keep = MAX_IDENTIFIER_BYTES - prefix.length - 2 - 12;
+  const missing = await client.query<{ id: string; schema_name: string }>(
+    `SELECT t.id, t.schema_name FROM fleet.tenants t
+      WHERE t.status IN ('active', 'disconnected')
+        AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = t.schema_name)
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_catalog.pg_roles r
+           WHERE r.rolname = CASE WHEN octet_length($1 || '_' || t.schema_name) <= ${MAX_IDENTIFIER_BYTES}
+                                  THEN $1 || '_' || t.schema_name
+                                  ELSE $1 || '_' || left(t.schema_name, $2) || '_' || left(encode(sha256(convert_to(t.schema_name, 'UTF8')), 'hex'), 12) END)
+      ORDER BY t.id`,
+    [prefix, keep],
   );
-  if ((rows[0]?.roles ?? 0) >= (rows[0]?.tenants ?? 0)) return [];
-  const tenants = await client.query<{ id: string; schema_name: string }>(
-    `SELECT t.id, t.schema_name FROM fleet.tenants t WHERE t.status IN ('active', 'disconnected')
-        AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = t.schema_name)`,
-  );
-  const roles = new Set((await client.query<{ rolname: string }>('SELECT rolname FROM pg_catalog.pg_roles WHERE starts_with(rolname, $1)', [`${prefix}_t_`])).rows.map((r) => r.rolname));
   const created: string[] = [];
-  for (const tenant of tenants.rows) {
-    if (roles.has(tenantRoleName(prefix, tenant.schema_name))) continue;
+  for (const tenant of missing.rows) {
     await lockTenantForTransaction(client, tenant.id);
     const still = await client.query<{ status: string }>('SELECT status FROM fleet.tenants WHERE id = $1', [tenant.id]);
     const status = still.rows[0]?.status;
     if (status === 'active' || status === 'disconnected') {
       await createTenantRole(client, { id: tenant.id, schema: tenant.schema_name });
-      created.push(tenant.id);
+      created.push(tenantRoleName(prefix, tenant.schema_name));
     }
   }
   return created;

@@ -11,6 +11,7 @@ import { migrateFleet } from '../../../src/migrate/migrate-fleet.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
 import { openTenantAccess, type TenantAccess } from '../../../src/access/with-tenant.ts';
 import { readCredentials } from '../../../src/access/credentials.ts';
+import { createTenantRole, dropTenantRole } from '../../../src/access/tenant-role.ts';
 import { tenantRoleName } from '../../../src/access/names.ts';
 import { credentialsDir, dropRoles, schemaChecksum, seed } from './helpers.ts';
 
@@ -196,6 +197,56 @@ describe('withTenant', () => {
     await access.withTenant('initech', async () => undefined);
     const { rows } = await fleet.regions[0]!.query<{ recent: boolean }>(`SELECT last_contact_at > now() - interval '1 minute' AS recent FROM fleet.tenants WHERE id = 'initech'`);
     expect(rows[0]?.recent).toBe(true);
+  });
+});
+
+describe('tenant roles', () => {
+  test('dropTenantRole is idempotent, works with the schema present or gone; a missing role is restored when the access opens', async () => {
+    const region = fleet.regions[0]!;
+    // A 60-character id: its role name takes the hashed form (the backfill query must agree with names.ts).
+    const long = `l${'o'.repeat(58)}g`;
+    await addTenants(fleet, [long]);
+    const longRole = tenantRoleName(access.app('local').prefix, `t_${long}`);
+    expect(longRole).toHaveLength(63);
+    const role = tenantRoleName(access.app('local').prefix, 't_initech');
+    const exists = async (name = role) => (await region.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount === 1;
+    expect(await exists(longRole)).toBe(true);
+    const client = await region.controlPool.connect();
+    try {
+      await dropTenantRole(client, { id: 'initech', schema: 't_initech' });
+      await dropTenantRole(client, { id: 'initech', schema: 't_initech' });
+      await dropTenantRole(client, { id: long, schema: `t_${long}` });
+    } finally {
+      client.release();
+    }
+    expect(await exists()).toBe(false);
+    expect(await exists(longRole)).toBe(false);
+    await expectCode(access.withTenant('initech', async () => 'ran'), 'REFUSED');
+    // A tenant registered before roles existed (or whose role went missing): opening the access restores it.
+    const reopened = await openTenantAccess(fleet, { credentialsDir: creds, poolSize: 1 });
+    try {
+      expect(await exists()).toBe(true);
+      expect(await exists(longRole)).toBe(true);
+      expect(await reopened.withTenant(long, async (c) => (await c.query('SELECT current_user::text AS u')).rows[0])).toEqual({ u: longRole });
+      expect(await reopened.withTenant('initech', async (c) => (await c.query('SELECT count(*)::int AS n FROM projects')).rows[0])).toEqual({ n: 0 });
+    } finally {
+      await reopened.close();
+    }
+    // createTenantRole is idempotent too.
+    const again = await region.controlPool.connect();
+    try {
+      await createTenantRole(again, { id: 'initech', schema: 't_initech' });
+      await createTenantRole(again, { id: 'initech', schema: 't_initech' });
+      // And a drop after the schema is gone (the purge's order) leaves nothing behind.
+      await again.query('CREATE SCHEMA t_doomed');
+      await createTenantRole(again, { id: 'doomed', schema: 't_doomed' });
+      await again.query('CREATE TABLE t_doomed.x (id int)');
+      await again.query('DROP SCHEMA t_doomed CASCADE');
+      await dropTenantRole(again, { id: 'doomed', schema: 't_doomed' });
+      expect((await again.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [tenantRoleName(access.app('local').prefix, 't_doomed')])).rowCount).toBe(0);
+    } finally {
+      again.release();
+    }
   });
 });
 
