@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { quoteIdent } from '../db/quote.ts';
 import { readRolePrefix, tenantsGroupName } from './names.ts';
 import { dropRoleStatements } from './tenant-role.ts';
 
@@ -21,4 +22,50 @@ export async function dropAccessRoles(client: pg.ClientBase): Promise<string[]> 
     await dropRoleStatements(client, row.rolname, row.me);
   }
   return rows.map((r) => r.rolname);
+}
+
+/**
+ * Roles left behind by databases that no longer exist (a test database dropped without
+ * dropAccessRoles, a region decommissioned): every role named `f<8 hex>_...` whose prefix no live
+ * database of the server claims in its fleet.access_settings. `connect(database)` opens an
+ * administrator's client to a database of the server (closed here). With `drop`, the orphans are
+ * dropped (they own nothing anywhere: their database is gone); returns the orphans found.
+ */
+export async function sweepOrphanedAccessRoles(connect: (database: string) => Promise<pg.Client>, options: { drop?: boolean } = {}): Promise<string[]> {
+  const main = await connect('postgres');
+  try {
+    // Roles first: a role that exists now was made in the same transaction as its database's prefix,
+    // so that prefix is visible below, unless the database is gone (a real orphan).
+    const roles = (await main.query<{ rolname: string }>(`SELECT rolname FROM pg_catalog.pg_roles WHERE rolname ~ '^f[0-9a-f]{8}_' ORDER BY rolname`)).rows.map((r) => r.rolname);
+    const databases = (await main.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE datallowconn ORDER BY 1')).rows.map((r) => r.datname);
+    const live = new Set<string>();
+    for (const database of databases) {
+      let client: pg.Client;
+      try {
+        client = database === 'postgres' ? main : await connect(database);
+      } catch (error) {
+        // Dropped since we listed it: its roles are orphans indeed. Anything else: stop, drop nothing.
+        if ((error as { code?: string }).code === '3D000') continue;
+        throw error;
+      }
+      try {
+        const found = await client.query<{ prefix: string | null }>(`SELECT CASE WHEN to_regclass('fleet.access_settings') IS NULL THEN NULL ELSE 'x' END AS prefix`);
+        if (found.rows[0]?.prefix === null) continue;
+        for (const row of (await client.query<{ role_prefix: string }>('SELECT role_prefix FROM fleet.access_settings')).rows) live.add(row.role_prefix);
+      } finally {
+        if (client !== main) await client.end();
+      }
+    }
+    const orphans = roles.filter((r) => !live.has(r.slice(0, 9)));
+    if (options.drop) {
+      // Members before groups: the tenants group last within its prefix.
+      const ordered = [...orphans].sort((a, b) => Number(a.endsWith('_tenants')) - Number(b.endsWith('_tenants')));
+      for (const role of ordered) {
+        await main.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`).catch(() => undefined);
+      }
+    }
+    return orphans;
+  } finally {
+    await main.end();
+  }
 }

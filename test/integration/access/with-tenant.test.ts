@@ -299,3 +299,33 @@ describe('the application login role', () => {
     }
   });
 });
+
+describe('roles of databases that are gone', () => {
+  test('sweepOrphanedAccessRoles finds (and drops) the roles of a dropped database, never those of a live one', async () => {
+    const { createTestDatabase, databaseUrl } = await import('../helpers/database.ts');
+    const doomed = await createTestDatabase('access_orphans');
+    const other = await openTestFleet(doomed.url);
+    let doomedPrefix: string;
+    try {
+      await addTenants(other, ['orphan-a', 'orphan-b']);
+      doomedPrefix = (await other.regions[0]!.query<{ p: string }>('SELECT role_prefix AS p FROM fleet.access_settings')).rows[0]!.p;
+    } finally {
+      await other.close();
+    }
+    await doomed.drop();
+    const connect = async (database: string) => {
+      const client = new pg.Client({ connectionString: databaseUrl(database) });
+      await client.connect();
+      return client;
+    };
+    const livePrefix = access.app('local').prefix;
+    const { sweepOrphanedAccessRoles } = await import('../../../src/access/cleanup.ts');
+    const found = await sweepOrphanedAccessRoles(connect);
+    expect(found.filter((r) => r.startsWith(doomedPrefix)).sort()).toEqual([`${doomedPrefix}_t_orphan_a`, `${doomedPrefix}_t_orphan_b`, `${doomedPrefix}_tenants`]);
+    expect(found.some((r) => r.startsWith(livePrefix))).toBe(false);
+    await sweepOrphanedAccessRoles(connect, { drop: true });
+    const left = await fleet.regions[0]!.query(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, [`${doomedPrefix}_`]);
+    expect(left.rows).toEqual([]);
+    expect(await access.withTenant('acme', async () => 'still fine')).toBe('still fine');
+  });
+});
