@@ -5,7 +5,7 @@ import { addTenants } from '../tenants/add-tenants.ts';
 import { migrateFleet, type MigrateReport } from '../migrate/migrate-fleet.ts';
 import type { RunEvent } from '../migrate/run-fleet.ts';
 import { assertTenantId } from '../tenants/ids.ts';
-import { findTenant, withLockedTenant, type TenantRow } from './tenant-row.ts';
+import { findTenant, markReactivated, withLockedTenant, type TenantRow } from './tenant-row.ts';
 import { transitionResult, type TransitionResult } from './transition.ts';
 import { withGuardedClient } from './guarded-client.ts';
 
@@ -69,10 +69,7 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
         return { row, after: {}, outcome: 'completed', changed: false, provision: true };
       case 'disconnected': {
         const after = { status: 'active' as const, disconnected_at: null, disconnect_cause: null, purge_after: null, last_contact_at: now };
-        await client.query(
-          `UPDATE fleet.tenants SET status = 'active', disconnected_at = NULL, disconnect_cause = NULL, purge_after = NULL, last_contact_at = $2, updated_at = $2 WHERE id = $1`,
-          [id, now],
-        );
+        await markReactivated(client, id, now);
         await recordAudit(client, {
           at: now,
           tenantId: id,

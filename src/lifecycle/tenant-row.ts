@@ -75,3 +75,11 @@ export async function withLockedTenant<T>(region: RegionDatabase, id: string, fn
 export function iso(date: Date | null | undefined): string | null {
   return date ? date.toISOString() : null;
 }
+
+/** Back to active from disconnected: the purge date and the disconnect cause are cleared. */
+export async function markReactivated(client: pg.ClientBase, id: string, now: Date): Promise<void> {
+  await client.query(
+    `UPDATE fleet.tenants SET status = 'active', disconnected_at = NULL, disconnect_cause = NULL, purge_after = NULL, last_contact_at = $2, updated_at = $2 WHERE id = $1`,
+    [id, now],
+  );
+}

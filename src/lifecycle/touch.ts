@@ -2,7 +2,7 @@ import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { recordAudit } from '../audit.ts';
 import { assertTenantId } from '../tenants/ids.ts';
-import { withLockedTenant, type LifecycleStatus } from './tenant-row.ts';
+import { markReactivated, withLockedTenant, type LifecycleStatus } from './tenant-row.ts';
 
 /** Contact is recorded at most once a minute per tenant: in the database, and in this process before that. */
 export const TOUCH_INTERVAL_MS = 60_000;
@@ -75,10 +75,7 @@ export async function touchTenant(fleet: Fleet, id: string): Promise<TouchResult
   if (row.status === 'disconnected' && row.disconnect_cause === 'stale') {
     const resumed = await withLockedTenant(region, id, async (client, locked) => {
       if (locked.status !== 'disconnected' || locked.disconnect_cause !== 'stale') return false;
-      await client.query(
-        `UPDATE fleet.tenants SET status = 'active', disconnected_at = NULL, disconnect_cause = NULL, purge_after = NULL, last_contact_at = $2, updated_at = $2 WHERE id = $1`,
-        [id, now],
-      );
+      await markReactivated(client, id, now);
       await recordAudit(client, {
         at: now,
         tenantId: id,
