@@ -16,11 +16,20 @@ interface SqlFlags {
   json?: boolean;
 }
 
-/** How the CLI connects as the application role: FLEET_APP_DATABASE_URL, credentials under FLEET_HOME. */
+/**
+ * How the CLI connects as the tenant's session role: the application secret from FLEET_APP_SECRET,
+ * else the credentials file under FLEET_HOME (or .fleet/credentials). One connection at a time.
+ */
 export function accessOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TenantAccessOptions {
+  if (env.FLEET_APP_DATABASE_URL) {
+    throw new FleetError(
+      'CONFIG_INVALID',
+      'FLEET_APP_DATABASE_URL is no longer used: tenant work connects as each tenant\'s own session role, whose password is derived from the application secret. Unset it; set FLEET_APP_SECRET (the same on every application host) or let the tool keep a secret under FLEET_HOME/credentials (see docs/access.md).',
+    );
+  }
   return {
-    poolSize: 1,
-    ...(env.FLEET_APP_DATABASE_URL ? { appUrl: env.FLEET_APP_DATABASE_URL } : {}),
+    maxConnections: 1,
+    ...(env.FLEET_APP_SECRET ? { appSecret: env.FLEET_APP_SECRET } : {}),
     ...(env.FLEET_HOME ? { credentialsDir: path.join(env.FLEET_HOME, 'credentials') } : {}),
   };
 }
@@ -51,9 +60,9 @@ Examples:
   $ fleet sql --tenant acme -f fix-labels.sql --write
   $ fleet sql --tenant acme -c "SELECT count(*) FROM comments" --json | jq '.statements[0].rows'
 
-The statements run in one transaction, connected as the application role with SET LOCAL ROLE to the
-tenant's role and its schema on the search_path: other tenants' schemas and the control schema are
-refused by PostgreSQL. Every run is written to the audit log (actions sql, sql.done, sql.failed).
+The statements run in one transaction, connected as the tenant's own session role (a login that is a
+member of that tenant's role only) with SET LOCAL ROLE to the tenant's role and its schema on the
+search_path: other tenants' schemas and roles and the control schema are refused by PostgreSQL. Every run is written to the audit log (actions sql, sql.done, sql.failed).
 Exit codes: 0 done, 1 PostgreSQL refused the SQL (its message is printed; nothing was committed),
 2 bad usage (no SQL, both -c and -f, a bad tenant id, BEGIN/COMMIT in the SQL).`,
     )

@@ -4,18 +4,20 @@ import path from 'node:path';
 import { FleetError } from '../errors.ts';
 
 /**
- * Where the application login role's password lives when the tool made it (URL and embedded
- * modes): a JSON file readable by its owner only (0600, in a 0700 directory), by default
+ * Where the application secret lives when the tool made it (URL and embedded modes, without
+ * FLEET_APP_SECRET): a JSON file readable by its owner only (0600, in a 0700 directory), by default
  * `.fleet/credentials/<key>.json` next to the embedded cluster. One file per database:
  * `embedded_<database>` or `<host>_<port>_<database>`. Never in a table: whoever reads the control
- * schema must not learn a password. In AWS there is no file: the role authenticates with IAM tokens.
+ * schema must not learn it. The passwords of the tenants' session roles are derived from it
+ * (session-login.ts) and stored nowhere. In AWS there is no file: session roles use IAM tokens.
+ *
+ * Version 1 files held the password of the former shared application role; they are replaced by a
+ * version 2 file the first time the access opens.
  */
 export interface StoredCredentials {
-  readonly version: 1;
-  /** The role prefix of the database (a new cluster or database makes a new prefix). */
-  readonly prefix: string;
-  readonly role: string;
-  readonly password: string;
+  readonly version: 2;
+  /** 32 random bytes, base64url. */
+  readonly secret: string;
   readonly createdAt: string;
 }
 
@@ -30,14 +32,14 @@ export async function readCredentials(file: string): Promise<StoredCredentials |
     text = await fs.readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new FleetError('CONFIG_INVALID', `cannot read the application credentials ${file}: ${(error as Error).message}. Fix its permissions, or delete it: a new password is then generated.`);
+    throw new FleetError('CONFIG_INVALID', `cannot read the application credentials ${file}: ${(error as Error).message}. Fix its permissions, or delete it: a new secret is then generated.`);
   }
   try {
     const parsed = JSON.parse(text) as Partial<StoredCredentials>;
-    if (parsed.version !== 1 || typeof parsed.prefix !== 'string' || typeof parsed.role !== 'string' || typeof parsed.password !== 'string') return undefined;
+    if (parsed.version !== 2 || typeof parsed.secret !== 'string' || parsed.secret.length < 32) return undefined;
     return parsed as StoredCredentials;
   } catch {
-    // A damaged file is as good as none: the caller generates a new password.
+    // A damaged file is as good as none: the caller generates a new secret.
     return undefined;
   }
 }

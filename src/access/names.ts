@@ -10,34 +10,50 @@ import { FleetError } from '../errors.ts';
  * 0003_access (chosen so that no role on the server already starts with it) and kept in
  * fleet.access_settings.
  *
- *   <prefix>_tenants        NOLOGIN NOINHERIT group, a member of every tenant role
- *   <prefix>_<schema>       a tenant's role, e.g. f1a2b3c4d_t_acme
- *   <prefix>_app            the application's login role (URL and embedded modes)
+ *   <prefix>_<schema>       a tenant's privilege role, e.g. f1a2b3c4d_t_acme (NOLOGIN)
+ *   <prefix>_l_<schema>     a tenant's session role, e.g. f1a2b3c4d_l_t_acme: the LOGIN that
+ *                           withTenant connects as, a member of that tenant's role only
  *   <prefix>_support_<id>   the role of support grant <id>
+ *   <prefix>_tenants        (until control migration 0004) the group that made one login a member of
+ *                           every tenant role; 0004 drops it
+ *   <prefix>_app            (until 0004) the shared application login role; 0004 drops it
  *
  * PostgreSQL truncates identifiers at 63 bytes. A schema is at most 62 characters (`t_` + 60), so
  * `<prefix>_<schema>` can reach 72: when it is longer than 63, the role is
  * `<prefix>_<first 40 characters of the schema>_<first 12 hex characters of sha256(schema)>`,
  * exactly 63. Schema names are ASCII, so characters are bytes. Two schemas sharing the first 40
  * characters get different hashes; every name is computed, never truncated by the server.
+ * Session roles follow the same rule with `<prefix>_l_` in front (38 characters of the schema kept
+ * when hashed). Tenant schemas start with `t_`, so `<prefix>_l_t_...` never meets a tenant role.
  */
 export const ROLE_PREFIX_PATTERN = /^f[0-9a-f]{8}$/;
 export const MAX_IDENTIFIER_BYTES = 63;
 
 export function tenantRoleName(prefix: string, schema: string): string {
-  assertPrefix(prefix);
-  const plain = `${prefix}_${schema}`;
-  if (Buffer.byteLength(plain) <= MAX_IDENTIFIER_BYTES) return plain;
-  const hash = createHash('sha256').update(schema).digest('hex').slice(0, 12);
-  const keep = MAX_IDENTIFIER_BYTES - prefix.length - 1 - 1 - hash.length;
-  return `${prefix}_${schema.slice(0, keep)}_${hash}`;
+  return hashedName(prefix, '', schema);
 }
 
+/** The LOGIN role withTenant connects as for this tenant: NOINHERIT, a member of the tenant role only. */
+export function sessionRoleName(prefix: string, schema: string): string {
+  return hashedName(prefix, 'l_', schema);
+}
+
+function hashedName(prefix: string, kind: string, schema: string): string {
+  assertPrefix(prefix);
+  const plain = `${prefix}_${kind}${schema}`;
+  if (Buffer.byteLength(plain) <= MAX_IDENTIFIER_BYTES) return plain;
+  const hash = createHash('sha256').update(schema).digest('hex').slice(0, 12);
+  const keep = MAX_IDENTIFIER_BYTES - prefix.length - 1 - kind.length - 1 - hash.length;
+  return `${prefix}_${kind}${schema.slice(0, keep)}_${hash}`;
+}
+
+/** Before control migration 0004: the group through which the shared login reached every tenant role. */
 export function tenantsGroupName(prefix: string): string {
   assertPrefix(prefix);
   return `${prefix}_tenants`;
 }
 
+/** Before control migration 0004: the shared application login role. */
 export function appRoleName(prefix: string): string {
   assertPrefix(prefix);
   return `${prefix}_app`;

@@ -1,16 +1,24 @@
 import type pg from 'pg';
 import { quoteIdent } from '../db/quote.ts';
-import { readRolePrefix, tenantRoleName, tenantsGroupName } from './names.ts';
+import { FleetError } from '../errors.ts';
+import { MAX_IDENTIFIER_BYTES, readRolePrefix, sessionRoleName, tenantRoleName } from './names.ts';
 
 /**
- * One PostgreSQL role per tenant: NOLOGIN, owning nothing, granted its own schema (USAGE) and the
- * data in it (SELECT, INSERT, UPDATE, DELETE on tables; USAGE, SELECT, UPDATE on sequences), now
- * and, through default privileges of the role that runs migrations, for every table and sequence
- * a later migration creates. It gets no CREATE on the schema: only migrations change structure.
+ * Two PostgreSQL roles per tenant:
  *
- * The role is granted to the database's `<prefix>_tenants` group (NOLOGIN NOINHERIT), which the
- * application's login role is a NOINHERIT member of: the login role can `SET ROLE` to a tenant
- * role, but holds no privilege of any tenant while it has not.
+ * - the privilege role `<prefix>_<schema>`: NOLOGIN, NOINHERIT, owning nothing, granted its own
+ *   schema (USAGE) and the data in it (SELECT, INSERT, UPDATE, DELETE on tables; USAGE, SELECT,
+ *   UPDATE on sequences), now and, through default privileges of the role that runs migrations,
+ *   for every table and sequence a later migration creates. No CREATE: only migrations change
+ *   structure.
+ * - the session role `<prefix>_l_<schema>`: LOGIN, NOINHERIT, owning nothing, holding no privilege
+ *   of its own, a member of exactly one role: the privilege role of its tenant. withTenant connects
+ *   as it and does SET LOCAL ROLE to the privilege role. PostgreSQL checks SET ROLE against the
+ *   session user, so from that session no other tenant's role (nor any other role) is reachable;
+ *   RESET ROLE lands on the session role, which reads nothing. Its credentials are set when the
+ *   application first connects (src/access/session-login.ts): the migrator that provisions
+ *   tenants never needs the application secret. It is registered in fleet.session_roles, which
+ *   fleet_access.session_tenant() reads to tell a session its own tenant (and only that).
  */
 export interface TenantRoleTarget {
   readonly id: string;
@@ -25,57 +33,127 @@ export async function tenantRoleFor(client: pg.ClientBase, tenant: TenantRoleTar
   return tenantRoleName(await readRolePrefix(client), tenant.schema);
 }
 
+interface RoleState {
+  me: string;
+  role_exists: boolean;
+  login_exists: boolean;
+  login_bad_attributes: boolean;
+  login_noinherit: boolean;
+  login_can_login: boolean;
+  /** Roles the login is a member of, other than the tenant role and rds_iam. */
+  login_other_memberships: string[] | null;
+  registered_to: string | null;
+}
+
 /**
- * Create the tenant's role, its grants and its default privileges. Idempotent (an interrupted
- * provisioning is completed by calling it again). The schema must exist. Run it as the role that
- * runs the tenant's migrations (the migrator): the default privileges are that role's. Runs in
- * the caller's transaction if there is one, else as one implicit transaction.
+ * Create the tenant's privilege role, its grants and default privileges, and its session role.
+ * Idempotent (an interrupted provisioning is completed by calling it again). The schema must exist.
+ * Run it as the role that runs the tenant's migrations (the migrator): the default privileges are
+ * that role's. Runs in the caller's transaction if there is one, else as implicit transactions.
+ *
+ * Refuses (REFUSED) rather than repairs an existing session role that is a member of any other
+ * role, has powers (superuser, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS), or is registered to
+ * another tenant: that is a name collision or tampering, and granting it this tenant would join
+ * two tenants.
  */
 export async function createTenantRole(client: pg.ClientBase, tenant: TenantRoleTarget): Promise<void> {
   const prefix = await readRolePrefix(client);
   const name = tenantRoleName(prefix, tenant.schema);
-  const { rows } = await client.query<{ me: string; exists: boolean }>(
-    'SELECT current_user::text AS me, EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS exists',
-    [name],
+  const login = sessionRoleName(prefix, tenant.schema);
+  const { rows } = await client.query<RoleState>(
+    `SELECT current_user::text AS me,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS role_exists,
+            l.oid IS NOT NULL AS login_exists,
+            coalesce(l.rolsuper OR l.rolcreaterole OR l.rolcreatedb OR l.rolreplication OR l.rolbypassrls, false) AS login_bad_attributes,
+            coalesce(NOT l.rolinherit, false) AS login_noinherit,
+            coalesce(l.rolcanlogin, false) AS login_can_login,
+            (SELECT array_agg(g.rolname::text ORDER BY g.rolname) FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+              WHERE m.member = l.oid AND g.rolname NOT IN ($1, 'rds_iam')) AS login_other_memberships,
+            (SELECT s.tenant_id FROM fleet.session_roles s WHERE s.role_name = $2) AS registered_to
+       FROM (SELECT 1) AS one LEFT JOIN pg_catalog.pg_roles l ON l.rolname = $2`,
+    [name, login],
   );
   const row = rows[0];
-  if (!row) throw new Error('unreachable: a SELECT without FROM returns one row');
+  if (!row) throw new Error('unreachable: a SELECT from one row returns one row');
+  const problems = [
+    ...(row.login_bad_attributes ? ['it has superuser, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS'] : []),
+    ...(row.login_other_memberships ? [`it is a member of ${row.login_other_memberships.join(', ')}`] : []),
+    ...(row.registered_to !== null && row.registered_to !== tenant.id ? [`it is registered to tenant ${JSON.stringify(row.registered_to)}`] : []),
+  ];
+  if (problems.length > 0) {
+    throw new FleetError('REFUSED', `the session role ${JSON.stringify(login)} of tenant ${JSON.stringify(tenant.id)} already exists and must not be used as is (a name collision or tampering); nothing was granted. Inspect it, drop it (DROP ROLE ${quoteIdent(login)}) and provision again:`, problems);
+  }
   const role = quoteIdent(name);
+  const l = quoteIdent(login);
   const schema = quoteIdent(tenant.schema);
   const me = quoteIdent(row.me);
   const statements = [
-    ...(row.exists ? [] : [`CREATE ROLE ${role} NOLOGIN NOINHERIT`]),
-    `GRANT ${role} TO ${quoteIdent(tenantsGroupName(prefix))}`,
+    ...(row.role_exists ? [] : [`CREATE ROLE ${role} NOLOGIN NOINHERIT`]),
     `GRANT USAGE ON SCHEMA ${schema} TO ${role}`,
     `GRANT ${TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA ${schema} TO ${role}`,
     `GRANT ${SEQUENCE_PRIVILEGES} ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
     `ALTER DEFAULT PRIVILEGES FOR ROLE ${me} IN SCHEMA ${schema} GRANT ${TABLE_PRIVILEGES} ON TABLES TO ${role}`,
     `ALTER DEFAULT PRIVILEGES FOR ROLE ${me} IN SCHEMA ${schema} GRANT ${SEQUENCE_PRIVILEGES} ON SEQUENCES TO ${role}`,
+    ...(row.login_exists ? [] : [`CREATE ROLE ${l} LOGIN NOINHERIT`]),
+    ...(row.login_exists && !row.login_noinherit ? [`ALTER ROLE ${l} NOINHERIT`] : []),
+    ...(row.login_exists && !row.login_can_login ? [`ALTER ROLE ${l} LOGIN`] : []),
+    `GRANT ${role} TO ${l}`,
   ];
   // One round trip; a multi-statement simple query is one implicit transaction.
   await client.query(statements.join(';\n'));
+  await client.query(
+    `INSERT INTO fleet.session_roles (role_name, tenant_id, schema_name) VALUES ($1, $2, $3)
+     ON CONFLICT (tenant_id) DO UPDATE SET role_name = excluded.role_name, schema_name = excluded.schema_name, login_auth = NULL
+       WHERE fleet.session_roles.role_name IS DISTINCT FROM excluded.role_name OR fleet.session_roles.schema_name IS DISTINCT FROM excluded.schema_name`,
+    [login, tenant.id, tenant.schema],
+  );
 }
 
 /**
- * Drop the tenant's role: whatever it owns is reassigned to the current user and dropped, its
- * privileges and default-privilege entries in this database revoked, its memberships removed.
- * Idempotent: a no-op when the role is gone. Call it after (or in the transaction of) the DROP
- * SCHEMA; it also works while the schema exists.
+ * Drop the tenant's session role (its connections are ended) and privilege role: whatever they
+ * own is reassigned to the current user and dropped, their privileges and default-privilege entries
+ * in this database revoked, their memberships removed, the registration deleted. Idempotent: a
+ * no-op for roles already gone. Call it after (or in the transaction of) the DROP SCHEMA; it also
+ * works while the schema exists.
  */
 export async function dropTenantRole(client: pg.ClientBase, tenant: TenantRoleTarget): Promise<void> {
   const prefix = await readRolePrefix(client);
-  const name = tenantRoleName(prefix, tenant.schema);
-  const { rows } = await client.query<{ me: string; exists: boolean }>(
-    'SELECT current_user::text AS me, EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS exists',
-    [name],
+  const names = [sessionRoleName(prefix, tenant.schema), tenantRoleName(prefix, tenant.schema)];
+  const { rows } = await client.query<{ me: string; existing: string[] | null }>(
+    'SELECT current_user::text AS me, (SELECT array_agg(rolname::text) FROM pg_catalog.pg_roles WHERE rolname = ANY($1::text[])) AS existing',
+    [names],
   );
   const row = rows[0];
-  if (!row?.exists) return;
-  await dropRoleStatements(client, name, row.me);
+  await client.query('DELETE FROM fleet.session_roles WHERE tenant_id = $1 OR role_name = $2', [tenant.id, names[0]]);
+  for (const name of names) {
+    if (!row?.existing?.includes(name)) continue;
+    await client.query('SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()', [name]);
+    await dropRoleStatements(client, name, row.me);
+  }
 }
 
 /** REASSIGN OWNED + DROP OWNED + DROP ROLE in one round trip (memberships go with the role). */
 export async function dropRoleStatements(client: pg.ClientBase, role: string, reassignTo: string): Promise<void> {
   const r = quoteIdent(role);
   await client.query([`REASSIGN OWNED BY ${r} TO ${quoteIdent(reassignTo)}`, `DROP OWNED BY ${r}`, `DROP ROLE ${r}`].join(';\n'));
+}
+
+/**
+ * The SQL condition "tenant t (a row of fleet.tenants) lacks its privilege role or its session
+ * role": the naming rule of names.ts for the privilege role, written in SQL ($1 the prefix, $2 the
+ * characters kept when hashed), and the registration for the session role.
+ */
+export function missingRolesCondition(prefix: string): { sql: string; params: unknown[] } {
+  const keep = MAX_IDENTIFIER_BYTES - prefix.length - 2 - 12;
+  return {
+    sql: `(NOT EXISTS (
+             SELECT 1 FROM pg_catalog.pg_roles r
+              WHERE r.rolname = CASE WHEN octet_length($1 || '_' || t.schema_name) <= ${MAX_IDENTIFIER_BYTES}
+                                     THEN $1 || '_' || t.schema_name
+                                     ELSE $1 || '_' || left(t.schema_name, $2) || '_' || left(encode(sha256(convert_to(t.schema_name, 'UTF8')), 'hex'), 12) END)
+           OR NOT EXISTS (
+             SELECT 1 FROM fleet.session_roles s JOIN pg_catalog.pg_roles r ON r.rolname = s.role_name
+              WHERE s.tenant_id = t.id AND s.schema_name = t.schema_name))`,
+    params: [prefix, keep],
+  };
 }

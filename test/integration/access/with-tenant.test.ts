@@ -6,13 +6,15 @@ import { useTestDatabase } from '../helpers/database.ts';
 import { migrationsCopy, openTestFleet, writeMigration } from '../helpers/fleet.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
+import { quoteIdent } from '../../../src/db/quote.ts';
 import { addTenants } from '../../../src/tenants/add-tenants.ts';
 import { migrateFleet } from '../../../src/migrate/migrate-fleet.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
 import { openTenantAccess, type TenantAccess } from '../../../src/access/with-tenant.ts';
 import { readCredentials } from '../../../src/access/credentials.ts';
 import { createTenantRole, dropTenantRole } from '../../../src/access/tenant-role.ts';
-import { tenantRoleName } from '../../../src/access/names.ts';
+import { sessionRoleName, tenantRoleName } from '../../../src/access/names.ts';
+import { deriveSessionPassword, secretKeyId } from '../../../src/access/session-login.ts';
 import { credentialsDir, dropRoles, schemaChecksum, seed } from './helpers.ts';
 
 const db = useTestDatabase('access_with_tenant');
@@ -28,7 +30,7 @@ beforeAll(async () => {
   await addTenants(fleet, ['acme', 'globex', 'initech', 'gone']);
   await seed(fleet, 't_acme', 'acme');
   await seed(fleet, 't_globex', 'globex');
-  access = await openTenantAccess(fleet, { credentialsDir: creds, poolSize: 3 });
+  access = await openTenantAccess(fleet, { credentialsDir: creds, maxConnections: 3 });
 });
 afterAll(async () => {
   await access?.close();
@@ -48,7 +50,7 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<Flee
 
 describe('withTenant', () => {
   test('runs fn in one transaction as the tenant role with the tenant schema on the search_path', async () => {
-    const prefix = access.app('local').prefix;
+    const prefix = access.info('local').prefix;
     const seen = await access.withTenant('acme', async (client) => {
       const { rows } = await client.query<{ role: string; session: string; path: string; xact: boolean; summary: string }>(
         `SELECT current_user::text AS role, session_user::text AS session, current_setting('search_path') AS path,
@@ -57,7 +59,8 @@ describe('withTenant', () => {
       return rows[0]!;
     });
     expect(seen.role).toBe(tenantRoleName(prefix, 't_acme'));
-    expect(seen.session).toBe(access.app('local').role);
+    expect(seen.session).toBe(access.sessionRole('local', 'acme'));
+    expect(seen.session).toBe(sessionRoleName(prefix, 't_acme'));
     expect(seen.path).toBe('"t_acme", pg_temp');
     expect(seen.summary).toBe('acme secret issue');
   });
@@ -124,7 +127,7 @@ describe('withTenant', () => {
     expect((await fleet.regions[0]!.query(`SELECT id, status FROM fleet.tenants ORDER BY id`)).rows).toEqual(registry.rows);
   });
 
-  test('RESET ROLE inside withTenant lands on the login role, which reads no tenant and no control table', async () => {
+  test('RESET ROLE inside withTenant lands on the tenant session role, which reads no tenant (not even its own) and no control table', async () => {
     const outcome = await access.withTenant('acme', async (c) => {
       await c.query('SAVEPOINT s');
       await c.query('RESET ROLE');
@@ -143,7 +146,7 @@ describe('withTenant', () => {
       await c.query('ROLLBACK TO SAVEPOINT s');
       return { who, attempts };
     });
-    expect(outcome.who).toBe(access.app('local').role);
+    expect(outcome.who).toBe(access.sessionRole('local', 'acme'));
     // 42501 permission denied (schema or table); nothing was readable.
     expect(Object.values(outcome.attempts).every((code) => code === '42501' || code === '42P01')).toBe(true);
     expect(outcome.attempts['SELECT * FROM t_globex.issues']).toBe('42501');
@@ -163,7 +166,7 @@ describe('withTenant', () => {
     const { rows } = await fleet.regions[0]!.query(`SELECT 1 FROM t_acme.projects WHERE id IN (5, 6)`);
     expect(rows).toHaveLength(0);
     // A session-level role change (set_config(..., false)) is not carried to the next unit.
-    await expectCode(access.withTenant('acme', (c) => c.query(`SELECT set_config('role', current_user::text, false), set_config('role', $1, false)`, [access.app('local').role])), 'REFUSED');
+    await expectCode(access.withTenant('acme', (c) => c.query(`SELECT set_config('role', current_user::text, false), set_config('role', $1, false)`, [access.sessionRole('local', 'acme')])), 'REFUSED');
     for (let i = 0; i < 4; i += 1) {
       expect(await access.withTenant('globex', async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM issues')).rows[0]!.n)).toBe(1);
     }
@@ -206,11 +209,19 @@ describe('tenant roles', () => {
     // A 60-character id: its role name takes the hashed form (the backfill query must agree with names.ts).
     const long = `l${'o'.repeat(58)}g`;
     await addTenants(fleet, [long]);
-    const longRole = tenantRoleName(access.app('local').prefix, `t_${long}`);
+    const prefix = access.info('local').prefix;
+    const longRole = tenantRoleName(prefix, `t_${long}`);
+    const longLogin = sessionRoleName(prefix, `t_${long}`);
     expect(longRole).toHaveLength(63);
-    const role = tenantRoleName(access.app('local').prefix, 't_initech');
+    expect(longLogin).toHaveLength(63);
+    const role = tenantRoleName(prefix, 't_initech');
+    const login = sessionRoleName(prefix, 't_initech');
     const exists = async (name = role) => (await region.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount === 1;
+    const registered = async (id: string, on: { query: typeof region.query } = region) => (await on.query('SELECT 1 FROM fleet.session_roles WHERE tenant_id = $1', [id])).rowCount === 1;
     expect(await exists(longRole)).toBe(true);
+    expect(await exists(longLogin)).toBe(true);
+    expect(await exists(login)).toBe(true);
+    expect(await registered(long)).toBe(true);
     const client = await region.controlPool.connect();
     try {
       await dropTenantRole(client, { id: 'initech', schema: 't_initech' });
@@ -220,14 +231,19 @@ describe('tenant roles', () => {
       client.release();
     }
     expect(await exists()).toBe(false);
+    expect(await exists(login)).toBe(false);
     expect(await exists(longRole)).toBe(false);
+    expect(await exists(longLogin)).toBe(false);
+    expect(await registered('initech')).toBe(false);
     await expectCode(access.withTenant('initech', async () => 'ran'), 'REFUSED');
     // A tenant registered before roles existed (or whose role went missing): opening the access restores it.
-    const reopened = await openTenantAccess(fleet, { credentialsDir: creds, poolSize: 1 });
+    const reopened = await openTenantAccess(fleet, { credentialsDir: creds, maxConnections: 1 });
     try {
       expect(await exists()).toBe(true);
+      expect(await exists(login)).toBe(true);
       expect(await exists(longRole)).toBe(true);
-      expect(await reopened.withTenant(long, async (c) => (await c.query('SELECT current_user::text AS u')).rows[0])).toEqual({ u: longRole });
+      expect(await exists(longLogin)).toBe(true);
+      expect(await reopened.withTenant(long, async (c) => (await c.query('SELECT current_user::text AS u, session_user::text AS s')).rows[0])).toEqual({ u: longRole, s: longLogin });
       expect(await reopened.withTenant('initech', async (c) => (await c.query('SELECT count(*)::int AS n FROM projects')).rows[0])).toEqual({ n: 0 });
     } finally {
       await reopened.close();
@@ -243,59 +259,161 @@ describe('tenant roles', () => {
       await again.query('CREATE TABLE t_doomed.x (id int)');
       await again.query('DROP SCHEMA t_doomed CASCADE');
       await dropTenantRole(again, { id: 'doomed', schema: 't_doomed' });
-      expect((await again.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [tenantRoleName(access.app('local').prefix, 't_doomed')])).rowCount).toBe(0);
+      expect((await again.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1::text[])', [[tenantRoleName(prefix, 't_doomed'), sessionRoleName(prefix, 't_doomed')]])).rowCount).toBe(0);
+      expect(await registered('doomed', again)).toBe(false);
+      // A session role that is a member of anything else (a name collision, tampering) is refused, not reused.
+      await again.query('CREATE SCHEMA t_tampered');
+      await again.query(`CREATE ROLE ${quoteIdent(sessionRoleName(prefix, 't_tampered'))} LOGIN NOINHERIT IN ROLE ${quoteIdent(tenantRoleName(prefix, 't_acme'))}`);
+      await expectCode(createTenantRole(again, { id: 'tampered', schema: 't_tampered' }), 'REFUSED');
+      expect(await registered('tampered', again)).toBe(false);
+      await again.query(`DROP ROLE ${quoteIdent(sessionRoleName(prefix, 't_tampered'))}`);
+      await again.query('DROP SCHEMA t_tampered');
+      await dropTenantRole(again, { id: 'tampered', schema: 't_tampered' });
     } finally {
       again.release();
     }
   });
 });
 
-describe('the application login role', () => {
-  test('is LOGIN, NOINHERIT, not a superuser; its password is in a 0600 file and reopening reuses it', async () => {
-    const app = access.app('local');
-    const { rows } = await fleet.regions[0]!.query<{ rolcanlogin: boolean; rolinherit: boolean; rolsuper: boolean; rolbypassrls: boolean; rolcreaterole: boolean }>(
-      'SELECT rolcanlogin, rolinherit, rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = $1',
-      [app.role],
+describe('session roles (one login per tenant)', () => {
+  test('each is LOGIN, NOINHERIT, powerless, owns nothing, holds no privilege, and is a member of exactly its tenant role', async () => {
+    const region = fleet.regions[0]!;
+    const prefix = access.info('local').prefix;
+    for (const id of ['acme', 'globex']) {
+      const login = sessionRoleName(prefix, `t_${id}`);
+      const { rows } = await region.query(
+        `SELECT r.rolcanlogin, r.rolinherit, r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolcreatedb, r.rolreplication,
+                (SELECT array_agg(g.rolname::text ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid) AS member_of,
+                (SELECT count(*)::int FROM pg_auth_members m WHERE m.roleid = r.oid) AS members,
+                (SELECT count(*)::int FROM pg_class WHERE relowner = r.oid) + (SELECT count(*)::int FROM pg_namespace WHERE nspowner = r.oid) + (SELECT count(*)::int FROM pg_proc WHERE proowner = r.oid) AS owns,
+                has_schema_privilege(r.oid, $2, 'USAGE') AS own_schema, has_schema_privilege(r.oid, 'fleet', 'USAGE') AS fleet_schema,
+                (SELECT count(*)::int FROM pg_class c, aclexplode(c.relacl) a WHERE a.grantee = r.oid) + (SELECT count(*)::int FROM pg_namespace n, aclexplode(n.nspacl) a WHERE a.grantee = r.oid) AS grants
+           FROM pg_roles r WHERE r.rolname = $1`,
+        [login, `t_${id}`],
+      );
+      expect(rows[0]).toEqual({
+        rolcanlogin: true, rolinherit: false, rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false,
+        member_of: [tenantRoleName(prefix, `t_${id}`)], members: 0, owns: 0, own_schema: false, fleet_schema: false, grants: 0,
+      });
+    }
+    // The shared login and the group that reached every tenant role are gone (control migration 0004).
+    const legacy = await region.query(`SELECT rolname FROM pg_roles WHERE rolname IN ($1, $2)`, [`${prefix}_tenants`, `${prefix}_app`]);
+    expect(legacy.rows).toEqual([]);
+    // No role but the tenant's own session role is a member of its tenant role (apart from the administrator who made it).
+    const members = await region.query<{ rolname: string }>(
+      `SELECT m.rolname::text FROM pg_auth_members am JOIN pg_roles g ON g.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
+        WHERE g.rolname = $1 AND NOT m.rolsuper AND m.rolname <> current_user`,
+      [tenantRoleName(prefix, 't_acme')],
     );
-    expect(rows[0]).toEqual({ rolcanlogin: true, rolinherit: false, rolsuper: false, rolbypassrls: false, rolcreaterole: false });
-    expect(app.credentialsFile).toBeDefined();
-    expect(statSync(app.credentialsFile!).mode & 0o777).toBe(0o600);
-    expect(statSync(creds).mode & 0o777).toBe(0o700);
-    const stored = await readCredentials(app.credentialsFile!);
-    expect(stored?.role).toBe(app.role);
-    const audit = await fleet.regions[0]!.query<{ n: number }>(`SELECT count(*)::int AS n FROM fleet.access_settings WHERE app_role = $1`, [app.role]);
-    expect(audit.rows[0]?.n).toBe(1);
+    expect(members.rows.map((r) => r.rolname)).toEqual([sessionRoleName(prefix, 't_acme')]);
+  });
 
-    const again = await openTenantAccess(fleet, { credentialsDir: creds, poolSize: 1 });
+  test('the password is derived from the application secret, kept in a 0600 file, stored in no table; reopening reuses it', async () => {
+    const info = access.info('local');
+    expect(info.auth).toBe('scram');
+    expect(info.credentialsFile).toBeDefined();
+    expect(statSync(info.credentialsFile!).mode & 0o777).toBe(0o600);
+    expect(statSync(creds).mode & 0o777).toBe(0o700);
+    const stored = await readCredentials(info.credentialsFile!);
+    expect(stored?.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const login = access.sessionRole('local', 'acme');
+    // The session role has this application's credentials once it has been used.
+    const { rows } = await fleet.regions[0]!.query<{ login_auth: string }>('SELECT login_auth FROM fleet.session_roles WHERE role_name = $1', [login]);
+    expect(rows[0]?.login_auth).toBe(`scram:${secretKeyId(stored!.secret)}`);
+    // It connects with the derived password (the server holds its SCRAM verifier only).
+    const url = new URL(db().url);
+    url.username = login;
+    url.password = deriveSessionPassword(stored!.secret, login);
+    const direct = new pg.Client({ connectionString: url.toString() });
+    await direct.connect();
     try {
-      expect((await readCredentials(app.credentialsFile!))?.password).toBe(stored?.password);
+      expect((await direct.query('SELECT session_user::text AS u, current_user::text AS c')).rows[0]).toEqual({ u: login, c: login });
+      // Even connected directly, it reads nothing until it takes its tenant role; and only that one.
+      expect(await direct.query('SELECT * FROM t_acme.issues').catch((e: { code?: string }) => e.code)).toBe('42501');
+      expect((await direct.query('SELECT * FROM fleet_access.session_tenant()')).rows).toEqual([{ tenant_id: 'acme', status: 'active', schema_name: 't_acme' }]);
+    } finally {
+      await direct.end();
+    }
+
+    const again = await openTenantAccess(fleet, { credentialsDir: creds, maxConnections: 1 });
+    try {
+      expect((await readCredentials(info.credentialsFile!))?.secret).toBe(stored?.secret);
       expect(await again.withTenant('acme', async () => 'ok')).toBe('ok');
     } finally {
       await again.close();
     }
   });
 
-  test('a lost credentials file makes a new password; the URL holds the app role, not the administrator', async () => {
-    const file = access.app('local').credentialsFile!;
+  test('a lost credentials file makes a new secret; session roles get the new credentials at their next connection', async () => {
+    const file = access.info('local').credentialsFile!;
     const old = await readCredentials(file);
     await fs.rm(file);
-    const fresh = await openTenantAccess(fleet, { credentialsDir: creds, poolSize: 1 });
+    const fresh = await openTenantAccess(fleet, { credentialsDir: creds, maxConnections: 1 });
     try {
       const stored = await readCredentials(file);
-      expect(stored?.password).toBeDefined();
-      expect(stored?.password).not.toBe(old?.password);
-      const url = new URL(String(fresh.app('local').connection.connectionString));
-      expect(decodeURIComponent(url.username)).toBe(fresh.app('local').role);
-      const client = new pg.Client(fresh.app('local').connection);
-      await client.connect();
-      try {
-        expect((await client.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u).toBe(fresh.app('local').role);
-      } finally {
-        await client.end();
-      }
-      expect(await fresh.withTenant('acme', async () => 'ok')).toBe('ok');
+      expect(stored?.secret).toBeDefined();
+      expect(stored?.secret).not.toBe(old?.secret);
+      expect(await fresh.withTenant('acme', async (c) => (await c.query('SELECT session_user::text AS u')).rows[0])).toEqual({ u: fresh.sessionRole('local', 'acme') });
+      const { rows } = await fleet.regions[0]!.query<{ login_auth: string }>('SELECT login_auth FROM fleet.session_roles WHERE tenant_id = $1', ['acme']);
+      expect(rows[0]?.login_auth).toBe(`scram:${secretKeyId(stored!.secret)}`);
     } finally {
       await fresh.close();
+    }
+  });
+
+  test('FLEET_APP_SECRET (appSecret): used instead of a file; a short one is refused', async () => {
+    await expectCode(openTenantAccess(fleet, { appSecret: 'too-short', credentialsDir: creds }), 'CONFIG_INVALID');
+    const dir = credentialsDir();
+    const secret = 'a-secret-shared-by-every-application-host-0123456789';
+    const shared = await openTenantAccess(fleet, { appSecret: secret, credentialsDir: dir, maxConnections: 2 });
+    try {
+      expect(shared.info('local').credentialsFile).toBeUndefined();
+      expect(await shared.withTenant('globex', async (c) => (await c.query('SELECT count(*)::int AS n FROM issues')).rows[0])).toEqual({ n: 1 });
+      expect(await fs.readdir(dir)).toEqual([]);
+      const { rows } = await fleet.regions[0]!.query<{ login_auth: string }>('SELECT login_auth FROM fleet.session_roles WHERE tenant_id = $1', ['globex']);
+      expect(rows[0]?.login_auth).toBe(`scram:${secretKeyId(secret)}`);
+    } finally {
+      await shared.close();
+    }
+  });
+
+  test('connections: one pool per tenant under a global cap, least recently used idle tenant evicted, never above the cap', async () => {
+    const cap = 2;
+    const capped = await openTenantAccess(fleet, { credentialsDir: creds, maxConnections: cap });
+    const prefix = capped.info('local').prefix;
+    const serverSide = async () =>
+      (await fleet.regions[0]!.query<{ u: string }>(`SELECT usename::text AS u FROM pg_stat_activity WHERE starts_with(usename::text, $1) AND application_name = 'fleet-tenant' ORDER BY 1`, [`${prefix}_l_`])).rows.map((r) => r.u);
+    const baseline = await serverSide();
+    try {
+      await capped.withTenant('acme', async () => undefined);
+      await capped.withTenant('globex', async () => undefined);
+      expect(capped.stats('local')).toMatchObject({ open: 2, idle: 2, warmTenants: 2 });
+      // A warm unit reuses the tenant's connection: the backend is the same.
+      const pid = async (id: string) => capped.withTenant(id, async (c) => (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p);
+      const acmePid = await pid('acme');
+      expect(await pid('acme')).toBe(acmePid);
+      // globex is now the least recently used: initech takes its slot.
+      await capped.withTenant('initech', async () => undefined);
+      expect(capped.stats('local')).toMatchObject({ open: 2, idle: 2 });
+      expect(await pid('acme')).toBe(acmePid);
+      // Many units of many tenants at once: never more than the cap open, on our side or the server's.
+      let peak = 0;
+      let serverPeak = 0;
+      const units = Array.from({ length: 24 }, (_, i) =>
+        capped.withTenant(['acme', 'globex', 'initech'][i % 3]!, async (c) => {
+          peak = Math.max(peak, capped.stats('local').open);
+          const n = (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE starts_with(usename::text, $1) AND application_name = 'fleet-tenant'`, [`${prefix}_l_`])).rows[0]!.n;
+          serverPeak = Math.max(serverPeak, n);
+          return (await c.query<{ u: string }>('SELECT current_user::text AS u')).rows[0]!.u;
+        }),
+      );
+      const roles = await Promise.all(units);
+      expect(roles.every((r, i) => r === tenantRoleName(prefix, `t_${['acme', 'globex', 'initech'][i % 3]}`))).toBe(true);
+      expect(peak).toBeLessThanOrEqual(cap);
+      expect(serverPeak - baseline.length).toBeLessThanOrEqual(cap);
+      expect(capped.stats('local').waiting).toBe(0);
+    } finally {
+      await capped.close();
     }
   });
 });
@@ -318,10 +436,10 @@ describe('roles of databases that are gone', () => {
       await client.connect();
       return client;
     };
-    const livePrefix = access.app('local').prefix;
+    const livePrefix = access.info('local').prefix;
     const { sweepOrphanedAccessRoles } = await import('../../../src/access/cleanup.ts');
     const found = await sweepOrphanedAccessRoles(connect);
-    expect(found.filter((r) => r.startsWith(doomedPrefix)).sort()).toEqual([`${doomedPrefix}_t_orphan_a`, `${doomedPrefix}_t_orphan_b`, `${doomedPrefix}_tenants`]);
+    expect(found.filter((r) => r.startsWith(doomedPrefix)).sort()).toEqual([`${doomedPrefix}_l_t_orphan_a`, `${doomedPrefix}_l_t_orphan_b`, `${doomedPrefix}_t_orphan_a`, `${doomedPrefix}_t_orphan_b`]);
     expect(found.some((r) => r.startsWith(livePrefix))).toBe(false);
     await sweepOrphanedAccessRoles(connect, { drop: true });
     const left = await fleet.regions[0]!.query(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, [`${doomedPrefix}_`]);

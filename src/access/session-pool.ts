@@ -1,0 +1,179 @@
+import pg from 'pg';
+import { FleetError } from '../errors.ts';
+
+/**
+ * Connections of one region's session roles: one login per tenant means one pool per tenant, and
+ * all of them share a cap on open connections (`max`). Idle connections are kept per tenant; when
+ * a tenant without one needs a connection and the cap is reached, the least recently used idle
+ * connection (of any tenant) is closed to make room; when none is idle, the caller waits (FIFO) for
+ * one to be released. The cap is never exceeded: a slot is reserved before a connection is opened.
+ * Idle connections close after `idleTimeoutMs`.
+ */
+export interface SessionPoolOptions {
+  readonly max: number;
+  readonly idleTimeoutMs: number;
+  /** Open a new connection for a tenant (connect included). Throwing frees the slot. */
+  readonly open: (tenant: string) => Promise<pg.Client>;
+}
+
+export interface SessionPoolStats {
+  /** Open connections (busy + idle + opening): never above max. */
+  readonly open: number;
+  readonly idle: number;
+  readonly waiting: number;
+  /** Tenants with at least one idle connection. */
+  readonly warmTenants: number;
+}
+
+interface Idle {
+  readonly tenant: string;
+  readonly client: pg.Client;
+  readonly timer: NodeJS.Timeout;
+}
+
+type Grant = { kind: 'client'; client: pg.Client } | { kind: 'slot' };
+
+interface Waiter {
+  readonly tenant: string;
+  resolve(grant: Grant): void;
+  reject(error: unknown): void;
+}
+
+const broken = new WeakSet<pg.Client>();
+
+export class SessionPool {
+  readonly #options: SessionPoolOptions;
+  #open = 0;
+  /** Idle connections, least recently released first (Map keeps insertion order). */
+  readonly #lru = new Map<pg.Client, Idle>();
+  /** Idle connections per tenant, most recently released last. */
+  readonly #byTenant = new Map<string, pg.Client[]>();
+  readonly #waiters: Waiter[] = [];
+  #closed = false;
+
+  constructor(options: SessionPoolOptions) {
+    if (!Number.isInteger(options.max) || options.max < 1) throw new FleetError('CONFIG_INVALID', `maxConnections ${options.max} is not a positive integer`);
+    this.#options = options;
+  }
+
+  stats(): SessionPoolStats {
+    return { open: this.#open, idle: this.#lru.size, waiting: this.#waiters.length, warmTenants: this.#byTenant.size };
+  }
+
+  /** A connection logged in as this tenant's session role: warm when one is idle, else a new one. */
+  async acquire(tenant: string): Promise<{ client: pg.Client; warm: boolean }> {
+    if (this.#closed) throw new FleetError('REFUSED', 'this TenantAccess is closed: open another with openTenantAccess');
+    const warm = this.#takeIdle(tenant);
+    if (warm) return { client: warm, warm: true };
+    const grant = await this.#slot(tenant);
+    if (grant.kind === 'client') return { client: grant.client, warm: true };
+    try {
+      const client = await this.#options.open(tenant);
+      client.on('error', () => this.#onError(client));
+      return { client, warm: false };
+    } catch (error) {
+      this.#free();
+      throw error;
+    }
+  }
+
+  /** Give a connection back; `discard` closes it (a connection in a state not to be reused). */
+  release(tenant: string, client: pg.Client, discard = false): void {
+    if (discard || this.#closed || broken.has(client)) {
+      void this.#end(client).then(() => this.#free());
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      if (waiter.tenant === tenant) {
+        waiter.resolve({ kind: 'client', client });
+      } else {
+        // The slot passes to the waiter (once this connection is closed), who opens one of its tenant.
+        void this.#end(client).then(() => waiter.resolve({ kind: 'slot' }));
+      }
+      return;
+    }
+    const timer = setTimeout(() => this.#expire(client), this.#options.idleTimeoutMs);
+    timer.unref();
+    this.#lru.set(client, { tenant, client, timer });
+    const list = this.#byTenant.get(tenant);
+    if (list) list.push(client);
+    else this.#byTenant.set(tenant, [client]);
+  }
+
+  /** Close idle connections now, refuse new work; busy connections close when released. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(new FleetError('REFUSED', 'this TenantAccess was closed while waiting for a connection'));
+    const idle = [...this.#lru.values()];
+    this.#lru.clear();
+    this.#byTenant.clear();
+    await Promise.all(
+      idle.map(async (entry) => {
+        clearTimeout(entry.timer);
+        this.#open -= 1;
+        await entry.client.end().catch(() => undefined);
+      }),
+    );
+  }
+
+  #takeIdle(tenant: string): pg.Client | undefined {
+    const list = this.#byTenant.get(tenant);
+    const client = list?.pop();
+    if (!client) return undefined;
+    if (list?.length === 0) this.#byTenant.delete(tenant);
+    const entry = this.#lru.get(client);
+    if (entry) clearTimeout(entry.timer);
+    this.#lru.delete(client);
+    return client;
+  }
+
+  /** Reserve room for a new connection: a free slot, else the LRU idle connection's, else wait. */
+  #slot(tenant: string): Promise<Grant> {
+    if (this.#open < this.#options.max) {
+      this.#open += 1;
+      return Promise.resolve({ kind: 'slot' });
+    }
+    const oldest = this.#lru.values().next();
+    if (!oldest.done) {
+      // Its slot is ours once the server has seen it close: the cap holds on the server too.
+      this.#removeIdle(oldest.value);
+      return this.#end(oldest.value.client).then(() => ({ kind: 'slot' }) as const);
+    }
+    return new Promise<Grant>((resolve, reject) => this.#waiters.push({ tenant, resolve, reject }));
+  }
+
+  /** A slot became free: hand it to the first waiter, or give it back. */
+  #free(): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve({ kind: 'slot' });
+    else this.#open -= 1;
+  }
+
+  #removeIdle(entry: Idle): void {
+    clearTimeout(entry.timer);
+    this.#lru.delete(entry.client);
+    const list = this.#byTenant.get(entry.tenant);
+    if (!list) return;
+    const i = list.indexOf(entry.client);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.#byTenant.delete(entry.tenant);
+  }
+
+  #expire(client: pg.Client): void {
+    const entry = this.#lru.get(client);
+    if (!entry) return;
+    this.#removeIdle(entry);
+    void this.#end(client).then(() => this.#free());
+  }
+
+  #onError(client: pg.Client): void {
+    broken.add(client);
+    // Idle: gone now. Busy: discarded when released.
+    this.#expire(client);
+  }
+
+  async #end(client: pg.Client): Promise<void> {
+    await client.end().catch(() => undefined);
+  }
+}
