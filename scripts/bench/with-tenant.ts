@@ -2,7 +2,7 @@
  * What `withTenant` costs per unit of work: the same query with and without it, in the same run,
  * on the same server, one connection each, measured in alternating batches.
  *
- *   node --import tsx scripts/bench/with-tenant.ts [--runs 5] [--iterations 2000] [--tenants 20]
+ *   node --import tsx scripts/bench/with-tenant.ts [--runs 5] [--iterations 2000] [--tenants 20] [--cold 300]
  *
  * Where: FLEET_DATABASE_URL (an administrator's URL; a scratch database fleet_bench_access_* is
  * created on that server and dropped, roles included), else an embedded PostgreSQL in a temp dir.
@@ -10,12 +10,16 @@
  * - baseline: BEGIN; SELECT ... FROM "t_x".issues WHERE key = $1; COMMIT, on a pool of one
  *   connection logged in as a bench role that inherits every tenant role (the application role
  *   itself reads nothing, by design, so it cannot run the query without withTenant);
- * - withTenant: access.withTenant(x, c => c.query(SELECT ... FROM issues WHERE key = $1)) on the
- *   application role's pool of one connection: BEGIN, the status check + SET LOCAL ROLE +
- *   SET LOCAL search_path statement, the query, the role/search_path check, COMMIT; contact
- *   recorded (in-process throttle: one write per tenant per minute);
- * - withTenant without contact recording (recordContact: false), as fleet sql runs it.
- * Tenants are taken round-robin. Target: under 0.5 ms added at the median.
+ * - withTenant (warm): access.withTenant(x, c => c.query(SELECT ... FROM issues WHERE key = $1)),
+ *   every tenant's session role already connected (maxConnections = tenants): BEGIN, the status
+ *   check + SET LOCAL ROLE + SET LOCAL search_path statement, the query, the role/search_path
+ *   check, COMMIT; contact recorded (in-process throttle: one write per tenant per minute);
+ * - withTenant without contact recording (recordContact: false), as fleet sql runs it;
+ * - cold (measured apart, --cold units): maxConnections 1 and tenants round-robin, so every unit
+ *   is a tenant's first: the administrator's check of the tenant and its login, closing the least
+ *   recently used connection, a new connection with SCRAM authentication as the tenant's session
+ *   role, then the unit. Compared with a new connection + the same query as the bench role.
+ * Tenants are taken round-robin. Target: under 0.5 ms added at the median (warm).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -38,12 +42,14 @@ const { values } = parseArgs({
     iterations: { type: 'string', default: '2000' },
     tenants: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '500' },
+    cold: { type: 'string', default: '300' },
   },
 });
 const RUNS = Number(values.runs);
 const ITERATIONS = Number(values.iterations);
 const TENANTS = Number(values.tenants);
 const WARMUP = Number(values.warmup);
+const COLD = Number(values.cold);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'tenant-fleet-bench-access-'));
@@ -84,12 +90,12 @@ const access = await (async () => {
     );
   }
   await region.query('ANALYZE');
-  return { ids, access: await openTenantAccess(fleet, { poolSize: 1, credentialsDir: path.join(scratch, 'credentials') }) };
+  return { ids, access: await openTenantAccess(fleet, { maxConnections: TENANTS, credentialsDir: path.join(scratch, 'credentials') }) };
 })();
 
 try {
   const { ids } = access;
-  const prefix = access.access.app('local').prefix;
+  const prefix = access.access.info('local').prefix;
   // The bench role: LOGIN, INHERIT, granted every tenant role directly, so it reads every schema as is.
   const benchRole = `${prefix}_bench`;
   const password = generatePassword();
@@ -158,6 +164,37 @@ try {
     log(`run ${run + 1}/${RUNS}: ${Object.keys(cases).map((k) => `${k} ${perRun[k]!.at(-1)!.toFixed(3)} ms`).join(', ')}`);
   }
 
+  // Cold: a tenant's first unit of work. One slot, tenants round-robin: every unit opens a connection.
+  const coldAccess = await openTenantAccess(fleet, { maxConnections: 1, credentialsDir: path.join(scratch, 'credentials') });
+  const coldCases: Record<string, () => Promise<void>> = {
+    'baseline, new connection': async () => {
+      const { id, key } = next();
+      const client = new pg.Client({ connectionString: benchUrl.toString() });
+      await client.connect();
+      try {
+        await client.query('BEGIN');
+        const { rowCount } = await client.query(qualified(id), [key]);
+        if (rowCount !== 1) throw new Error('baseline found no row');
+        await client.query('COMMIT');
+      } finally {
+        await client.end();
+      }
+    },
+    'withTenant, cold tenant': async () => {
+      const { id, key } = next();
+      const rows = await coldAccess.withTenant(id, async (c) => (await c.query(SQL, [key])).rowCount, { recordContact: false });
+      if (rows !== 1) throw new Error('withTenant found no row');
+    },
+  };
+  const cold: Record<string, number[]> = {};
+  try {
+    for (const fn of Object.values(coldCases)) await measure(fn, Math.min(50, COLD));
+    for (const [name, fn] of Object.entries(coldCases)) cold[name] = await measure(fn, COLD);
+  } finally {
+    await coldAccess.close();
+  }
+  log(`cold: ${Object.entries(cold).map(([k, t]) => `${k} ${median(t).toFixed(3)} ms`).join(', ')}`);
+
   const version = (await region.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
   const base = median(perRun.baseline!);
   const lines = [
@@ -171,7 +208,13 @@ try {
       return `| ${k} | ${m.toFixed(3)} ms | ${median(p95[k]!).toFixed(3)} ms | ${k === 'baseline' ? '-' : `${(m - base >= 0 ? '+' : '')}${(m - base).toFixed(3)} ms`} | ${perRun[k]!.map((x) => x.toFixed(3)).join(', ')} |`;
     }),
     '',
-    `added at the median: ${(median(perRun.withTenant!) - base).toFixed(3)} ms (target < 0.5 ms): ${median(perRun.withTenant!) - base < 0.5 ? 'met' : 'NOT met'}`,
+    `added at the median (warm): ${(median(perRun.withTenant!) - base).toFixed(3)} ms (target < 0.5 ms): ${median(perRun.withTenant!) - base < 0.5 ? 'met' : 'NOT met'}`,
+    '',
+    `cold (${COLD} units each, every unit a tenant's first connection):`,
+    '',
+    '| case | median | p95 |',
+    '| --- | --- | --- |',
+    ...Object.entries(cold).map(([k, t]) => `| ${k} | ${median(t).toFixed(3)} ms | ${percentile(t, 0.95).toFixed(3)} ms |`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
