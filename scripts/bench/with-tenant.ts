@@ -198,7 +198,7 @@ try {
   const version = (await region.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
   const base = median(perRun.baseline!);
   const lines = [
-    `withTenant overhead: ${RUNS} runs x ${ITERATIONS} units per case, ${TENANTS} tenants round-robin, 1 connection per side`,
+    `withTenant overhead: ${RUNS} runs x ${ITERATIONS} units per case, ${TENANTS} tenants round-robin; baseline 1 connection, withTenant 1 connection per tenant (warm)`,
     `machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, PostgreSQL ${version} (${process.env.FLEET_DATABASE_URL ? 'FLEET_DATABASE_URL' : 'embedded'}), ${new Date().toISOString().slice(0, 10)}`,
     '',
     '| case | median per unit (median of run medians) | p95 (median of runs) | added vs baseline | per-run medians (ms) |',
