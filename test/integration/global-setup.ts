@@ -9,6 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { acquireEmbeddedServer, stopEmbeddedServerIfUnused } from '../../src/db/embedded.ts';
+import { sweepOrphanedAccessRoles } from '../../src/access/cleanup.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -31,6 +32,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   if (external) {
     project.provide('fleetTestAdminUrl', external);
     console.log(`integration tests on ${await serverVersion(external)} at FLEET_TEST_DATABASE_URL (${redact(external)})`);
+    await sweepOrphanedRoles(external);
     return undefined;
   }
 
@@ -54,6 +56,27 @@ async function serverVersion(url: string): Promise<string> {
     return `PostgreSQL ${result.rows[0]?.server_version ?? '?'}`;
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Roles are cluster-wide: access roles of test databases that a killed run left behind would pile up
+ * on a shared server. Drop those whose prefix no existing database claims (never a live database's,
+ * so a concurrent run is safe); only the fleet's role shapes are considered. Best effort.
+ */
+async function sweepOrphanedRoles(url: string): Promise<void> {
+  const connect = async (database: string) => {
+    const u = new URL(url);
+    u.pathname = `/${encodeURIComponent(database)}`;
+    const client = new pg.Client({ connectionString: u.toString(), connectionTimeoutMillis: 10_000 });
+    await client.connect();
+    return client;
+  };
+  try {
+    const dropped = await sweepOrphanedAccessRoles(connect, { drop: true });
+    if (dropped.length > 0) console.log(`dropped ${dropped.length} access roles of test databases that no longer exist`);
+  } catch (error) {
+    console.warn(`could not sweep orphaned access roles: ${(error as Error).message}`);
   }
 }
 

@@ -430,6 +430,8 @@ describe('roles of databases that are gone', () => {
     } finally {
       await other.close();
     }
+    // Dropped the way a killed run (or a decommissioning without dropAccessRoles) leaves it: roles behind.
+    await fleet.regions[0]!.query(`DROP DATABASE ${quoteIdent(doomed.name)} WITH (FORCE)`);
     await doomed.drop();
     const connect = async (database: string) => {
       const client = new pg.Client({ connectionString: databaseUrl(database) });
@@ -445,5 +447,25 @@ describe('roles of databases that are gone', () => {
     const left = await fleet.regions[0]!.query(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, [`${doomedPrefix}_`]);
     expect(left.rows).toEqual([]);
     expect(await access.withTenant('acme', async () => 'still fine')).toBe('still fine');
+  });
+
+  test("a test database's drop() drops its access roles first (and copes with a database without the control schema)", async () => {
+    const { createTestDatabase } = await import('../helpers/database.ts');
+    const plain = await createTestDatabase('access_plain');
+    await plain.drop();
+    const other = await createTestDatabase('access_drop');
+    const otherFleet = await openTestFleet(other.url);
+    let prefix: string;
+    try {
+      await addTenants(otherFleet, ['drop-a']);
+      prefix = (await otherFleet.regions[0]!.query<{ p: string }>('SELECT role_prefix AS p FROM fleet.access_settings')).rows[0]!.p;
+    } finally {
+      await otherFleet.close();
+    }
+    const before = await fleet.regions[0]!.query(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, [`${prefix}_`]);
+    expect(before.rowCount).toBe(2);
+    await other.drop();
+    const after = await fleet.regions[0]!.query(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, [`${prefix}_`]);
+    expect(after.rows).toEqual([]);
   });
 });

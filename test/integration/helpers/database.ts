@@ -11,12 +11,16 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { quoteIdent } from '../../../src/db/quote.ts';
+import { dropAccessRoles } from '../../../src/access/cleanup.ts';
 
 export interface TestDatabase {
   /** Superuser URL of the new database. */
   readonly url: string;
   readonly name: string;
-  /** DROP DATABASE ... WITH (FORCE): connections still open are closed by the server. */
+  /**
+   * Drops the access roles the database's fleet made (roles are cluster-wide and would outlive it),
+   * then DROP DATABASE ... WITH (FORCE): connections still open are closed by the server.
+   */
   drop(): Promise<void>;
 }
 
@@ -44,6 +48,10 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
     async drop() {
       if (dropped) return;
       dropped = true;
+      await withAdmin(databaseUrl(name, admin), (client) => dropAccessRoles(client)).catch((error: unknown) => {
+        // The database is dropped all the same; global-setup sweeps orphaned roles on an external server.
+        if ((error as { code?: string }).code !== '3D000') console.warn(`could not drop the access roles of test database ${name}: ${(error as Error).message}`);
+      });
       await withAdmin(admin, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
     },
   };
