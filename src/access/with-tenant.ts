@@ -17,13 +17,12 @@ import { createTenantRole, missingRolesCondition } from './tenant-role.ts';
  *
  * On a connection logged in as THAT tenant's session role (`<prefix>_l_<schema>`: LOGIN,
  * NOINHERIT, a member of that tenant's role only; never an administrator), in ONE transaction:
- *   1. BEGIN (READ ONLY when asked);
- *   2. one statement that reads the session's tenant and its status through
- *      fleet_access.session_tenant() (no argument: a session learns only its own tenant) and, only
- *      when it is this tenant and `active`, does `set_config('role', <tenant role>, true)` and
- *      `set_config('search_path', '"<schema>", pg_temp', true)`: SET LOCAL ROLE and SET LOCAL
- *      search_path, values bound as parameters. Status is never cached: it is read in the very
+ *   1. one simple query (one round trip): BEGIN (READ ONLY when asked); the session's tenant and
+ *      its status through fleet_access.session_tenant() (no argument: a session learns only its
+ *      own tenant); SET LOCAL ROLE <tenant role>; SET LOCAL search_path TO "<schema>", pg_temp
+ *      (identifiers quoted, no value in the text). Status is never cached: it is read in the very
  *      transaction that does the work, so a tenant disconnected a moment ago is refused;
+ *   2. unless the tenant is this one and active (else ROLLBACK, before any of fn runs):
  *   3. fn(client);
  *   4. a check that fn left the role and search_path as they were (else ROLLBACK and REFUSED);
  *   5. COMMIT (ROLLBACK when fn throws).
@@ -151,13 +150,22 @@ export async function backfillTenantRoles(client: pg.ClientBase, prefix: string)
   return created;
 }
 
-const ENTER_SQL = `
-SELECT s.tenant_id, s.status, s.schema_name,
-       CASE WHEN current_user <> session_user THEN NULL
-            WHEN s.tenant_id = $1 AND s.status = 'active' AND s.schema_name = $2
-              THEN set_config('role', $3, true) || set_config('search_path', $4, true)
-            ELSE '' END AS entered
-  FROM fleet_access.session_tenant() AS s`;
+/**
+ * BEGIN, the session's tenant and status, SET LOCAL ROLE and SET LOCAL search_path: one simple
+ * query, one round trip. Only identifiers reach the text (quoted); no value does. The role is
+ * taken before the status is known, but nothing runs in it: a tenant that is not active (or a
+ * dirty connection) is rolled back before fn is called.
+ */
+function enterSql(readOnly: boolean, role: string, schema: string): string {
+  return [
+    readOnly ? 'BEGIN READ ONLY' : 'BEGIN',
+    'SELECT s.tenant_id, s.status, s.schema_name, current_user <> session_user AS dirty FROM fleet_access.session_tenant() AS s',
+    `SET LOCAL ROLE ${quoteIdent(role)}`,
+    `SET LOCAL search_path TO ${quoteIdent(schema)}, pg_temp`,
+    // As the server spells it: what the check after fn compares with.
+    `SELECT current_setting('search_path') AS path`,
+  ].join('; ');
+}
 
 const CHECK_SQL = `SELECT current_user::text = $1 AS role_ok, current_setting('search_path') = $2 AS path_ok,
                           current_user::text AS role, pg_catalog.pg_my_temp_schema() <> 0 AS has_temp`;
@@ -166,7 +174,7 @@ interface EnterRow {
   tenant_id: string;
   status: string;
   schema_name: string;
-  entered: string | null;
+  dirty: boolean;
 }
 
 interface RegionAccess {
@@ -306,7 +314,6 @@ class Access implements TenantAccess {
 
   async #run<T>(home: RegionAccess, tenantId: string, schema: string, fn: TenantWork<T>, options: WithTenantOptions): Promise<Outcome<T>> {
     const role = tenantRoleName(home.prefix, schema);
-    const searchPath = `${quoteIdent(schema)}, pg_temp`;
     let client: pg.Client;
     try {
       client = (await home.pool.acquire(tenantId)).client;
@@ -316,10 +323,12 @@ class Access implements TenantAccess {
     }
     let discard = false;
     try {
-      await client.query(options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
       let row: EnterRow | undefined;
+      let searchPath: string | undefined;
       try {
-        row = (await client.query<EnterRow>(ENTER_SQL, [tenantId, schema, role, searchPath])).rows[0];
+        const results = (await client.query(enterSql(options.readOnly === true, role, schema))) as unknown as pg.QueryResult[];
+        row = results[1]?.rows[0] as EnterRow | undefined;
+        searchPath = (results[4]?.rows[0] as { path?: string } | undefined)?.path;
       } catch (error) {
         throw enterFailed(tenantId, role, error);
       }
@@ -332,7 +341,7 @@ class Access implements TenantAccess {
       if (row.tenant_id !== tenantId) throw new FleetError('REFUSED', `the session role of tenant ${JSON.stringify(tenantId)} is registered to tenant ${JSON.stringify(row.tenant_id)}: refusing. Fix fleet.session_roles.`);
       if (row.status !== 'active') throw notActive(tenantId, row.status);
       if (row.schema_name !== schema) throw new FleetError('REFUSED', `tenant ${JSON.stringify(tenantId)} is registered with schema ${JSON.stringify(row.schema_name)}, not ${JSON.stringify(schema)} as the id rule says: refusing to guess. Fix the registry row.`);
-      if (row.entered === null) {
+      if (row.dirty) {
         discard = true;
         return { kind: 'dirty', error: new FleetError('REFUSED', 'a pooled connection was left in another role by an earlier unit of work; it was discarded') };
       }
