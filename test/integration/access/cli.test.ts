@@ -59,11 +59,14 @@ describe('fleet sql', () => {
 
   test("another tenant's schema, the control schema, role changes: exit 1 with PostgreSQL's message, nothing changes", async () => {
     const before = await checksums();
+    const prefix = (await fleet.regions[0]!.query<{ p: string }>('SELECT role_prefix AS p FROM fleet.access_settings')).rows[0]!.p;
     // The whole corpus runs in attack-corpus.test.ts through the library; here, the CLI path.
     const attempts = [
       [`DELETE FROM t_globex.issues`, /permission denied for schema t_globex/],
       [`SELECT * FROM fleet.tenants; SET SESSION AUTHORIZATION postgres`, /permission denied for schema fleet/],
       [`SET SESSION AUTHORIZATION postgres`, /permission denied to set session authorization/],
+      [`SET ROLE "${prefix}_t_globex"; SELECT * FROM t_globex.issues`, /permission denied to set role/],
+      [`SELECT set_config('role', '${prefix}_l_t_globex', true)`, /permission denied to set role/],
     ] as const;
     const results = await Promise.all(attempts.map(([sql]) => runFleet(['sql', '--tenant', 'acme', '--write', '-c', sql, '--json'], env)));
     results.forEach((result, i) => {
@@ -87,6 +90,12 @@ describe('fleet sql', () => {
     expect(await checksums()).toEqual(before);
     expect((await fleet.regions[0]!.query('SELECT count(*)::int AS n FROM fleet.audit_events')).rows[0]).toEqual(audits);
   });
+});
+
+test('FLEET_APP_DATABASE_URL (one login for every tenant) is refused with a pointer to FLEET_APP_SECRET', async () => {
+  const run = await runFleet(['sql', '--tenant', 'acme', '-c', 'SELECT 1'], { ...env, FLEET_APP_DATABASE_URL: db().url });
+  expect(run.exitCode).toBe(2);
+  expect(run.stderr).toContain('FLEET_APP_SECRET');
 });
 
 describe('fleet support', () => {

@@ -10,6 +10,7 @@ import { quoteIdent } from '../../../src/db/quote.ts';
 import { addTenants } from '../../../src/tenants/add-tenants.ts';
 import { parseTtl } from '../../../src/access/duration.ts';
 import { grantSupport, listSupportGrants, revokeSupportGrant, sweepSupportGrants } from '../../../src/access/support.ts';
+import { sessionRoleName } from '../../../src/access/names.ts';
 import { dropRoles, schemaChecksum, seed } from './helpers.ts';
 
 const db = useTestDatabase('access_support');
@@ -76,6 +77,9 @@ describe('support grants', () => {
     expect(await code(grantSupport(fleet, { tenantId: 'nobody', ticket: 'SUP-1', ttlMs: 60_000 }))).toBe('FLEET:TENANT_NOT_FOUND');
     expect(await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-1', ttlMs: 60_000, to: 'no_such_user_x' }))).toBe('FLEET:INPUT_INVALID');
     expect(await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-1', ttlMs: 60_000, to: 'x"; DROP ROLE postgres; --' }))).toBe('FLEET:INPUT_INVALID');
+    // A tenant's session role can never be handed a grant (it would then reach a second schema).
+    const prefix = (await fleet.regions[0]!.query<{ p: string }>('SELECT role_prefix AS p FROM fleet.access_settings')).rows[0]!.p;
+    expect(await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-1', ttlMs: 60_000, to: sessionRoleName(prefix, 't_globex') }))).toBe('FLEET:INPUT_INVALID');
     const after = (await fleet.regions[0]!.query<{ n: number }>('SELECT (SELECT count(*) FROM fleet.support_grants)::int + (SELECT count(*) FROM fleet.audit_events)::int AS n')).rows[0]!.n;
     expect(after).toBe(before);
   });
@@ -101,6 +105,14 @@ describe('support grants', () => {
       expect(await code(session.query('SELECT * FROM fleet.tenants'))).toBe('42501');
       expect(await code(session.query('SELECT * FROM fleet.support_grants'))).toBe('42501');
       expect(await code(session.query(`SET ROLE ${quoteIdent(grant.role.replace(/_support_\d+$/, '_t_acme'))}`))).toBe('42501');
+      // A support login is a member of nothing: no tenant role, no tenant session role, no other login.
+      const prefix = grant.role.replace(/_support_\d+$/, '');
+      for (const role of [`${prefix}_t_globex`, sessionRoleName(prefix, 't_acme'), sessionRoleName(prefix, 't_globex')]) {
+        expect([role, await code(session.query(`SET ROLE ${quoteIdent(role)}`))]).toEqual([role, '42501']);
+      }
+      expect(await code(session.query(`SET SESSION AUTHORIZATION ${quoteIdent(sessionRoleName(prefix, 't_globex'))}`))).toBe('42501');
+      expect((await session.query('SELECT * FROM fleet_access.session_tenant()')).rows).toEqual([]);
+      expect((await session.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = current_user')).rows[0]!.n).toBe(0);
 
       // Time passes: still open until the sweep, which revokes it and ends the session.
       clock.advance(2 * 3_600_000 + 1_000);
