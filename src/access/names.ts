@@ -20,7 +20,7 @@ import { FleetError } from '../errors.ts';
  *
  * PostgreSQL truncates identifiers at 63 bytes. A schema is at most 62 characters (`t_` + 60), so
  * `<prefix>_<schema>` can reach 72: when it is longer than 63, the role is
- * `<prefix>_<first 40 characters of the schema>_<first 12 hex characters of sha256(schema)>`,
+ * `<prefix>_<first 40 characters of the schema>$<first 12 hex characters of sha256(schema)>`,
  * exactly 63. Schema names are ASCII, so characters are bytes. Two schemas sharing the first 40
  * characters get different hashes; every name is computed, never truncated by the server.
  * Session roles follow the same rule with `<prefix>_l_` in front (38 characters of the schema kept
@@ -44,7 +44,9 @@ function hashedName(prefix: string, kind: string, schema: string): string {
   if (Buffer.byteLength(plain) <= MAX_IDENTIFIER_BYTES) return plain;
   const hash = createHash('sha256').update(schema).digest('hex').slice(0, 12);
   const keep = MAX_IDENTIFIER_BYTES - prefix.length - 1 - kind.length - 1 - hash.length;
-  return `${prefix}_${kind}${schema.slice(0, keep)}_${hash}`;
+  // '$' never occurs in a schema name ([a-z0-9_]), so no plain name can equal a hashed one: a
+  // crafted 53-character id cannot take the role of a tenant whose name was hashed.
+  return `${prefix}_${kind}${schema.slice(0, keep)}$${hash}`;
 }
 
 /** Before control migration 0004: the group through which the shared login reached every tenant role. */

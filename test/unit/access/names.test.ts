@@ -18,7 +18,7 @@ describe('role names', () => {
   test('session roles: the longest schema gets a hashed name of exactly 63 bytes; 51 characters of schema is the limit', () => {
     const role = sessionRoleName(PREFIX, schemaNameFor('a'.repeat(60)));
     expect(Buffer.byteLength(role)).toBe(63);
-    expect(role).toMatch(/^f0a1b2c3d_l_t_a{36}_[0-9a-f]{12}$/);
+    expect(role).toMatch(/^f0a1b2c3d_l_t_a{36}\$[0-9a-f]{12}$/);
     const fits = schemaNameFor('b'.repeat(49));
     expect(sessionRoleName(PREFIX, fits)).toBe(`${PREFIX}_l_${fits}`);
     const over = schemaNameFor('b'.repeat(50));
@@ -47,7 +47,24 @@ describe('role names', () => {
     expect(schema).toHaveLength(62);
     const role = tenantRoleName(PREFIX, schema);
     expect(Buffer.byteLength(role)).toBe(63);
-    expect(role).toMatch(/^f0a1b2c3d_t_a{38}_[0-9a-f]{12}$/);
+    expect(role).toMatch(/^f0a1b2c3d_t_a{38}\$[0-9a-f]{12}$/);
+  });
+
+  test('no id can be crafted so that its plain role name equals the hashed name of another tenant', () => {
+    const long = schemaNameFor('c'.repeat(60));
+    const hashed = tenantRoleName(PREFIX, long);
+    // The attack: an id of 53 characters spelling the hashed name's tail. It cannot contain '$'.
+    const tail = hashed.slice(`${PREFIX}_t_`.length);
+    expect(() => schemaNameFor(tail)).toThrow(/tenant id/);
+    const id = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,59}$/);
+    fc.assert(
+      fc.property(id, (a) => {
+        const schema = schemaNameFor(a);
+        const plain = `${PREFIX}_${schema}`;
+        expect(tenantRoleName(PREFIX, schema).includes('$')).toBe(plain.length > 63);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   test('names that fit are kept whole: 53 characters of schema is the limit', () => {
