@@ -24,7 +24,7 @@ export function accessOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Tena
   if (env.FLEET_APP_DATABASE_URL) {
     throw new FleetError(
       'CONFIG_INVALID',
-      'FLEET_APP_DATABASE_URL is no longer used: tenant work connects as each tenant\'s own session role, whose password is derived from the application secret. Unset it; set FLEET_APP_SECRET (the same on every application host) or let the tool keep a secret under FLEET_HOME/credentials (see docs/access.md).',
+      'FLEET_APP_DATABASE_URL is no longer used: tenant work connects as each tenant\'s own session role, whose password is derived from the application secret. Unset it; set FLEET_APP_SECRET (the same on every application host) or let the tool keep a secret under FLEET_HOME/credentials (see README, "Tenant isolation and support access").',
     );
   }
   return {
