@@ -207,30 +207,34 @@ export function freshTenantSql(files: readonly MigrationFile[], rolePrefix: stri
   return (schema) => `${provision(schema)}\nSET search_path TO ${quoteIdent(schema)};\n${body}\n`;
 }
 
-/** What provisioning sends before the first migration: the schema and the tenant's role (src/access/tenant-role.ts). */
+/**
+ * What provisioning sends before the first migration: the schema, the tenant's role with its
+ * grants and default privileges, and the tenant's session (login) role, a member of that role
+ * only, as src/access/tenant-role.ts writes them (the bookkeeping row in fleet.session_roles is
+ * the runner's, like its ledger rows, and is left out).
+ */
 export function provisionSql(rolePrefix: string, me = 'postgres'): (schema: string) => string {
-  const group = quoteIdent(`${rolePrefix}_tenants`);
   return (schema) => {
     const s = quoteIdent(schema);
     const role = quoteIdent(`${rolePrefix}_${schema}`);
+    const login = quoteIdent(`${rolePrefix}_l_${schema}`);
     return [
       `CREATE SCHEMA ${s};`,
       `CREATE ROLE ${role} NOLOGIN NOINHERIT;`,
-      `GRANT ${role} TO ${group};`,
       `GRANT USAGE ON SCHEMA ${s} TO ${role};`,
       `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${role};`,
       `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ${s} TO ${role};`,
       `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(me)} IN SCHEMA ${s} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role};`,
       `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(me)} IN SCHEMA ${s} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${role};`,
+      `CREATE ROLE ${login} LOGIN NOINHERIT;`,
+      `GRANT ${role} TO ${login};`,
     ].join('\n');
   };
 }
 
-/** A role prefix for the floor's tenant roles, like the fleet's own ('f' + 8 hex), and its group role. */
-export async function floorRolePrefix(admin: string): Promise<string> {
-  const prefix = `f${Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0')}`;
-  await adminQuery(admin, `CREATE ROLE ${quoteIdent(`${prefix}_tenants`)} NOLOGIN NOINHERIT`);
-  return prefix;
+/** A role prefix for the floor's tenant roles, like the fleet's own: 'f' + 8 hex characters. */
+export async function floorRolePrefix(): Promise<string> {
+  return `f${Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0')}`;
 }
 
 /** The fleet's role prefix in a database (fleet.access_settings), when it has one. */

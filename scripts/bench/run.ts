@@ -161,7 +161,7 @@ async function fresh(size: number, withNaive: boolean): Promise<{ ours: number[]
     }
     if (result.floor.length < runs) {
       const db = await createDatabase(server.adminUrl, `floor${size}`);
-      const prefix = await floorRolePrefix(server.adminUrl);
+      const prefix = await floorRolePrefix();
       const ms = await runFloor(databaseUrl(server.adminUrl, db), schemas, freshTenantSql(files, prefix), FLOOR_SESSIONS);
       await dropDatabaseAndRoles(server.adminUrl, db, prefix);
       result.floor.push(ms);
@@ -169,7 +169,7 @@ async function fresh(size: number, withNaive: boolean): Promise<{ ours: number[]
     }
     if (withNaive && result.naive.length < runs) {
       const db = await createDatabase(server.adminUrl, `naive${size}`);
-      const prefix = await floorRolePrefix(server.adminUrl);
+      const prefix = await floorRolePrefix();
       const sample = schemas.slice(0, result.naiveSample);
       const ms = (await runNaive(databaseUrl(server.adminUrl, db), sample, files, prefix)) * (size / sample.length);
       await dropDatabaseAndRoles(server.adminUrl, db, prefix);
