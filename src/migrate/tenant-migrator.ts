@@ -142,6 +142,11 @@ function applyDown(ctx: RunContext, file: MigrationFile): () => Promise<void> {
   };
 }
 
+// Loaded on first use, once: a run with nothing pending never pays for Umzug's module graph, and
+// a dynamic import() per tenant would cost a round trip through the module loader's hooks.
+let umzugModule: Promise<typeof import('umzug')> | undefined;
+const loadUmzug = () => (umzugModule ??= import('umzug'));
+
 /**
  * Umzug over one tenant. Its storage is the ledger as read under the tenant's lock; the ledger
  * row itself is written inside each migration's transaction (Umzug would log it in a separate call
@@ -149,8 +154,7 @@ function applyDown(ctx: RunContext, file: MigrationFile): () => Promise<void> {
  * so the storage only keeps Umzug's view in step.
  */
 async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], executed: string[]): Promise<Umzug<RunContext>> {
-  // Loaded on first use: a run with nothing pending never pays for Umzug's module graph.
-  const { Umzug } = await import('umzug');
+  const { Umzug } = await loadUmzug();
   const storage: UmzugStorage<RunContext> = {
     executed: async () => [...executed],
     logMigration: async ({ name }) => {
