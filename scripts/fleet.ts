@@ -42,10 +42,10 @@ registerVerifyCommand(program);
 registerPurgeCommand(program);
 registerLifecycleCommand(program);
 
-// `fleet tenants list | head`: a closed pipe is the reader's choice, not an error.
+// `fleet tenants list | head`: a closed pipe is the reader's choice, not an error. The command
+// still runs to its end, so the fleet is closed and the embedded server released.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
+  if (error.code !== 'EPIPE') throw error;
 });
 
 // Bad usage exits 2, help and version 0: commander's own default would be 1 for both kinds.
