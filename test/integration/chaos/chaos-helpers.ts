@@ -12,8 +12,8 @@ import { DEFAULT_MIGRATIONS_DIR } from '../../../src/fleet.ts';
 import { readMigrationFiles } from '../../../src/migrate/migration-files.ts';
 import { verifyFleet, type VerifyReport } from '../../../src/verify/verify-fleet.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
+import { FLEET_BIN } from '../helpers/cli.ts';
 
-export const FLEET_BIN = path.join(PACKAGE_ROOT, 'bin', 'fleet.js');
 
 export interface CliOutcome {
   readonly exitCode: number | null;

@@ -8,14 +8,13 @@ import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
 import { DAY_MS, ManualClock } from '../../../src/clock.ts';
-import { PACKAGE_ROOT } from '../../../src/config/load.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { addTenants } from '../../../src/tenants/add-tenants.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
 import { queryStringHash } from '../../../src/lifecycle/query-string-hash.ts';
 import { dumpDatabase, seedRows, tenantRow } from './helpers.ts';
+import { FLEET_BIN } from '../helpers/cli.ts';
 
-const FLEET_BIN = path.join(PACKAGE_ROOT, 'bin', 'fleet.js');
 const db = useTestDatabase('lifecyclecli');
 // The CLI runs on the system clock; the setup happens a year and a half earlier.
 const clock = new ManualClock(new Date(Date.now() - 540 * DAY_MS));

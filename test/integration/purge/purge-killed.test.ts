@@ -4,13 +4,11 @@
  * purged or wholly intact, and a rerun finishes the job without error.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import path from 'node:path';
 import pg from 'pg';
 import { execa } from 'execa';
 import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
 import { DAY_MS, ManualClock } from '../../../src/clock.ts';
-import { PACKAGE_ROOT } from '../../../src/config/load.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { addTenants } from '../../../src/tenants/add-tenants.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
@@ -18,8 +16,8 @@ import { purgeFleet } from '../../../src/purge/purge-fleet.ts';
 import { readMigrationFiles } from '../../../src/migrate/migration-files.ts';
 import { DEFAULT_MIGRATIONS_DIR } from '../../../src/fleet.ts';
 import { checkAllOrNothing, seedRows } from '../lifecycle/helpers.ts';
+import { FLEET_BIN } from '../helpers/cli.ts';
 
-const FLEET_BIN = path.join(PACKAGE_ROOT, 'bin', 'fleet.js');
 const MIGRATIONS = readMigrationFiles(DEFAULT_MIGRATIONS_DIR).length;
 const db = useTestDatabase('purgekill');
 // In the past, so the CLI (on the system clock) finds these tenants due too.
