@@ -4,4 +4,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../scripts/fleet.ts');
+const { runCli } = await import('../scripts/fleet.ts');
+await runCli(process.argv);

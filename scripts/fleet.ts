@@ -14,6 +14,11 @@ import { registerPurgeCommand } from './commands/purge.ts';
 import { registerLifecycleCommand } from './commands/lifecycle.ts';
 import { EXIT } from './cli/run-command.ts';
 
+/**
+ * The `fleet` program with every command registered, argv not parsed: `runCli` runs it, the
+ * CLI-reference generator (scripts/docs/cli-reference.ts) walks it to write README.md's reference.
+ */
+export function buildProgram(): Command {
 const program = new Command('fleet')
   .description('tenant-fleet: migrate, provision and operate every tenant schema of every regional database')
   .option('--config <path>', 'fleet description (default: FLEET_CONFIG, ./fleet.config.json, or the package one)')
@@ -42,6 +47,13 @@ registerVerifyCommand(program);
 registerPurgeCommand(program);
 registerLifecycleCommand(program);
 
+return program;
+}
+
+/** Parse argv and run the command; the exit code goes to process.exitCode (bin/fleet.js calls this). */
+export async function runCli(argv: readonly string[]): Promise<void> {
+const program = buildProgram();
+
 // `fleet tenants list | head`: a closed pipe is the reader's choice, not an error. The command
 // still runs to its end, so the fleet is closed and the embedded server released.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -56,11 +68,12 @@ for (const sub of program.commands) {
 }
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(argv);
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else {
     throw error;
   }
+}
 }
