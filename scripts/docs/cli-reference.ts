@@ -52,8 +52,7 @@ function renderCommand(cmd: Command, help: Help, depth: number): string[] {
   // The program itself sits under the section's own heading; every command gets one.
   if (cmd.parent) lines.push(`${'#'.repeat(depth)} ${code(commandPath(cmd))}`, '');
   const description = help.commandDescription(cmd);
-  if (description) lines.push(cell(description), '');
-  lines.push('```', help.commandUsage(cmd), '```', '');
+  lines.push(`${code(help.commandUsage(cmd))}${description ? `: ${cell(description)}` : ''}`, '');
   const args: Argument[] = help.visibleArguments(cmd);
   const opts = options(cmd, help);
   if (args.length > 0 || opts.length > 0) {

@@ -32,7 +32,7 @@ describe('renderCliReference', () => {
     const text = renderCliReference(sample());
     expect(text).toContain('| `--config <path>` | where the config is |');
     expect(text).toContain('### `tool items add`');
-    expect(text).toContain('tool items add [options] <ids...>');
+    expect(text).toContain("`tool items add [options] <ids...>`: add items");
     expect(text).toContain('| `<ids...>` | item ids |');
     expect(text).toContain('| `--region <name>` | where \\| they go (default: "eu") |');
     expect(text).toContain('### `tool status`');
