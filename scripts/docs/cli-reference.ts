@@ -99,27 +99,26 @@ export function expectedReadme(readme: string): string {
   return replaceReference(readme, renderCliReference(buildProgram()));
 }
 
-function main(argv: readonly string[]): void {
+/** The command line: rewrite `readmePath`, or with `--check` only compare; returns the exit code. */
+export function runCliReference(argv: readonly string[], readmePath = README_PATH, log: (line: string) => void = console.log, error: (line: string) => void = console.error): number {
   const check = argv.includes('--check');
   const unknown = argv.filter((arg) => arg !== '--check');
   if (unknown.length > 0) {
-    console.error(`unknown argument ${unknown.join(' ')}; usage: cli-reference.ts [--check]`);
-    process.exitCode = 2;
-    return;
+    error(`unknown argument ${unknown.join(' ')}; usage: cli-reference.ts [--check]`);
+    return 2;
   }
-  const readme = readFileSync(README_PATH, 'utf8');
+  const readme = readFileSync(readmePath, 'utf8');
   const expected = expectedReadme(readme);
   if (check) {
-    if (expected !== readme) {
-      console.error('README.md: the CLI reference disagrees with `fleet --help`. Run: node --import tsx scripts/docs/cli-reference.ts');
-      process.exitCode = 1;
-    }
-    return;
+    if (expected === readme) return 0;
+    error(`${readmePath}: the CLI reference disagrees with \`fleet --help\`. Run: node --import tsx scripts/docs/cli-reference.ts`);
+    return 1;
   }
-  if (expected !== readme) writeFileSync(README_PATH, expected);
-  console.log(expected === readme ? 'README.md: the CLI reference is up to date.' : 'README.md: the CLI reference was rewritten.');
+  if (expected !== readme) writeFileSync(readmePath, expected);
+  log(expected === readme ? `${readmePath}: the CLI reference is up to date.` : `${readmePath}: the CLI reference was rewritten.`);
+  return 0;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2));
+  process.exitCode = runCliReference(process.argv.slice(2));
 }

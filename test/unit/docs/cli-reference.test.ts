@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
-import { describe, expect, it } from 'vitest';
-import { END_MARKER, README_PATH, START_MARKER, expectedReadme, renderCliReference, replaceReference } from '../../../scripts/docs/cli-reference.ts';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { END_MARKER, README_PATH, START_MARKER, expectedReadme, renderCliReference, replaceReference, runCliReference } from '../../../scripts/docs/cli-reference.ts';
 
 describe('the CLI reference in README.md', () => {
   it('is what the commander definitions generate (run `node --import tsx scripts/docs/cli-reference.ts` when this fails)', () => {
@@ -59,5 +61,32 @@ describe('renderCliReference', () => {
 
   it('refuses a README without the markers, naming them', () => {
     expect(() => replaceReference('# README\n', 'x')).toThrow(START_MARKER);
+  });
+});
+
+describe('the generator command line', () => {
+  function tempReadme(text: string): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cli-reference-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'README.md');
+    writeFileSync(file, text);
+    return file;
+  }
+  const quiet = () => undefined;
+
+  it('--check exits 1 on a stale reference and changes nothing; without it, rewrites; then --check exits 0', () => {
+    const stale = `# T\n\n${START_MARKER}\nfleet frobnicate\n${END_MARKER}\n\nafter\n`;
+    const file = tempReadme(stale);
+    expect(runCliReference(['--check'], file, quiet, quiet)).toBe(1);
+    expect(readFileSync(file, 'utf8')).toBe(stale);
+    expect(runCliReference([], file, quiet, quiet)).toBe(0);
+    const written = readFileSync(file, 'utf8');
+    expect(written).toContain('`fleet migrate [options]`');
+    expect(written.endsWith(`${END_MARKER}\n\nafter\n`)).toBe(true);
+    expect(runCliReference(['--check'], file, quiet, quiet)).toBe(0);
+  });
+
+  it('refuses an unknown argument with exit 2', () => {
+    expect(runCliReference(['--chekc'], tempReadme(`${START_MARKER}\n${END_MARKER}\n`), quiet, quiet)).toBe(2);
   });
 });
