@@ -61,7 +61,11 @@ export function synthFreshness(outdir: string, fleet: FleetConfig, source: strin
   const stamp = readDescriptionStamp(outdir);
   if (!stamp) return { fresh: false, reason: `${outdir} holds no record (${STAMP_FILE}) of the fleet description its stacks came from, so they may not be what ${source} describes` };
   if (stamp.sha256 !== descriptionDigest(fleet)) {
-    return { fresh: false, reason: `the stacks in ${outdir} were synthesized from a fleet description (${stamp.source}) that differs from the current ${source}` };
+    const reason =
+      stamp.source === source
+        ? `${source} has changed since the stacks in ${outdir} were synthesized from it`
+        : `the stacks in ${outdir} were synthesized from a fleet description (${stamp.source}) that differs from the current ${source}`;
+    return { fresh: false, reason };
   }
   return { fresh: true };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { POLICY_EXIT, registerPolicyCommand, runPolicy } from '../../scripts/commands/policy.ts';
 import type { Output } from '../../scripts/cli/output.ts';
-import { CONFIG_PATH, cleanTempDirs, copyOf, readStack, synthFleet, tempDir, writeStack } from './fixtures.ts';
+import { CONFIG_PATH, cleanTempDirs, copyOf, defaultFleet, readStack, synthFleet, tempDir, writeStack } from './fixtures.ts';
 
 /** An Output that records instead of printing. */
 function recorder(json: boolean): Output & { lines: string[]; errors: string[]; documents: unknown[] } {
@@ -141,6 +141,18 @@ describe('runPolicy against the current fleet description', () => {
     expect(runPolicy(outdir, { json: true }, out, edited)).toBe(POLICY_EXIT.nothingToCheck);
     expect(out.errors[0]).toMatch(/synthesized from a fleet description \(.*fleet\.config\.json\) that differs from the current .*: run `npm run synth`, then `fleet policy` again/);
     expect(out.documents[0]).toMatchObject({ ok: false, error: { code: 'STALE_STACKS' } });
+  });
+
+  it('says the description changed when it is the same file, edited', () => {
+    const source = description();
+    const dir = synthFleet(defaultFleet(), source.path);
+    expect(runPolicy(dir, {}, recorder(false), source)).toBe(POLICY_EXIT.ok);
+    const raw = JSON.parse(readFileSync(source.path, 'utf8')) as { lifecycle: { graceDays: number } };
+    raw.lifecycle.graceDays = 60;
+    writeFileSync(source.path, JSON.stringify(raw));
+    const out = recorder(false);
+    expect(runPolicy(dir, {}, out, source)).toBe(POLICY_EXIT.nothingToCheck);
+    expect(out.errors[0]).toContain(`${source.path} has changed since the stacks in ${dir} were synthesized from it: run \`npm run synth\``);
   });
 
   it('refuses stacks without a record of their description', () => {
