@@ -126,6 +126,6 @@ export class RegionStack extends TerraformStack {
     new TerraformOutput(this, 'vault_arn', { value: this.vault.vault.arn });
     new TerraformOutput(this, 'offsite_vault_arn', { value: this.offsiteVault.vault.arn });
     new TerraformOutput(this, 'kms_key_arn', { value: this.key.key.arn });
-    new TerraformOutput(this, 'restore_testing_plan_name', { value: this.restoreTesting.plan.name, description: 'aws backup list-restore-jobs-by-protected-resource / the restore testing console' });
+    new TerraformOutput(this, 'restore_testing_plan_arn', { value: this.restoreTesting.plan.arn, description: 'aws backup list-restore-jobs --by-restore-testing-plan-arn' });
   }
 }

@@ -191,6 +191,7 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
       recovery_point_selection: [{ algorithm: 'LATEST_WITHIN_WINDOW', include_vaults: [ref('aws_backup_vault', localName, 'arn')], recovery_point_types: ['SNAPSHOT'], selection_window_days: 7 }],
     });
     expect(plan.provider).toBeUndefined();
+    expect(json().output.restore_testing_plan_arn!.value).toBe(ref('aws_backup_restore_testing_plan', planName, 'arn'));
 
     const [dbName] = only(json(), 'aws_db_instance');
     const [subnetGroupName] = only(json(), 'aws_db_subnet_group');
@@ -222,7 +223,7 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
 
   it('outputs what the runner and the pipelines need', () => {
     const outputs = json().output;
-    expect(Object.keys(outputs).sort()).toEqual(['db_resource_id', 'endpoint', 'kms_key_arn', 'master_secret_arn', 'offsite_vault_arn', 'port', 'restore_testing_plan_name', 'vault_arn']);
+    expect(Object.keys(outputs).sort()).toEqual(['db_resource_id', 'endpoint', 'kms_key_arn', 'master_secret_arn', 'offsite_vault_arn', 'port', 'restore_testing_plan_arn', 'vault_arn']);
     const [dbName] = only(json(), 'aws_db_instance');
     expect(outputs.endpoint!.value).toBe(ref('aws_db_instance', dbName, 'address'));
     expect(outputs.db_resource_id!.value).toBe(ref('aws_db_instance', dbName, 'resource_id'));
