@@ -54,10 +54,11 @@ export class RegionStack extends TerraformStack {
 
     this.key = new EncryptionKey(this, 'key', {
       alias: prefix,
-      description: `${prefix}: RDS storage, Performance Insights, master secret, logs, backups`,
+      description: `${prefix}: RDS storage, Performance Insights, master secret, logs, backups, alerts`,
       accountId,
       awsRegion: region.awsRegion,
       logGroupNames: [rdsLogGroupName(identifier, '*')],
+      eventBridgePublishes: true,
     });
     const offsiteKey = new EncryptionKey(this, 'offsite-key', {
       provider: offsite,
@@ -126,6 +127,7 @@ export class RegionStack extends TerraformStack {
     new TerraformOutput(this, 'vault_arn', { value: this.vault.vault.arn });
     new TerraformOutput(this, 'offsite_vault_arn', { value: this.offsiteVault.vault.arn });
     new TerraformOutput(this, 'kms_key_arn', { value: this.key.key.arn });
+    new TerraformOutput(this, 'restore_test_alerts_topic_arn', { value: this.restoreTesting.alerts.arn, description: 'SNS topic announcing failed restore tests: subscribe on-call' });
     new TerraformOutput(this, 'restore_testing_plan_arn', { value: this.restoreTesting.plan.arn, description: 'aws backup list-restore-jobs --by-restore-testing-plan-arn' });
   }
 }

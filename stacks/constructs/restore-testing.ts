@@ -2,6 +2,10 @@ import { Construct } from 'constructs';
 import { BackupRestoreTestingPlan } from '@cdktf/provider-aws/lib/backup-restore-testing-plan/index.js';
 import { BackupRestoreTestingSelection } from '@cdktf/provider-aws/lib/backup-restore-testing-selection/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
+import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
+import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy/index.js';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { ServiceRole } from './service-role.ts';
 import { policyDocument } from '../iam-document.ts';
 import { RESTORE_TEST_SELECTION_DAYS, RESTORE_TEST_VALIDATION_HOURS } from '../promises.ts';
@@ -22,7 +26,10 @@ export interface RestoreTestingProps {
   readonly instanceArn: string;
   /** Its identifier: the role is denied every change to the live instance by it. */
   readonly instanceIdentifier: string;
-  /** Key of the vault and the instance; the restore decrypts the snapshot and encrypts the copy with it. */
+  /**
+   * Key of the vault and the instance; the restore decrypts the snapshot and encrypts the copy with
+   * it, and the alert topic is encrypted with it (its policy must let EventBridge publish).
+   */
   readonly kmsKeyArn: string;
   /** Where the restored copy runs: the region's private subnets and database firewall, never the default VPC. */
   readonly subnetGroupName: string;
@@ -45,6 +52,8 @@ export class RestoreTesting extends Construct {
   readonly plan: BackupRestoreTestingPlan;
   readonly selection: BackupRestoreTestingSelection;
   readonly role: ServiceRole;
+  /** Where a failed or aborted restore test is announced; subscribe on-call to it. */
+  readonly alerts: SnsTopic;
 
   constructor(scope: Construct, id: string, props: RestoreTestingProps) {
     super(scope, id);
@@ -101,6 +110,30 @@ export class RestoreTesting extends Construct {
         dbSubnetGroupName: props.subnetGroupName,
         vpcSecurityGroupIds: JSON.stringify([...props.securityGroupIds]),
       },
+    });
+
+    // A test whose failure nobody hears of tests nothing.
+    this.alerts = new SnsTopic(this, 'alerts', { name: `${props.name}-restore-tests`, kmsMasterKeyId: props.kmsKeyArn });
+    const rule = new CloudwatchEventRule(this, 'failed', {
+      name: `${props.name}-restore-test-failed`,
+      description: `A restore test of ${props.name} failed or was aborted`,
+      eventPattern: JSON.stringify({
+        source: ['aws.backup'],
+        'detail-type': ['Restore Job State Change'],
+        detail: { status: ['FAILED', 'ABORTED'], restoreTestingPlanArn: [this.plan.arn] },
+      }),
+    });
+    new CloudwatchEventTarget(this, 'notify', { rule: rule.name, arn: this.alerts.arn });
+    new SnsTopicPolicy(this, 'alerts-policy', {
+      arn: this.alerts.arn,
+      policy: policyDocument({
+        Sid: 'OnlyTheRestoreTestRulePublishes',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: this.alerts.arn,
+        Condition: { ArnEquals: { 'aws:SourceArn': rule.arn } },
+      }),
     });
   }
 }

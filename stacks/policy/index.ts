@@ -21,6 +21,7 @@ import { backupVaultLocked } from './rules/backup-vault-locked.ts';
 import { backupCopySameJurisdiction } from './rules/backup-copy-same-jurisdiction.ts';
 import { kmsRotation } from './rules/kms-rotation.ts';
 import { logsEncryptedCmk } from './rules/logs-encrypted-cmk.ts';
+import { snsEncryptedCmk } from './rules/sns-encrypted-cmk.ts';
 import { iamNoWildcardAdmin } from './rules/iam-no-wildcard-admin.ts';
 import { rdsDbConnectScoped } from './rules/rds-db-connect-scoped.ts';
 import { iamHumanMfa } from './rules/iam-human-mfa.ts';
@@ -55,6 +56,7 @@ export const ALL_RULES: readonly PolicyRule[] = [
   restoreTestingOwnVault,
   kmsRotation,
   logsEncryptedCmk,
+  snsEncryptedCmk,
   iamNoWildcardAdmin,
   rdsDbConnectScoped,
   iamHumanMfa,

@@ -127,6 +127,7 @@ const MUTATIONS: Mutation[] = [
   },
   { rule: 'kms-rotation', stack: 'data-au', what: 'an off-site key without rotation', mutate: (j) => void (pick(j, 'aws_kms_key', (k) => !primary(k)).enable_key_rotation = false) },
   { rule: 'logs-encrypted-cmk', stack: 'data-eu', what: 'an unencrypted log group', mutate: (j) => void delete pick(j, 'aws_cloudwatch_log_group').kms_key_id },
+  { rule: 'sns-encrypted-cmk', stack: 'data-au', what: 'restore test alerts unencrypted', mutate: (j) => void delete pick(j, 'aws_sns_topic').kms_master_key_id },
   {
     rule: 'iam-no-wildcard-admin',
     stack: 'data-eu',

@@ -181,6 +181,10 @@ const EXAMPLES: Record<string, { readonly compliant: Example; readonly nonCompli
     compliant: { type: 'aws_cloudwatch_log_group', values: { kms_key_id: KEY }, context: withKey },
     nonCompliant: { type: 'aws_cloudwatch_log_group', values: { name: '/aws/rds/x' } },
   },
+  'sns-encrypted-cmk': {
+    compliant: { type: 'aws_sns_topic', values: { name: 't', kms_master_key_id: KEY }, context: withKey },
+    nonCompliant: { type: 'aws_sns_topic', values: { name: 't', kms_master_key_id: 'alias/aws/sns' } },
+  },
   'iam-no-wildcard-admin': {
     compliant: { type: 'aws_iam_role_policy', values: { policy: connect('arn:aws:rds-db:eu-central-1:123456789012:dbuser:db-ABC/fleet_app') } },
     nonCompliant: { type: 'aws_iam_role_policy', values: { policy: policy({ Effect: 'Allow', Action: '*', Resource: '*' }) } },

@@ -221,9 +221,33 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
     expect(denyLive!.Action).toEqual(expect.arrayContaining(['rds:DeleteDBInstance', 'rds:ModifyDBInstance']));
   });
 
+  it('announces a failed or aborted restore test on an encrypted topic only its rule may publish to', () => {
+    const [planName] = only(json(), 'aws_backup_restore_testing_plan');
+    const [topicName, topic] = only(json(), 'aws_sns_topic');
+    expect(topic).toEqual({ name: `${prefix}-restore-tests`, kms_master_key_id: keyArn() });
+    const [ruleName, rule] = only(json(), 'aws_cloudwatch_event_rule');
+    expect(JSON.parse(String(rule.event_pattern))).toEqual({
+      source: ['aws.backup'],
+      'detail-type': ['Restore Job State Change'],
+      detail: { status: ['FAILED', 'ABORTED'], restoreTestingPlanArn: [ref('aws_backup_restore_testing_plan', planName, 'arn')] },
+    });
+    expect(only(json(), 'aws_cloudwatch_event_target')[1]).toEqual({ rule: ref('aws_cloudwatch_event_rule', ruleName, 'name'), arn: ref('aws_sns_topic', topicName, 'arn') });
+    const [, topicPolicy] = only(json(), 'aws_sns_topic_policy');
+    expect(parseJsonPolicy(topicPolicy.policy).Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Condition: { ArnEquals: { 'aws:SourceArn': ref('aws_cloudwatch_event_rule', ruleName, 'arn') } },
+      }),
+    ]);
+    const keyPolicy = parseJsonPolicy(resources(json(), 'aws_kms_key').find(([, v]) => v.provider === undefined)![1].policy);
+    expect(keyPolicy.Statement.find((s) => JSON.stringify(s.Principal) === JSON.stringify({ Service: 'events.amazonaws.com' }))?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(json().output.restore_test_alerts_topic_arn!.value).toBe(ref('aws_sns_topic', topicName, 'arn'));
+  });
+
   it('outputs what the runner and the pipelines need', () => {
     const outputs = json().output;
-    expect(Object.keys(outputs).sort()).toEqual(['db_resource_id', 'endpoint', 'kms_key_arn', 'master_secret_arn', 'offsite_vault_arn', 'port', 'restore_testing_plan_arn', 'vault_arn']);
+    expect(Object.keys(outputs).sort()).toEqual(['db_resource_id', 'endpoint', 'kms_key_arn', 'master_secret_arn', 'offsite_vault_arn', 'port', 'restore_test_alerts_topic_arn', 'restore_testing_plan_arn', 'vault_arn']);
     const [dbName] = only(json(), 'aws_db_instance');
     expect(outputs.endpoint!.value).toBe(ref('aws_db_instance', dbName, 'address'));
     expect(outputs.db_resource_id!.value).toBe(ref('aws_db_instance', dbName, 'resource_id'));
