@@ -6,9 +6,9 @@ import { DataAwsDbInstance } from '@cdktf/provider-aws/lib/data-aws-db-instance/
 import { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider/index.js';
 import type { FleetConfig } from '../src/config/schema.ts';
 import { DatabaseAccessRole, type DatabaseTarget } from './constructs/database-access-role.ts';
-import { operatorTrust, pipelineTrust, supportTrust } from './trust-policies.ts';
+import { operatorTrust, pipelineEnvironmentTrust, pipelineTrust, supportTrust } from './trust-policies.ts';
 import { useS3State } from './state-backend.ts';
-import { ACCESS_STACK_NAME, dbInstanceIdentifier } from './naming.ts';
+import { ACCESS_STACK_NAME, dbInstanceIdentifier, PURGE_PIPELINE_ENVIRONMENT, purgePipelineRoleName } from './naming.ts';
 import { MAX_HUMAN_SESSION_SECONDS } from './promises.ts';
 
 export interface AccessStackProps {
@@ -17,13 +17,16 @@ export interface AccessStackProps {
 
 /**
  * The roles that reach the databases, one per job, each spanning every region (IAM is global and
- * the runner migrates the whole fleet in one run). Deployed after the region stacks: it reads
- * each instance's resource id, which is known only once the instance exists.
+ * the runner migrates the whole fleet in one run), except the scheduled purge's, one per region.
+ * Deployed after the region stacks: it reads each instance's resource id, which is known only
+ * once the instance exists.
  */
 export class AccessStack extends TerraformStack {
   readonly migrationRunner: DatabaseAccessRole;
   readonly purgeOperator: DatabaseAccessRole;
   readonly support: DatabaseAccessRole;
+  /** Per region name, the role the scheduled purge assumes there. */
+  readonly purgePipelines: ReadonlyMap<string, DatabaseAccessRole>;
 
   constructor(scope: Construct, props: AccessStackProps) {
     const { fleet } = props;
@@ -74,8 +77,29 @@ export class AccessStack extends TerraformStack {
       maxSessionDurationSeconds: MAX_HUMAN_SESSION_SECONDS,
     });
 
+    // One per region, so a stolen pipeline token purges in one region at most, and only as the
+    // purge user: what that user may delete is its grants, kept in the migrations.
+    this.purgePipelines = new Map(
+      fleet.regions.map((region, i) => {
+        const database = databases[i]!;
+        const role = new DatabaseAccessRole(this, `purge-pipeline-${region.name}`, {
+          name: purgePipelineRoleName(fleet, region),
+          description: `Scheduled purge of ${fleet.oidc.repository} (environment ${PURGE_PIPELINE_ENVIRONMENT}): connects as ${fleet.databaseUsers.purge} in ${region.name} only`,
+          trustPolicy: pipelineEnvironmentTrust({ providerArn, ...fleet.oidc, environment: PURGE_PIPELINE_ENVIRONMENT }),
+          accountId,
+          dbUser: fleet.databaseUsers.purge,
+          databases: [database],
+          purpose: 'purge-pipeline',
+        });
+        return [region.name, role] as const;
+      }),
+    );
+
     new TerraformOutput(this, 'migration_runner_role_arn', { value: this.migrationRunner.role.arn, description: 'role-to-assume of the release pipeline' });
     new TerraformOutput(this, 'purge_operator_role_arn', { value: this.purgeOperator.role.arn });
     new TerraformOutput(this, 'support_role_arn', { value: this.support.role.arn });
+    for (const [region, role] of this.purgePipelines) {
+      new TerraformOutput(this, `purge_pipeline_role_arn_${region}`, { value: role.role.arn, description: `role-to-assume of the scheduled purge in ${region}` });
+    }
   }
 }

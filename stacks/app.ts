@@ -2,6 +2,7 @@ import { App } from 'cdktf';
 import type { FleetConfig } from '../src/config/schema.ts';
 import { RegionStack } from './region-stack.ts';
 import { AccessStack } from './access-stack.ts';
+import { writeDescriptionStamp } from './description-stamp.ts';
 
 export interface FleetAppOptions {
   /** Where `synth()` writes; default `cdktf.out`, where terraform and the policy pack look. */
@@ -21,6 +22,17 @@ export function buildFleetApp(fleet: FleetConfig, options: FleetAppOptions = {})
     context: { excludeStackIdFromLogicalIds: 'true', allowSepCharsInLogicalIds: 'true' },
   });
   addFleetStacks(app, fleet);
+  return app;
+}
+
+/**
+ * What `npm run synth` does: the stacks into `outdir/stacks`, and beside them the digest of the
+ * description they came from (read from `source`), which `fleet policy` checks.
+ */
+export function synthFleetApp(fleet: FleetConfig, source: string, options: FleetAppOptions = {}): App {
+  const app = buildFleetApp(fleet, options);
+  app.synth();
+  writeDescriptionStamp(app.outdir, fleet, source);
   return app;
 }
 

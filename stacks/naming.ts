@@ -30,6 +30,17 @@ export function stateKey(fleet: Pick<FleetConfig, 'state'>, stackName: string): 
   return prefix === '' ? `${stackName}.tfstate` : `${prefix}/${stackName}.tfstate`;
 }
 
+/**
+ * The GitHub environment whose jobs may assume the purge pipeline roles. Its deployment branch
+ * rule (main only) and its reviewers are set in GitHub; the OIDC subject names only the environment.
+ */
+export const PURGE_PIPELINE_ENVIRONMENT = 'purge';
+
+/** Role the scheduled purge assumes for one region, e.g. `expium-addon-eu-purge-pipeline`. */
+export function purgePipelineRoleName(fleet: Pick<FleetConfig, 'name'>, region: Pick<RegionConfig, 'name'>): string {
+  return `${regionPrefix(fleet, region)}-purge-pipeline`;
+}
+
 /** Tag whose value AWS Backup selects resources by. */
 export const BACKUP_SELECTION_TAG = 'backup-plan';
 
@@ -46,6 +57,8 @@ export const DEFAULT_DATA_CLASSIFICATION = 'customer-confidential';
 const LIMITS: ReadonlyArray<readonly [what: string, suffix: string, max: number]> = [
   ['backup vault', '-offsite', 50],
   ['IAM role', '-rds-monitoring', 64],
+  ['IAM role', '-purge-pipeline', 64],
+  ['restore testing plan', '_restore', 50],
   ['RDS identifier', '', 63],
 ];
 

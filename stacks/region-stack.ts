@@ -10,6 +10,7 @@ import { PostgresParameters } from './constructs/postgres-parameters.ts';
 import { PostgresInstance, rdsLogGroupName } from './constructs/postgres-instance.ts';
 import { LockedVault } from './constructs/locked-vault.ts';
 import { BackupSchedule } from './constructs/backup-schedule.ts';
+import { RestoreTesting } from './constructs/restore-testing.ts';
 import { useS3State } from './state-backend.ts';
 import { assertNamesFit, BACKUP_SELECTION_TAG, DATA_CLASSIFICATION_TAG, DEFAULT_DATA_CLASSIFICATION, dataStackName, dbInstanceIdentifier, regionPrefix } from './naming.ts';
 
@@ -24,7 +25,8 @@ export function regionTags(fleet: FleetConfig, region: RegionConfig): Record<str
 }
 
 /**
- * One region's data plane: key, network, PostgreSQL, and backups copied to the off-site region.
+ * One region's data plane: key, network, PostgreSQL, backups copied to the off-site region, and
+ * a scheduled restore test of those backups.
  * It depends on no other stack, so regions deploy independently and in parallel.
  */
 export class RegionStack extends TerraformStack {
@@ -32,6 +34,7 @@ export class RegionStack extends TerraformStack {
   readonly database: PostgresInstance;
   readonly vault: LockedVault;
   readonly offsiteVault: LockedVault;
+  readonly restoreTesting: RestoreTesting;
 
   constructor(scope: Construct, props: RegionStackProps) {
     const { fleet, region } = props;
@@ -51,10 +54,11 @@ export class RegionStack extends TerraformStack {
 
     this.key = new EncryptionKey(this, 'key', {
       alias: prefix,
-      description: `${prefix}: RDS storage, Performance Insights, master secret, logs, backups`,
+      description: `${prefix}: RDS storage, Performance Insights, master secret, logs, backups, alerts`,
       accountId,
       awsRegion: region.awsRegion,
       logGroupNames: [rdsLogGroupName(identifier, '*')],
+      eventBridgePublishes: true,
     });
     const offsiteKey = new EncryptionKey(this, 'offsite-key', {
       provider: offsite,
@@ -103,6 +107,17 @@ export class RegionStack extends TerraformStack {
       weeklyRetentionDays: fleet.backup.weeklyRetentionDays,
       selectionTagKey: BACKUP_SELECTION_TAG,
     });
+    this.restoreTesting = new RestoreTesting(this, 'restore-testing', {
+      name: prefix,
+      awsRegion: region.awsRegion,
+      accountId,
+      vaultArn: this.vault.vault.arn,
+      instanceArn: this.database.instance.arn,
+      instanceIdentifier: identifier,
+      kmsKeyArn: this.key.key.arn,
+      subnetGroupName: network.subnetGroup.name,
+      securityGroupIds: [firewall.securityGroup.id],
+    });
 
     const db = this.database.instance;
     new TerraformOutput(this, 'endpoint', { value: db.address, description: 'PostgreSQL host name' });
@@ -112,5 +127,7 @@ export class RegionStack extends TerraformStack {
     new TerraformOutput(this, 'vault_arn', { value: this.vault.vault.arn });
     new TerraformOutput(this, 'offsite_vault_arn', { value: this.offsiteVault.vault.arn });
     new TerraformOutput(this, 'kms_key_arn', { value: this.key.key.arn });
+    new TerraformOutput(this, 'restore_test_alerts_topic_arn', { value: this.restoreTesting.alerts.arn, description: 'SNS topic announcing failed restore tests: subscribe on-call' });
+    new TerraformOutput(this, 'restore_testing_plan_arn', { value: this.restoreTesting.plan.arn, description: 'aws backup list-restore-jobs --by-restore-testing-plan-arn' });
   }
 }

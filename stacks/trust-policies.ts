@@ -40,6 +40,35 @@ export function pipelineTrust(props: PipelineTrustProps): string {
   });
 }
 
+/** The `sub` claim GitHub Actions sends for a job that names a deployment environment. */
+export function environmentSubject(repository: string, environment: string): string {
+  return `repo:${repository}:environment:${environment}`;
+}
+
+export interface EnvironmentTrustProps extends Omit<PipelineTrustProps, 'branches'> {
+  readonly environment: string;
+}
+
+/**
+ * Only jobs of the named repository that run in the named GitHub environment. No MFA condition:
+ * a pipeline has none to offer; the environment's branch rule and reviewers stand in for it.
+ */
+export function pipelineEnvironmentTrust(props: EnvironmentTrustProps): string {
+  const host = oidcHost(props.url);
+  return policyDocument({
+    Sid: 'PipelineEnvironmentOnly',
+    Effect: 'Allow',
+    Principal: { Federated: props.providerArn },
+    Action: 'sts:AssumeRoleWithWebIdentity',
+    Condition: {
+      StringEquals: {
+        [`${host}:aud`]: props.audience,
+        [`${host}:sub`]: environmentSubject(props.repository, props.environment),
+      },
+    },
+  });
+}
+
 /** People of this account (allowed by their own IAM policies to assume it), signed in with MFA. */
 export function operatorTrust(accountId: string): string {
   return policyDocument({

@@ -18,6 +18,11 @@ export interface EncryptionKeyProps {
    * one service here that needs the key policy to name it. Default: none.
    */
   readonly logGroupNames?: readonly string[];
+  /**
+   * Let EventBridge publish to SNS topics encrypted with the key (the form EventBridge documents:
+   * a service publisher needs the key policy to name it). Default: no.
+   */
+  readonly eventBridgePublishes?: boolean;
   /** Days KMS waits before deleting a scheduled key; default 30, the maximum, to allow a change of mind. */
   readonly deletionWindowInDays?: number;
 }
@@ -55,6 +60,15 @@ export class EncryptionKey extends Construct {
             'kms:EncryptionContext:aws:logs:arn': logGroups.map((name) => `arn:aws:logs:${props.awsRegion}:${props.accountId}:log-group:${name}`),
           },
         },
+      });
+    }
+    if (props.eventBridgePublishes === true) {
+      statements.push({
+        Sid: 'EventBridgePublishesToEncryptedTopics',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
       });
     }
     this.key = new KmsKey(this, 'key', {

@@ -50,3 +50,23 @@ export function requireTrue(attribute: string, why: string) {
   return (values: Readonly<Record<string, unknown>>): RuleResult =>
     values[attribute] === true ? compliant(`${attribute} is true`) : nonCompliant(`${attribute} is ${show(values[attribute])}: ${why}`);
 }
+
+/** Whether an AWS Backup selection (`aws_backup_selection`) picks this instance, by tag or by ARN. */
+export function backupSelectionPicks(selection: SynthResource, instance: SynthResource): boolean {
+  const tags = (instance.values.tags ?? {}) as Record<string, unknown>;
+  const byTag = ((selection.values.selection_tag ?? []) as Array<Record<string, unknown>>).some(
+    (t) => String(t.type).toUpperCase() === 'STRINGEQUALS' && typeof t.key === 'string' && tags[t.key] === t.value,
+  );
+  const resources = Array.isArray(selection.values.resources) ? selection.values.resources.map(String) : [];
+  const byArn = resources.some((r) => r === '*' || r.startsWith(`\${${instance.address}.`));
+  return byTag || byArn;
+}
+
+/** Whether some `aws_backup_selection` of the stack picks the instance into a plan with rules. */
+export function protectedByBackupPlan(instance: SynthResource, stack: StackView): boolean {
+  return stack.resources('aws_backup_selection').some((selection) => {
+    if (!backupSelectionPicks(selection, instance)) return false;
+    const plan = stack.resolve(selection.values.plan_id);
+    return plan?.type === 'aws_backup_plan' && Array.isArray(plan.values.rule) && plan.values.rule.length > 0;
+  });
+}

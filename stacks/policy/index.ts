@@ -14,16 +14,21 @@ import { rdsTlsForced } from './rules/rds-tls-forced.ts';
 import { rdsManagedMasterSecret } from './rules/rds-managed-master-secret.ts';
 import { rdsDataClassification } from './rules/rds-data-classification.ts';
 import { rdsBackupPlan } from './rules/rds-backup-plan.ts';
+import { rdsRestoreTested } from './rules/rds-restore-tested.ts';
+import { restoreTestingOwnVault } from './rules/restore-testing-own-vault.ts';
 import { backupVaultCmk } from './rules/backup-vault-cmk.ts';
 import { backupVaultLocked } from './rules/backup-vault-locked.ts';
 import { backupCopySameJurisdiction } from './rules/backup-copy-same-jurisdiction.ts';
 import { kmsRotation } from './rules/kms-rotation.ts';
 import { logsEncryptedCmk } from './rules/logs-encrypted-cmk.ts';
+import { snsEncryptedCmk } from './rules/sns-encrypted-cmk.ts';
 import { iamNoWildcardAdmin } from './rules/iam-no-wildcard-admin.ts';
 import { rdsDbConnectScoped } from './rules/rds-db-connect-scoped.ts';
 import { iamHumanMfa } from './rules/iam-human-mfa.ts';
 import { iamSupportSession } from './rules/iam-support-session.ts';
 import { iamOidcTrustScoped } from './rules/iam-oidc-trust-scoped.ts';
+import { purgeOperatorPeopleOnly } from './rules/purge-operator-people-only.ts';
+import { purgePipelineRoleScoped } from './rules/purge-pipeline-role-scoped.ts';
 import { sgPostgresOnly } from './rules/sg-postgres-only.ts';
 import { defaultSgClosed } from './rules/default-sg-closed.ts';
 import { stateBackendSecure } from './rules/state-backend-secure.ts';
@@ -44,16 +49,21 @@ export const ALL_RULES: readonly PolicyRule[] = [
   rdsManagedMasterSecret,
   rdsDataClassification,
   rdsBackupPlan,
+  rdsRestoreTested,
   backupVaultCmk,
   backupVaultLocked,
   backupCopySameJurisdiction,
+  restoreTestingOwnVault,
   kmsRotation,
   logsEncryptedCmk,
+  snsEncryptedCmk,
   iamNoWildcardAdmin,
   rdsDbConnectScoped,
   iamHumanMfa,
   iamSupportSession,
   iamOidcTrustScoped,
+  purgeOperatorPeopleOnly,
+  purgePipelineRoleScoped,
   sgPostgresOnly,
   defaultSgClosed,
   stateBackendSecure,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadFleetConfig, parseFleetConfig, PACKAGE_ROOT } from '../../src/config/load.ts';
 import type { FleetConfig } from '../../src/config/schema.ts';
-import { buildFleetApp } from '../../stacks/app.ts';
+import { synthFleetApp } from '../../stacks/app.ts';
 import type { SynthesizedStack } from '../../stacks/policy/stack-view.ts';
 
 /** Helpers shared by the stack tests: the committed fleet description, synth into a temp dir. */
@@ -33,10 +33,10 @@ export function cleanTempDirs(): void {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-/** What `npm run synth` does, into a fresh directory; returns the directory. */
-export function synthFleet(fleet: FleetConfig = defaultFleet()): string {
+/** What `npm run synth` does (stacks and description stamp), into a fresh directory; returns the directory. */
+export function synthFleet(fleet: FleetConfig = defaultFleet(), source = CONFIG_PATH): string {
   const outdir = tempDir();
-  buildFleetApp(fleet, { outdir }).synth();
+  synthFleetApp(fleet, source, { outdir });
   return outdir;
 }
 

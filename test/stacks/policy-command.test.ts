@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { POLICY_EXIT, registerPolicyCommand, runPolicy } from '../../scripts/commands/policy.ts';
 import type { Output } from '../../scripts/cli/output.ts';
-import { cleanTempDirs, copyOf, readStack, synthFleet, tempDir, writeStack } from './fixtures.ts';
+import { CONFIG_PATH, cleanTempDirs, copyOf, defaultFleet, readStack, synthFleet, tempDir, writeStack } from './fixtures.ts';
 
 /** An Output that records instead of printing. */
 function recorder(json: boolean): Output & { lines: string[]; errors: string[]; documents: unknown[] } {
@@ -94,6 +94,84 @@ describe('runPolicy', () => {
   });
 });
 
+describe('runPolicy --failures', () => {
+  it('lists only the non-compliant rows, still counting everything', () => {
+    const out = recorder(false);
+    expect(runPolicy(publicDir, { failures: true }, out)).toBe(POLICY_EXIT.nonCompliant);
+    const rows = out.lines.slice(1, -2);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(/rds-not-public.*data-eu.*non_compliant/);
+    expect(out.lines.at(-1)).toMatch(/^1 non-compliant: \d+ compliant, 1 non-compliant/);
+  });
+
+  it('prints only the summary when nothing fails', () => {
+    const out = recorder(false);
+    expect(runPolicy(outdir, { failures: true }, out)).toBe(POLICY_EXIT.ok);
+    expect(out.lines).toHaveLength(1);
+    expect(out.lines[0]).toMatch(/^all compliant: /);
+  });
+
+  it('keeps only failing findings in the JSON', () => {
+    const out = recorder(true);
+    runPolicy(publicDir, { json: true, failures: true }, out);
+    const [doc] = out.documents as Array<{ summary: Record<string, number>; findings: Array<Record<string, string>> }>;
+    expect(doc!.findings.map((f) => [f.rule, f.status])).toEqual([['rds-not-public', 'non_compliant']]);
+    expect(doc!.summary.compliant).toBeGreaterThan(0);
+  });
+});
+
+describe('runPolicy against the current fleet description', () => {
+  /** A copy of the committed description with `edit` applied, written to a temp file. */
+  const description = (edit: (raw: Record<string, unknown>) => void = () => undefined, format = (raw: unknown) => JSON.stringify(raw)) => {
+    const raw = JSON.parse(readFileSync(CONFIG_PATH, 'utf8')) as Record<string, unknown>;
+    edit(raw);
+    const file = path.join(tempDir('fleet-description-'), 'fleet.config.json');
+    writeFileSync(file, format(raw));
+    return { path: file };
+  };
+
+  it('checks stacks synthesized from the same description, however it is formatted', () => {
+    const out = recorder(false);
+    expect(runPolicy(outdir, {}, out, description(() => undefined, (raw) => JSON.stringify(raw, null, 7)))).toBe(POLICY_EXIT.ok);
+  });
+
+  it('refuses, exit 2, stacks synthesized before the description changed, saying to synth', () => {
+    const edited = description((raw) => void ((raw.backup as Record<string, unknown>).weeklyRetentionDays = 120));
+    const out = recorder(true);
+    expect(runPolicy(outdir, { json: true }, out, edited)).toBe(POLICY_EXIT.nothingToCheck);
+    expect(out.errors[0]).toMatch(/synthesized from a fleet description \(.*fleet\.config\.json\) that differs from the current .*: run `npm run synth`, then `fleet policy` again/);
+    expect(out.documents[0]).toMatchObject({ ok: false, error: { code: 'STALE_STACKS' } });
+  });
+
+  it('says the description changed when it is the same file, edited', () => {
+    const source = description();
+    const dir = synthFleet(defaultFleet(), source.path);
+    expect(runPolicy(dir, {}, recorder(false), source)).toBe(POLICY_EXIT.ok);
+    const raw = JSON.parse(readFileSync(source.path, 'utf8')) as { lifecycle: { graceDays: number } };
+    raw.lifecycle.graceDays = 60;
+    writeFileSync(source.path, JSON.stringify(raw));
+    const out = recorder(false);
+    expect(runPolicy(dir, {}, out, source)).toBe(POLICY_EXIT.nothingToCheck);
+    expect(out.errors[0]).toContain(`${source.path} has changed since the stacks in ${dir} were synthesized from it: run \`npm run synth\``);
+  });
+
+  it('refuses stacks without a record of their description', () => {
+    const unstamped = copyOf(outdir);
+    rmSync(path.join(unstamped, 'fleet-description.json'));
+    const out = recorder(false);
+    expect(runPolicy(unstamped, {}, out)).toBe(POLICY_EXIT.nothingToCheck);
+    expect(out.errors[0]).toMatch(/holds no record \(fleet-description\.json\).*run `npm run synth`/);
+    expect(out.lines).toEqual([]);
+  });
+
+  it('refuses, naming the problem, when the description itself is invalid', () => {
+    const out = recorder(true);
+    expect(runPolicy(outdir, { json: true }, out, description((raw) => void (raw.name = 'Not A Name')))).toBe(POLICY_EXIT.nothingToCheck);
+    expect(out.documents[0]).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID' } });
+    expect(out.errors[0]).toMatch(/name: a fleet name is/);
+  });
+});
+
 describe('fleet policy', () => {
   const program = () => {
     const p = new Command('fleet').exitOverride();
@@ -136,6 +214,11 @@ describe('fleet policy', () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+
+  it('refuses --all with --failures', async () => {
+    capture();
+    await expect(program().parseAsync(['policy', outdir, '--all', '--failures'], { from: 'user' })).rejects.toMatchObject({ code: 'commander.conflictingOption' });
   });
 
   it('shows an example in --help', async () => {

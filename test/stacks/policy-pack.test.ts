@@ -93,6 +93,22 @@ const MUTATIONS: Mutation[] = [
     what: 'an instance outside the backup plan',
     mutate: (j) => void ((pick(j, 'aws_db_instance').tags as Record<string, string>)['backup-plan'] = 'nothing-selects-this'),
   },
+  {
+    rule: 'rds-restore-tested',
+    stack: 'data-us',
+    what: 'backups nobody restores',
+    mutate: (j) => void delete (j.resource as Record<string, unknown>).aws_backup_restore_testing_selection,
+  },
+  {
+    rule: 'restore-testing-own-vault',
+    stack: 'data-eu',
+    what: 'restore tests picking from the off-site vault',
+    mutate: (j) => {
+      const offsite = Object.keys(j.resource.aws_backup_vault!).find((name) => j.resource.aws_backup_vault![name]!.provider === 'aws.offsite');
+      const selection = pick(j, 'aws_backup_restore_testing_plan').recovery_point_selection as Array<Record<string, unknown>>;
+      selection[0]!.include_vaults = [`\${aws_backup_vault.${offsite}.arn}`];
+    },
+  },
   { rule: 'backup-vault-cmk', stack: 'data-eu', what: 'a vault under the AWS key', mutate: (j) => void delete pick(j, 'aws_backup_vault', primary).kms_key_arn },
   {
     rule: 'backup-vault-locked',
@@ -111,6 +127,7 @@ const MUTATIONS: Mutation[] = [
   },
   { rule: 'kms-rotation', stack: 'data-au', what: 'an off-site key without rotation', mutate: (j) => void (pick(j, 'aws_kms_key', (k) => !primary(k)).enable_key_rotation = false) },
   { rule: 'logs-encrypted-cmk', stack: 'data-eu', what: 'an unencrypted log group', mutate: (j) => void delete pick(j, 'aws_cloudwatch_log_group').kms_key_id },
+  { rule: 'sns-encrypted-cmk', stack: 'data-au', what: 'restore test alerts unencrypted', mutate: (j) => void delete pick(j, 'aws_sns_topic').kms_master_key_id },
   {
     rule: 'iam-no-wildcard-admin',
     stack: 'data-eu',
@@ -143,6 +160,26 @@ const MUTATIONS: Mutation[] = [
         delete condition.StringEquals!['token.actions.githubusercontent.com:sub'];
         condition.StringLike = { 'token.actions.githubusercontent.com:sub': 'repo:expium/*' };
       }),
+  },
+  {
+    rule: 'purge-operator-people-only',
+    stack: 'access',
+    what: 'the pipeline let into the human purge role',
+    mutate: (j) =>
+      editPolicy(pick(j, 'aws_iam_role', purpose('purge-operator')), 'assume_role_policy', (doc) => {
+        const pipeline = JSON.parse(String(pick(j, 'aws_iam_role', purpose('purge-pipeline')).assume_role_policy)) as { Statement: Array<Record<string, unknown>> };
+        doc.Statement.push(...pipeline.Statement);
+      }),
+  },
+  {
+    rule: 'purge-pipeline-role-scoped',
+    stack: 'access',
+    what: "a region's purge role reaching every region",
+    mutate: (j) => {
+      const role = Object.entries(j.resource.aws_iam_role!).find(([, r]) => purpose('purge-pipeline')(r))![0];
+      const everywhere = JSON.parse(String(pick(j, 'aws_iam_role_policy', (p) => String(p.role).includes('purge-operator')).policy)).Statement[0].Resource as string[];
+      editPolicy(pick(j, 'aws_iam_role_policy', (p) => p.role === `\${aws_iam_role.${role}.id}`), 'policy', (doc) => void (doc.Statement[0]!.Resource = everywhere));
+    },
   },
   { rule: 'sg-postgres-only', stack: 'data-eu', what: 'PostgreSQL open to the internet', mutate: (j) => void (pick(j, 'aws_vpc_security_group_ingress_rule').cidr_ipv4 = '0.0.0.0/0') },
   {

@@ -37,6 +37,30 @@ const twoRegions: SynthesizedStack = {
     aws_backup_vault: { home: { name: 'home' }, offsite: { name: 'offsite', provider: 'aws.offsite' }, abroad: { name: 'abroad', provider: 'aws.abroad' } },
   },
 };
+/** A stack whose backup plan protects instances tagged backup-plan=p, plus `more`. */
+const protectedAnd = (more: Record<string, Record<string, Record<string, unknown>>>): SynthesizedStack => ({
+  resource: {
+    aws_backup_plan: { plan: { name: 'p', rule: [{ rule_name: 'daily' }] } },
+    aws_backup_selection: { s: { plan_id: '${aws_backup_plan.plan.id}', selection_tag: [{ type: 'STRINGEQUALS', key: 'backup-plan', value: 'p' }] } },
+    ...more,
+  },
+});
+const environmentTrust = (sub: string) =>
+  oidcTrust({ StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com', 'token.actions.githubusercontent.com:sub': sub } });
+/** A purge pipeline role whose one inline policy is `permissions`, beside a purge operator connecting as fleet_purge. */
+const pipelineRole = (permissions: string, trust = environmentTrust('repo:o/n:environment:purge')): Example => ({
+  type: 'aws_iam_role',
+  values: { tags: { 'fleet-role': 'purge-pipeline' }, assume_role_policy: trust },
+  context: {
+    resource: {
+      aws_iam_role: { operator: { tags: { 'fleet-role': 'purge-operator' }, assume_role_policy: mfaTrust({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } }) } },
+      aws_iam_role_policy: {
+        operator: { role: '${aws_iam_role.operator.id}', policy: connect('arn:aws:rds-db:eu-central-1:123456789012:dbuser:db-EU/fleet_purge') },
+        pipeline: { role: '${aws_iam_role.subject.id}', policy: permissions },
+      },
+    },
+  },
+});
 const planRule = (destination: string) => ({ rule_name: 'daily', copy_action: [{ destination_vault_arn: destination }] });
 const db = (values: Record<string, unknown>): Example => ({ type: 'aws_db_instance', values, context: withKey });
 
@@ -103,6 +127,32 @@ const EXAMPLES: Record<string, { readonly compliant: Example; readonly nonCompli
       },
     },
   },
+  'rds-restore-tested': {
+    compliant: {
+      type: 'aws_db_instance',
+      values: { tags: { 'backup-plan': 'p' } },
+      context: protectedAnd({
+        aws_backup_restore_testing_plan: { rt: { name: 'p_restore', schedule_expression: 'cron(0 6 ? * MON *)' } },
+        aws_backup_restore_testing_selection: {
+          s: { protected_resource_type: 'RDS', protected_resource_arns: ['${aws_db_instance.subject.arn}'], restore_testing_plan_name: '${aws_backup_restore_testing_plan.rt.name}', iam_role_arn: 'arn:aws:iam::123456789012:role/r' },
+        },
+      }),
+    },
+    nonCompliant: {
+      type: 'aws_db_instance',
+      values: { tags: { 'backup-plan': 'p' } },
+      context: protectedAnd({
+        aws_backup_restore_testing_plan: { rt: { name: 'p_restore', schedule_expression: 'cron(0 6 ? * MON *)' } },
+        aws_backup_restore_testing_selection: {
+          s: { protected_resource_type: 'RDS', protected_resource_arns: ['${aws_db_instance.another.arn}'], restore_testing_plan_name: '${aws_backup_restore_testing_plan.rt.name}', iam_role_arn: 'arn:aws:iam::123456789012:role/r' },
+        },
+      }),
+    },
+  },
+  'restore-testing-own-vault': {
+    compliant: { type: 'aws_backup_restore_testing_plan', values: { recovery_point_selection: [{ include_vaults: ['${aws_backup_vault.home.arn}'] }] }, context: twoRegions },
+    nonCompliant: { type: 'aws_backup_restore_testing_plan', values: { recovery_point_selection: [{ include_vaults: ['*'] }] }, context: twoRegions },
+  },
   'backup-vault-cmk': {
     compliant: { type: 'aws_backup_vault', values: { name: 'v', kms_key_arn: KEY }, context: withKey },
     nonCompliant: { type: 'aws_backup_vault', values: { name: 'v' }, context: withKey },
@@ -130,6 +180,10 @@ const EXAMPLES: Record<string, { readonly compliant: Example; readonly nonCompli
   'logs-encrypted-cmk': {
     compliant: { type: 'aws_cloudwatch_log_group', values: { kms_key_id: KEY }, context: withKey },
     nonCompliant: { type: 'aws_cloudwatch_log_group', values: { name: '/aws/rds/x' } },
+  },
+  'sns-encrypted-cmk': {
+    compliant: { type: 'aws_sns_topic', values: { name: 't', kms_master_key_id: KEY }, context: withKey },
+    nonCompliant: { type: 'aws_sns_topic', values: { name: 't', kms_master_key_id: 'alias/aws/sns' } },
   },
   'iam-no-wildcard-admin': {
     compliant: { type: 'aws_iam_role_policy', values: { policy: connect('arn:aws:rds-db:eu-central-1:123456789012:dbuser:db-ABC/fleet_app') } },
@@ -162,6 +216,17 @@ const EXAMPLES: Record<string, { readonly compliant: Example; readonly nonCompli
       type: 'aws_iam_role',
       values: { assume_role_policy: oidcTrust({ StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' }, StringLike: { 'token.actions.githubusercontent.com:sub': 'repo:o/*' } }) },
     },
+  },
+  'purge-operator-people-only': {
+    compliant: { type: 'aws_iam_role', values: { tags: { 'fleet-role': 'purge-operator' }, assume_role_policy: mfaTrust({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } }) } },
+    nonCompliant: {
+      type: 'aws_iam_role',
+      values: { tags: { 'fleet-role': 'purge-operator' }, assume_role_policy: oidcTrust({ StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com', 'token.actions.githubusercontent.com:sub': 'repo:o/n:ref:refs/heads/main' } }) },
+    },
+  },
+  'purge-pipeline-role-scoped': {
+    compliant: pipelineRole(connect('arn:aws:rds-db:eu-central-1:123456789012:dbuser:db-EU/fleet_purge')),
+    nonCompliant: pipelineRole(connect(['arn:aws:rds-db:eu-central-1:123456789012:dbuser:db-EU/fleet_purge', 'arn:aws:rds-db:us-east-1:123456789012:dbuser:db-US/fleet_purge'])),
   },
   'sg-postgres-only': {
     compliant: { type: 'aws_vpc_security_group_ingress_rule', values: { from_port: 5432, to_port: 5432, ip_protocol: 'tcp', cidr_ipv4: '10.0.0.0/16' } },
@@ -273,6 +338,53 @@ describe('edge cases', () => {
     });
     expect(run('rds-backup-plan', { type: 'aws_db_instance', values: {}, context: context([{ rule_name: 'daily' }]) }).status).toBe('compliant');
     expect(run('rds-backup-plan', { type: 'aws_db_instance', values: {}, context: context([]) }).status).toBe('non_compliant');
+  });
+
+  it('finds restore testing by "*" narrowed by tags, and refuses a selection whose plan is missing', () => {
+    const selection = (values: Record<string, unknown>) =>
+      protectedAnd({
+        aws_backup_restore_testing_plan: { rt: { name: 'p_restore' } },
+        aws_backup_restore_testing_selection: { s: { protected_resource_type: 'RDS', restore_testing_plan_name: 'p_restore', iam_role_arn: 'r', ...values } },
+      });
+    const instance = (context: SynthesizedStack): Example => ({ type: 'aws_db_instance', values: { tags: { 'backup-plan': 'p' } }, context });
+    const byTag = { protected_resource_arns: ['*'], protected_resource_conditions: [{ string_equals: [{ key: 'aws:ResourceTag/backup-plan', value: 'p' }] }] };
+    expect(run('rds-restore-tested', instance(selection(byTag))).status).toBe('compliant');
+    const otherTag = { protected_resource_arns: ['*'], protected_resource_conditions: [{ string_equals: [{ key: 'aws:ResourceTag/backup-plan', value: 'q' }] }] };
+    expect(run('rds-restore-tested', instance(selection(otherTag))).status).toBe('non_compliant');
+    const missingPlan = { protected_resource_arns: ['*'], restore_testing_plan_name: 'nowhere' };
+    expect(run('rds-restore-tested', instance(selection(missingPlan))).reason).toMatch(/"nowhere", which this stack does not define/);
+    const ebs = { protected_resource_type: 'EBS', protected_resource_arns: ['*'] };
+    expect(run('rds-restore-tested', instance(selection(ebs))).status).toBe('non_compliant');
+    // Not in a backup plan: nothing to restore, and rds-backup-plan already says so.
+    expect(run('rds-restore-tested', { type: 'aws_db_instance', values: { tags: { 'backup-plan': 'x' } }, context: selection(byTag) }).status).toBe('not_applicable');
+  });
+
+  it('refuses restore testing from an off-site or foreign vault, and accepts a literal ARN of the region', () => {
+    const plan = (vaults: string[]) => ({ type: 'aws_backup_restore_testing_plan', values: { recovery_point_selection: [{ include_vaults: vaults }] }, context: twoRegions });
+    expect(run('restore-testing-own-vault', plan(['${aws_backup_vault.offsite.arn}'])).reason).toMatch(/in eu-west-1, not in the plan's region "eu-central-1"/);
+    expect(run('restore-testing-own-vault', plan(['arn:aws:backup:eu-central-1:123456789012:backup-vault:x'])).status).toBe('compliant');
+    expect(run('restore-testing-own-vault', plan(['arn:aws:backup:us-east-1:123456789012:backup-vault:x'])).status).toBe('non_compliant');
+    expect(run('restore-testing-own-vault', plan([])).status).toBe('non_compliant');
+  });
+
+  it('keeps the pipeline purge role to OIDC, one subject, the purge user and one instance', () => {
+    const purge = connect('arn:aws:rds-db:eu-central-1:123456789012:dbuser:db-EU/fleet_purge');
+    expect(run('purge-pipeline-role-scoped', pipelineRole(purge, environmentTrust('repo:o/n:ref:refs/heads/main'))).status).toBe('compliant');
+    expect(run('purge-pipeline-role-scoped', pipelineRole(purge, environmentTrust('repo:o/*'))).reason).toMatch(/not one repository's environment or branch/);
+    expect(run('purge-pipeline-role-scoped', pipelineRole(purge, mfaTrust({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } }))).reason).toMatch(/admits AWS principals/);
+    expect(run('purge-pipeline-role-scoped', pipelineRole(connect('arn:aws:rds-db:eu-central-1:123456789012:dbuser:db-EU/fleet_migrator'))).reason).toMatch(/connects as fleet_migrator, not as the purge user \(fleet_purge\)/);
+    const more = policy({ Effect: 'Allow', Action: ['rds-db:connect', 'rds:DescribeDBInstances'], Resource: 'arn:aws:rds-db:eu-central-1:123456789012:dbuser:db-EU/fleet_purge' });
+    expect(run('purge-pipeline-role-scoped', pipelineRole(more)).reason).toMatch(/allows rds:DescribeDBInstances besides rds-db:connect/);
+    expect(run('purge-pipeline-role-scoped', { type: 'aws_iam_role', values: { assume_role_policy: environmentTrust('repo:o/n:environment:purge') } }).status).toBe('not_applicable');
+  });
+
+  it('refuses a purge operator role a pipeline or service could assume, leaving MFA to iam-human-mfa', () => {
+    const operator = (trust: string): Example => ({ type: 'aws_iam_role', values: { tags: { 'fleet-role': 'purge-operator' }, assume_role_policy: trust } });
+    expect(run('purge-operator-people-only', operator(environmentTrust('repo:o/n:environment:purge'))).reason).toMatch(/admits Federated principals/);
+    const service = policy({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' });
+    expect(run('purge-operator-people-only', operator(service)).reason).toMatch(/admits Service principals/);
+    expect(run('purge-operator-people-only', operator(mfaTrust())).status).toBe('compliant');
+    expect(run('iam-human-mfa', operator(mfaTrust())).status).toBe('non_compliant');
   });
 
   it('refuses a TLS rule it cannot prove: no group, or a group outside the stack', () => {

@@ -172,15 +172,82 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
     const [, selection] = only(json(), 'aws_backup_selection');
     expect(selection.plan_id).toBe(ref('aws_backup_plan', planName, 'id'));
     expect(selection.selection_tag).toEqual([{ type: 'STRINGEQUALS', key: 'backup-plan', value: prefix }]);
-    const backupRole = resources(json(), 'aws_iam_role').find(([, r]) => String(r.assume_role_policy).includes('backup.amazonaws.com'))!;
+    // Two roles trust AWS Backup (backups, restore tests); the one taking backups is tagged so.
+    const backupRole = resources(json(), 'aws_iam_role').find(([, r]) => (r.tags as Record<string, string>)['fleet-role'] === 'backup')!;
+    expect(String(backupRole[1].assume_role_policy)).toContain('backup.amazonaws.com');
     expect(selection.iam_role_arn).toBe(ref('aws_iam_role', backupRole[0], 'arn'));
     const attached = resources(json(), 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === ref('aws_iam_role', backupRole[0], 'name'));
     expect(attached.map(([, a]) => a.policy_arn)).toEqual(['arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup']);
   });
 
+  it('restores the latest weekly snapshot from its own vault into its private network, with a role of its own', () => {
+    const vaults = resources(json(), 'aws_backup_vault');
+    const [localName] = vaults.find(([, v]) => v.provider === undefined)!;
+    const [planName, plan] = only(json(), 'aws_backup_restore_testing_plan');
+    expect(plan).toMatchObject({
+      name: `${prefix.replaceAll('-', '_')}_restore`,
+      schedule_expression: 'cron(0 6 ? * MON *)',
+      schedule_expression_timezone: 'Etc/UTC',
+      recovery_point_selection: [{ algorithm: 'LATEST_WITHIN_WINDOW', include_vaults: [ref('aws_backup_vault', localName, 'arn')], recovery_point_types: ['SNAPSHOT'], selection_window_days: 7 }],
+    });
+    expect(plan.provider).toBeUndefined();
+    expect(json().output.restore_testing_plan_arn!.value).toBe(ref('aws_backup_restore_testing_plan', planName, 'arn'));
+
+    const [dbName] = only(json(), 'aws_db_instance');
+    const [subnetGroupName] = only(json(), 'aws_db_subnet_group');
+    const [sgName] = only(json(), 'aws_security_group');
+    const [, selection] = only(json(), 'aws_backup_restore_testing_selection');
+    const [roleName, role] = resources(json(), 'aws_iam_role').find(([, r]) => (r.tags as Record<string, string>)['fleet-role'] === 'restore-testing')!;
+    expect(selection).toEqual({
+      name: 'rds_instance',
+      restore_testing_plan_name: ref('aws_backup_restore_testing_plan', planName, 'name'),
+      protected_resource_type: 'RDS',
+      protected_resource_arns: [ref('aws_db_instance', dbName, 'arn')],
+      iam_role_arn: ref('aws_iam_role', roleName, 'arn'),
+      validation_window_hours: 8,
+      restore_metadata_overrides: {
+        dbSubnetGroupName: ref('aws_db_subnet_group', subnetGroupName, 'name'),
+        vpcSecurityGroupIds: JSON.stringify([ref('aws_security_group', sgName, 'id')]),
+      },
+    });
+
+    expect(parseJsonPolicy(role.assume_role_policy).Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'backup.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    const attached = resources(json(), 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === ref('aws_iam_role', roleName, 'name'));
+    expect(attached.map(([, a]) => a.policy_arn)).toEqual(['arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores']);
+    const [, inline] = resources(json(), 'aws_iam_role_policy').find(([, p]) => p.role === ref('aws_iam_role', roleName, 'id'))!;
+    const [useKey, denyLive] = parseJsonPolicy(inline.policy).Statement;
+    expect(useKey).toMatchObject({ Effect: 'Allow', Resource: keyArn(), Condition: { StringEquals: { 'kms:ViaService': [`rds.${region.awsRegion}.amazonaws.com`, `backup.${region.awsRegion}.amazonaws.com`] } } });
+    expect(denyLive).toMatchObject({ Effect: 'Deny', Resource: `arn:aws:rds:${region.awsRegion}:\${data.aws_caller_identity.caller.account_id}:db:${prefix}` });
+    expect(denyLive!.Action).toEqual(expect.arrayContaining(['rds:DeleteDBInstance', 'rds:ModifyDBInstance']));
+  });
+
+  it('announces a failed or aborted restore test on an encrypted topic only its rule may publish to', () => {
+    const [planName] = only(json(), 'aws_backup_restore_testing_plan');
+    const [topicName, topic] = only(json(), 'aws_sns_topic');
+    expect(topic).toEqual({ name: `${prefix}-restore-tests`, kms_master_key_id: keyArn() });
+    const [ruleName, rule] = only(json(), 'aws_cloudwatch_event_rule');
+    expect(JSON.parse(String(rule.event_pattern))).toEqual({
+      source: ['aws.backup'],
+      'detail-type': ['Restore Job State Change'],
+      detail: { status: ['FAILED', 'ABORTED'], restoreTestingPlanArn: [ref('aws_backup_restore_testing_plan', planName, 'arn')] },
+    });
+    expect(only(json(), 'aws_cloudwatch_event_target')[1]).toEqual({ rule: ref('aws_cloudwatch_event_rule', ruleName, 'name'), arn: ref('aws_sns_topic', topicName, 'arn') });
+    const [, topicPolicy] = only(json(), 'aws_sns_topic_policy');
+    expect(parseJsonPolicy(topicPolicy.policy).Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Condition: { ArnEquals: { 'aws:SourceArn': ref('aws_cloudwatch_event_rule', ruleName, 'arn') } },
+      }),
+    ]);
+    const keyPolicy = parseJsonPolicy(resources(json(), 'aws_kms_key').find(([, v]) => v.provider === undefined)![1].policy);
+    expect(keyPolicy.Statement.find((s) => JSON.stringify(s.Principal) === JSON.stringify({ Service: 'events.amazonaws.com' }))?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(json().output.restore_test_alerts_topic_arn!.value).toBe(ref('aws_sns_topic', topicName, 'arn'));
+  });
+
   it('outputs what the runner and the pipelines need', () => {
     const outputs = json().output;
-    expect(Object.keys(outputs).sort()).toEqual(['db_resource_id', 'endpoint', 'kms_key_arn', 'master_secret_arn', 'offsite_vault_arn', 'port', 'vault_arn']);
+    expect(Object.keys(outputs).sort()).toEqual(['db_resource_id', 'endpoint', 'kms_key_arn', 'master_secret_arn', 'offsite_vault_arn', 'port', 'restore_test_alerts_topic_arn', 'restore_testing_plan_arn', 'vault_arn']);
     const [dbName] = only(json(), 'aws_db_instance');
     expect(outputs.endpoint!.value).toBe(ref('aws_db_instance', dbName, 'address'));
     expect(outputs.db_resource_id!.value).toBe(ref('aws_db_instance', dbName, 'resource_id'));
@@ -255,8 +322,44 @@ describe('access stack', () => {
     expect(connectResources(name)).toEqual(dbUserArns(fleet.databaseUsers.support));
   });
 
+  it.each(fleet.regions.map((r) => [r.name, r] as const))('lets only jobs of the purge environment purge %s, as the purge user, in that region only', (name, region) => {
+    const found = resources(json(), 'aws_iam_role').filter(([, r]) => (r.tags as Record<string, string>)['fleet-role'] === 'purge-pipeline' && r.name === `${fleet.name}-${name}-purge-pipeline`);
+    expect(found).toHaveLength(1);
+    const [roleName, role] = found[0]!;
+    expect(role.max_session_duration).toBe(3600);
+    const [oidcName] = only(json(), 'aws_iam_openid_connect_provider');
+    expect(parseJsonPolicy(role.assume_role_policy).Statement).toEqual([
+      {
+        Sid: 'PipelineEnvironmentOnly',
+        Effect: 'Allow',
+        Principal: { Federated: ref('aws_iam_openid_connect_provider', oidcName, 'arn') },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: {
+          StringEquals: {
+            'token.actions.githubusercontent.com:aud': fleet.oidc.audience,
+            'token.actions.githubusercontent.com:sub': `repo:${fleet.oidc.repository}:environment:purge`,
+          },
+        },
+      },
+    ]);
+    expect(connectResources(roleName)).toEqual([
+      `arn:aws:rds-db:${region.awsRegion}:\${data.aws_caller_identity.caller.account_id}:dbuser:\${data.aws_db_instance.db-${name}.resource_id}/${fleet.databaseUsers.purge}`,
+    ]);
+    expect(resources(json(), 'aws_iam_role_policy_attachment').filter(([, a]) => String(a.role).includes(roleName))).toEqual([]);
+    expect(json().output[`purge_pipeline_role_arn_${name}`]!.value).toBe(ref('aws_iam_role', roleName, 'arn'));
+  });
+
+  it('keeps the human purge operator role for people with MFA, not for the pipeline', () => {
+    const [, purge] = role('purge-operator');
+    const trust = parseJsonPolicy(purge.assume_role_policy).Statement;
+    expect(trust.every((s) => s.Principal !== undefined && 'AWS' in s.Principal)).toBe(true);
+    expect(JSON.stringify(trust)).not.toContain('AssumeRoleWithWebIdentity');
+  });
+
   it('outputs the role ARNs', () => {
-    expect(Object.keys(json().output).sort()).toEqual(['migration_runner_role_arn', 'purge_operator_role_arn', 'support_role_arn']);
+    expect(Object.keys(json().output).sort()).toEqual(
+      ['migration_runner_role_arn', 'purge_operator_role_arn', 'support_role_arn', ...fleet.regions.map((r) => `purge_pipeline_role_arn_${r.name}`)].sort(),
+    );
   });
 
   it('records that it depends on every data stack', () => {

@@ -1,15 +1,5 @@
-import { compliant, nonCompliant, type PolicyRule, type SynthResource } from '../types.ts';
-
-/** Whether an AWS Backup selection picks this instance, by tag or by ARN. */
-function selects(selection: SynthResource, instance: SynthResource): boolean {
-  const tags = (instance.values.tags ?? {}) as Record<string, unknown>;
-  const byTag = ((selection.values.selection_tag ?? []) as Array<Record<string, unknown>>).some(
-    (t) => String(t.type).toUpperCase() === 'STRINGEQUALS' && typeof t.key === 'string' && tags[t.key] === t.value,
-  );
-  const resources = Array.isArray(selection.values.resources) ? selection.values.resources.map(String) : [];
-  const byArn = resources.some((r) => r === '*' || r.startsWith(`\${${instance.address}.`));
-  return byTag || byArn;
-}
+import { backupSelectionPicks as selects } from '../helpers.ts';
+import { compliant, nonCompliant, type PolicyRule } from '../types.ts';
 
 export const rdsBackupPlan: PolicyRule = {
   id: 'rds-backup-plan',
