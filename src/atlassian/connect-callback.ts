@@ -1,10 +1,10 @@
 import type { Fleet } from '../fleet.ts';
 import { FleetError } from '../errors.ts';
 import { tenantIdProblem } from '../tenants/ids.ts';
-import { installTenant, type InstallResult } from './install.ts';
-import { uninstallTenant } from './uninstall.ts';
-import { findTenant } from './tenant-row.ts';
-import type { TransitionResult } from './transition.ts';
+import { installTenant, type InstallResult } from '../lifecycle/install.ts';
+import { uninstallTenant } from '../lifecycle/uninstall.ts';
+import { findTenant } from '../lifecycle/tenant-row.ts';
+import type { TransitionResult } from '../lifecycle/transition.ts';
 import type { CanonicalRequestInput } from './query-string-hash.ts';
 import { atlassianKeyFetcher, verifyLifecycleJwt, type KeyFetcher, type RejectionCode } from './connect-jwt.ts';
 
