@@ -86,13 +86,14 @@ function payloadProblem(payload: unknown): string | LifecyclePayload {
   if (idProblem) return `the clientKey cannot be a tenant id: ${idProblem}`;
   if (p.key !== undefined && typeof p.key !== 'string') return 'the payload key is not a string';
   if (p.baseUrl !== undefined && typeof p.baseUrl !== 'string') return 'the payload baseUrl is not a string';
-  if (p.sharedSecret !== undefined && (typeof p.sharedSecret !== 'string' || p.sharedSecret.length < 16 || p.sharedSecret.length > 1024)) return 'the payload sharedSecret is not a string of 16 to 1024 characters';
+  if (p.sharedSecret !== undefined && typeof p.sharedSecret !== 'string') return 'the payload sharedSecret is not a string';
+  if (p.eventType === 'installed' && typeof p.sharedSecret === 'string' && (p.sharedSecret.length < 16 || p.sharedSecret.length > 1024)) return 'the payload sharedSecret is not 16 to 1024 characters long';
   return {
     eventType: p.eventType,
     clientKey: p.clientKey,
     ...(typeof p.key === 'string' ? { key: p.key } : {}),
     ...(typeof p.baseUrl === 'string' ? { baseUrl: p.baseUrl } : {}),
-    ...(typeof p.sharedSecret === 'string' ? { sharedSecret: p.sharedSecret } : {}),
+    ...(typeof p.sharedSecret === 'string' && p.eventType === 'installed' ? { sharedSecret: p.sharedSecret } : {}),
   };
 }
 
