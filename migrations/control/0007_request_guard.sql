@@ -8,7 +8,9 @@
 -- Invocation Token of another installation is refused.
 -- Written only after a verified signed install (Connect) or a verified FIT (Forge).
 CREATE TABLE fleet.installations (
-  tenant_id       text PRIMARY KEY REFERENCES fleet.tenants (id) ON DELETE CASCADE,
+  -- No foreign key, as fleet.session_roles: the registry's rows are never deleted (a purge marks
+  -- them), and tools that reset a registry wholesale need not know this table.
+  tenant_id       text PRIMARY KEY,
   kind            text NOT NULL CHECK (kind IN ('connect', 'forge')),
   installation_id text,
   -- version byte, 12-byte IV, 16-byte tag, ciphertext; the tenant id is the additional data, so a
