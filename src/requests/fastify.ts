@@ -27,6 +27,12 @@ export interface TenantRunner {
 export interface TenantGuardPluginOptions {
   readonly guard: RequestGuard;
   readonly access: TenantRunner;
+  /**
+   * Units of work one tenant may run at once in this process (default 4); more wait their turn.
+   * With a login per tenant, a burst of one tenant would otherwise open a connection per request
+   * and evict other tenants' warm connections; waiting for the tenant's own is cheaper.
+   */
+  readonly perTenantConcurrency?: number;
   /** Called with every rejection (log it: it carries no secret and no tenant data). */
   readonly onReject?: (request: FastifyRequest, rejection: Extract<GuardResult, { ok: false }>) => void;
 }
@@ -76,8 +82,33 @@ async function guardRequest(guard: RequestGuard, request: FastifyRequest, mode: 
   }
 }
 
+/** At most `limit` concurrent runs per key; the rest queue in arrival order. */
+function keyedLimiter(limit: number): <T>(key: string, run: () => Promise<T>) => Promise<T> {
+  const state = new Map<string, { active: number; queue: Array<() => void> }>();
+  return async (key, run) => {
+    let entry = state.get(key);
+    if (!entry) state.set(key, (entry = { active: 0, queue: [] }));
+    const slot = entry;
+    if (slot.active >= limit) await new Promise<void>((resolve) => slot.queue.push(resolve));
+    else slot.active += 1;
+    try {
+      return await run();
+    } finally {
+      const next = slot.queue.shift();
+      if (next) next();
+      else {
+        slot.active -= 1;
+        if (slot.active === 0) state.delete(key);
+      }
+    }
+  };
+}
+
 async function plugin(app: FastifyInstance, options: TenantGuardPluginOptions): Promise<void> {
   const { guard, access } = options;
+  const perTenant = options.perTenantConcurrency ?? 4;
+  if (!Number.isInteger(perTenant) || perTenant < 1) throw new FleetError('CONFIG_INVALID', `perTenantConcurrency ${perTenant} is not a positive integer`);
+  const limited = keyedLimiter(perTenant);
   app.decorateRequest('tenant', null);
   app.decorateRequest('withTenant', notGuarded);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -99,7 +130,7 @@ async function plugin(app: FastifyInstance, options: TenantGuardPluginOptions): 
     request.tenant = tenant;
     const tenantId = tenant.tenantId;
     request.withTenant = (fn, unitOptions) =>
-      access.withTenant(tenantId, fn, { ...unitOptions, recordContact: false }).catch((error: unknown) => {
+      limited(tenantId, () => access.withTenant(tenantId, fn, { ...unitOptions, recordContact: false })).catch((error: unknown) => {
         if (error instanceof FleetError && error.code === 'TENANT_NOT_ACTIVE') throw new TenantRequestError(403, 'TENANT_NOT_ACTIVE', 'the tenant is not active');
         if (error instanceof FleetError && error.code === 'TENANT_NOT_FOUND') throw new TenantRequestError(401, 'TENANT_UNKNOWN', 'the tenant is not installed');
         throw error;
