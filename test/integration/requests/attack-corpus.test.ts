@@ -302,6 +302,8 @@ describe('the attack corpus: every case answered 401/403, the victims untouched,
       for (const secretText of [...Object.values(SECRETS), VICTIM_SUMMARY, VICTIM, FORGE_VICTIM, APP_SECRET]) expect(answer.text, name).not.toContain(secretText);
     }
     expect(server.stats.tenantUnits).toBe(unitsBefore);
+    // Atlassian's install key was fetched once for all the signed callbacks of this file: cached by kid.
+    expect(keys.hits.connect).toBe(1);
     expect(await checksum(VICTIM)).toBe(before.connect);
     expect(await checksum(FORGE_VICTIM)).toBe(before.forge);
 
