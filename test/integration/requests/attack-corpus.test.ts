@@ -8,6 +8,7 @@ import { DAY_MS, ManualClock } from '../../../src/clock.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { openTenantAccess, type TenantAccess } from '../../../src/access/with-tenant.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
+import { sweepStaleTenants } from '../../../src/lifecycle/sweep.ts';
 import { purgeFleet } from '../../../src/purge/purge-fleet.ts';
 import { quoteIdent } from '../../../src/db/quote.ts';
 import { schemaNameFor } from '../../../src/tenants/ids.ts';
@@ -323,5 +324,25 @@ describe('the attack corpus: every case answered 401/403, the victims untouched,
     const fit = `Bearer ${await forgeToken(clock, keys, FORGE_VICTIM, FORGE_INSTALL)}`;
     expect(await call(base, 'POST', '/forge/events/pre-uninstall', { authorization: fit, body: {} })).toMatchObject({ status: 200, body: { outcome: 'disconnected' } });
     expect(await call(base, 'GET', '/forge/api/issues', { authorization: fit })).toMatchObject({ status: 403, body: { error: 'TENANT_NOT_ACTIVE' } });
+  });
+
+  test('a reinstall with a new sharedSecret takes effect at once: the old secret is refused, the new one accepted', async () => {
+    const oldToken = await jwt(OTHER);
+    expect((await call(base, 'GET', '/connect/api/issues', { authorization: oldToken })).status).toBe(200);
+    SECRETS[OTHER] = 'other-shared-secret-after-reinstall-42';
+    clock.advance(1000);
+    expect(await installConnect(OTHER)).toMatchObject({ status: 200 });
+    expect(await call(base, 'GET', '/connect/api/issues', { authorization: oldToken })).toMatchObject({ status: 401, body: { error: 'TOKEN_SIGNATURE' } });
+    expect(await call(base, 'GET', '/connect/api/issues', { authorization: await jwt(OTHER) })).toMatchObject({ status: 200 });
+  });
+
+  test('a tenant a sweep disconnected for silence is active again by its next authenticated request', async () => {
+    clock.advance(31 * DAY_MS);
+    const sweep = await sweepStaleTenants(fleet, { execute: true });
+    expect(sweep.stale.map((t) => t.tenant)).toContain(VICTIM);
+    const back = await call(base, 'GET', '/connect/api/issues', { authorization: await jwt(VICTIM) });
+    expect(back).toMatchObject({ status: 200, body: { issues: [{ key: 'VIC-1' }] } });
+    const { rows } = await fleet.regions[0]!.query('SELECT status FROM fleet.tenants WHERE id = $1', [VICTIM]);
+    expect(rows[0]).toEqual({ status: 'active' });
   });
 });
