@@ -7,7 +7,7 @@
  *   --scaling 100,1000,10000 sizes of the scaling case (ms per tenant) and its chart
  *   --runs 3                 runs per case (the median is reported)
  *   --large-runs N           runs of the fresh case at 10,000 tenants and more (default --runs): each takes minutes
- *   --cases fresh,release,noop,memory,regions,scaling,verify
+ *   --cases fresh,release,noop,memory,regions,scaling,verify   (also: requests, see requests.ts)
  *   --concurrency 8          the runner's --concurrency (the floor always uses 8 psql sessions)
  *   --naive-max 1000         the naive loop runs at most this many tenants; larger sizes are extrapolated linearly
  *   --regions-tenants 1000   tenants per region in the two-region case
@@ -80,7 +80,7 @@ const NAIVE_MAX = Number(args['naive-max']);
 const REGIONS_TENANTS = Number(args['regions-tenants']);
 const REGIONS_CONCURRENCY = Number(args['regions-concurrency'] ?? CONCURRENCY);
 const FLOOR_SESSIONS = 8;
-const known = new Set(['fresh', 'release', 'noop', 'memory', 'regions', 'scaling', 'verify']);
+const known = new Set(['fresh', 'release', 'noop', 'memory', 'regions', 'scaling', 'verify', 'requests']);
 const unknownCases = [...CASES].filter((c) => !known.has(c));
 if (unknownCases.length > 0 || FRESH_SIZES.length === 0 || !(RUNS >= 1) || !(CONCURRENCY >= 1)) {
   console.error(`bad options: cases must be among ${[...known].join(',')}; --tenants a list of sizes; --runs and --concurrency >= 1`);
@@ -407,6 +407,11 @@ try {
   if (CASES.has('verify')) await caseVerify();
   if (CASES.has('memory')) caseMemory();
   if (CASES.has('regions')) await caseRegions();
+  if (CASES.has('requests')) {
+    const requests = await (await import('./requests.ts')).caseRequests({ adminUrl: server.adminUrl, log });
+    rows.push(...requests.rows);
+    figures.requests = requests.figures;
+  }
 } finally {
   for (const db of bases.values()) await dropDatabaseAndRoles(server.adminUrl, db).catch(() => undefined);
   await server.release();

@@ -11,7 +11,7 @@ import { DAY_MS, ManualClock } from '../../../src/clock.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { addTenants } from '../../../src/tenants/add-tenants.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
-import { queryStringHash } from '../../../src/lifecycle/query-string-hash.ts';
+import { queryStringHash } from '../../../src/atlassian/query-string-hash.ts';
 import { dumpDatabase, seedRows, tenantRow } from './helpers.ts';
 import { FLEET_BIN } from '../helpers/cli.ts';
 

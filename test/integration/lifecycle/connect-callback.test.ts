@@ -5,9 +5,9 @@ import { openTestFleet } from '../helpers/fleet.ts';
 import { ManualClock } from '../../../src/clock.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
-import { receiveConnectCallback } from '../../../src/lifecycle/connect-callback.ts';
-import { fixedKeyFetcher, type KeyFetcher } from '../../../src/lifecycle/connect-jwt.ts';
-import { queryStringHash } from '../../../src/lifecycle/query-string-hash.ts';
+import { receiveConnectCallback } from '../../../src/atlassian/connect-callback.ts';
+import { fixedKeyFetcher, type KeyFetcher } from '../../../src/atlassian/connect-jwt.ts';
+import { queryStringHash } from '../../../src/atlassian/query-string-hash.ts';
 import { dumpDatabase, tenantRow } from './helpers.ts';
 
 const APP = 'https://jira-app.example.com';

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { SignJWT, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
-import { atlassianKeyFetcher, fixedKeyFetcher, verifyLifecycleJwt, type KeyFetcher } from '../../../src/lifecycle/connect-jwt.ts';
-import { queryStringHash } from '../../../src/lifecycle/query-string-hash.ts';
+import { atlassianKeyFetcher, fixedKeyFetcher, verifyLifecycleJwt, type KeyFetcher } from '../../../src/atlassian/connect-jwt.ts';
+import { queryStringHash } from '../../../src/atlassian/query-string-hash.ts';
 
 const APP = 'https://app.example.com';
 const CLIENT = 'b4c1e1f2-0000-4000-8000-000000000001';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { canonicalQueryString, canonicalRequest, canonicalUri, encodeRfc3986, queryStringHash } from '../../../src/lifecycle/query-string-hash.ts';
+import { canonicalQueryString, canonicalRequest, canonicalUri, encodeRfc3986, queryStringHash } from '../../../src/atlassian/query-string-hash.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

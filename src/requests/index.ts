@@ -1,0 +1,28 @@
+/**
+ * tenant-fleet/requests: authenticate every request for one tenant before any tenant data flows.
+ * The framework-agnostic guard (createRequestGuard), its Fastify plugin, and the Atlassian
+ * lifecycle handlers that keep what the guard checks against (secrets, installations) current.
+ */
+export {
+  createRequestGuard,
+  type ConnectCheck,
+  type ConnectGuardOptions,
+  type ForgeCheck,
+  type ForgeGuardOptions,
+  type GuardedTenant,
+  type GuardKind,
+  type GuardRejection,
+  type GuardRejectionCode,
+  type GuardRequest,
+  type GuardResult,
+  type RequestGuard,
+  type RequestGuardOptions,
+} from './guard.ts';
+export { ForgeKeySet, FORGE_JWKS_URL, defaultJwksFetcher, type JwksFetcher } from './forge-keys.ts';
+export { tenantGuardPlugin, TenantRequestError, type TenantAuth, type TenantGuardPluginOptions, type TenantRunner } from './fastify.ts';
+export { receiveConnectCallback, databaseReplayCache, type CallbackReceipt, type CallbackRejectionCode, type ReceiveCallbackOptions, type ReplayCache } from '../atlassian/connect-callback.ts';
+export { atlassianKeyFetcher, fixedKeyFetcher, ATLASSIAN_INSTALL_KEYS_URL, type KeyFetcher } from '../atlassian/connect-jwt.ts';
+export { queryStringHash, canonicalRequest } from '../atlassian/query-string-hash.ts';
+export { receiveForgeInstalled, receiveForgePreUninstall } from '../atlassian/forge-lifecycle.ts';
+export { openSecretBox } from '../atlassian/installations.ts';
+export { secretBox, type SecretBox } from '../atlassian/secret-box.ts';
