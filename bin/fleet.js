@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// The CLI runs from TypeScript source through tsx's loader: no build step, so a fresh clone's
-// `npx fleet` works right after `npm install`, and tsx's cache keeps start-up near plain node.
-import { register } from 'tsx/esm/api';
+// The CLI runs the build in dist/ (`npm run build`; `npm install` in a clone builds it through
+// `prepare`, and `npm start` and the tests rebuild what changed).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../scripts/fleet.ts');
+const entry = new URL('../dist/scripts/fleet.js', import.meta.url);
+if (!existsSync(entry)) {
+  console.error(`tenant-fleet: ${entry.pathname} is missing. Run \`npm run build\` in ${new URL('..', import.meta.url).pathname} and retry.`);
+  process.exit(2);
+}
+await import(entry.href);
