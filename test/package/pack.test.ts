@@ -28,8 +28,9 @@ let tarball: string;
 beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'tenant-fleet-pack-'));
   consumer = path.join(work, 'consumer');
-  // `npm pack` runs `prepare`, which builds dist/.
-  const packed = await execa('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT });
+  // The project's global setup built dist/; `prepare` would build it again while integration
+  // tests may be running the CLI from it.
+  const packed = await execa('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT });
   const [info] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   if (!info) throw new Error(`npm pack printed no result: ${packed.stdout}`);
   tarball = path.join(work, info.filename);
