@@ -4,11 +4,12 @@
  * plain JavaScript, and type-check a consumer against the shipped .d.ts files. Subpaths whose
  * source does not exist yet are skipped, visibly.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { stopEmbeddedServerIfUnused } from '../../src/db/embedded/index.ts';
 import { codeSubpaths, ROOT } from './exports.ts';
 
 const { present, missing } = codeSubpaths();
@@ -40,7 +41,8 @@ beforeAll(async () => {
   await execa('npm', ['install', tarball, `@types/node@${NODE_TYPES}`, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: consumer });
 });
 
-afterAll(() => {
+afterAll(async () => {
+  if (consumer && existsSync(path.join(consumer, '.fleet'))) await stopEmbeddedServerIfUnused(path.join(consumer, '.fleet')).catch(() => undefined);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -72,6 +74,14 @@ describe('the packed package', () => {
   test('the CLI of the installed package runs from its build', async () => {
     const result = await execa(path.join(consumer, 'node_modules', '.bin', 'fleet'), ['--help'], { cwd: consumer });
     expect(result.stdout).toMatch(/Usage: fleet/);
+  });
+
+  test('the installed CLI keeps its state (the embedded PostgreSQL) in the working directory, never in the package directory', async () => {
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.homedir(), NO_COLOR: '1' };
+    const result = await execa(path.join(consumer, 'node_modules', '.bin', 'fleet'), ['status', '--json'], { cwd: consumer, env, extendEnv: false, reject: false, all: true });
+    expect(result.exitCode, result.all).toBe(0);
+    expect(existsSync(path.join(consumer, '.fleet', 'postgres-data'))).toBe(true);
+    expect(existsSync(path.join(consumer, 'node_modules', 'tenant-fleet', '.fleet'))).toBe(false);
   });
 
   test('a TypeScript consumer type-checks against the shipped .d.ts files', async () => {
