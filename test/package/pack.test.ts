@@ -4,7 +4,7 @@
  * plain JavaScript, and type-check a consumer against the shipped .d.ts files. Subpaths whose
  * source does not exist yet are skipped, visibly.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -28,6 +28,8 @@ let tarball: string;
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'tenant-fleet-pack-'));
+  // As an application's directory usually is: open to the postgres user the embedded server runs as under root.
+  chmodSync(work, 0o755);
   consumer = path.join(work, 'consumer');
   // The project's global setup built dist/; `prepare` would build it again while integration
   // tests may be running the CLI from it.
@@ -42,7 +44,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (consumer && existsSync(path.join(consumer, '.fleet'))) await stopEmbeddedServerIfUnused(path.join(consumer, '.fleet')).catch(() => undefined);
+  const state = consumer ? path.join(consumer, '.fleet') : undefined;
+  if (state && existsSync(state)) {
+    await stopEmbeddedServerIfUnused(state).catch(() => undefined);
+    // Were the data directory moved out (see src/db/embedded/data-dir.ts), it goes too.
+    const data = path.join(state, 'postgres-data');
+    if (lstatSync(data, { throwIfNoEntry: false })?.isSymbolicLink()) rmSync(path.dirname(readlinkSync(data)), { recursive: true, force: true });
+  }
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -80,7 +88,7 @@ describe('the packed package', () => {
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.homedir(), NO_COLOR: '1' };
     const result = await execa(path.join(consumer, 'node_modules', '.bin', 'fleet'), ['status', '--json'], { cwd: consumer, env, extendEnv: false, reject: false, all: true });
     expect(result.exitCode, result.all).toBe(0);
-    expect(existsSync(path.join(consumer, '.fleet', 'postgres-data'))).toBe(true);
+    expect(lstatSync(path.join(consumer, '.fleet', 'postgres-data')).isDirectory()).toBe(true);
     expect(existsSync(path.join(consumer, 'node_modules', 'tenant-fleet', '.fleet'))).toBe(false);
   });
 
