@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { FleetConfig } from './config/schema.ts';
 import { PACKAGE_ROOT } from './config/load.ts';
+import { fleetHome } from './config/home.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { FleetError } from './errors.ts';
 import { ensureControlSchema } from './db/control-schema.ts';
@@ -31,7 +32,7 @@ export interface OpenFleetOptions {
   readonly concurrency?: number;
   /** Only these regions (validated against the fleet). */
   readonly regions?: readonly string[];
-  /** Where the embedded PostgreSQL lives; default <package>/.fleet. */
+  /** Where the embedded PostgreSQL lives; default fleetHome(env): FLEET_HOME, else `.fleet/` in the working directory. */
   readonly embeddedDir?: string;
   readonly signerFactory?: (options: { hostname: string; port: number; username: string; region: string }) => Promise<AuthTokenSigner>;
   /** Database user for IAM auth; default the migrator. */
@@ -62,8 +63,8 @@ export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
     ...(options.signerFactory ? { signerFactory: options.signerFactory } : {}),
     embeddedUrl: async (database) => {
       if (!embedded) {
-        const { acquireEmbeddedServer } = await import('./db/embedded.ts');
-        embedded = await acquireEmbeddedServer({ dir: options.embeddedDir ?? path.join(PACKAGE_ROOT, '.fleet') });
+        const { acquireEmbeddedServer } = await import('./db/embedded/index.ts');
+        embedded = await acquireEmbeddedServer({ dir: options.embeddedDir ?? fleetHome(env) });
       }
       const server = embedded;
       await server.ensureDatabase(database);

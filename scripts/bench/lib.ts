@@ -27,7 +27,7 @@ export async function startServer(url: string | undefined, log: (line: string) =
   if (url) {
     return { adminUrl: url, version: await serverVersion(url), description: `external ${redact(url)}`, release: async () => undefined };
   }
-  const { acquireEmbeddedServer } = await import('../../src/db/embedded.ts');
+  const { acquireEmbeddedServer } = await import('../../src/db/embedded/index.ts');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tenant-fleet-bench-'));
   log(`starting an embedded PostgreSQL in ${dir} (fsync on, max_connections 200)`);
   const server = await acquireEmbeddedServer({ dir, settings: { max_connections: '200' } });

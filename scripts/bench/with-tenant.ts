@@ -56,7 +56,7 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'tenant-fleet-bench-access-')
 let admin = process.env.FLEET_DATABASE_URL;
 let release: () => Promise<void> = async () => {};
 if (!admin) {
-  const { acquireEmbeddedServer } = await import('../../src/db/embedded.ts');
+  const { acquireEmbeddedServer } = await import('../../src/db/embedded/index.ts');
   log('starting an embedded PostgreSQL in a temp dir');
   const pgDir = mkdtempSync(path.join(os.tmpdir(), 'tenant-fleet-bench-access-pg-'));
   const server = await acquireEmbeddedServer({ dir: pgDir });

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Clock } from '../clock.ts';
-import { PACKAGE_ROOT } from '../config/load.ts';
+import { fleetHome } from '../config/home.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import type { AuthTokenSigner } from '../db/iam-auth.ts';
 import { quoteIdent } from '../db/quote.ts';
@@ -40,11 +40,10 @@ export interface SessionAuthOptions {
   readonly clock: Clock;
   /** The application secret (FLEET_APP_SECRET): at least 32 characters. Default: the credentials file. */
   readonly appSecret?: string;
-  /** Default `<package>/.fleet/credentials`. */
+  /** Default `credentials/` under fleetHome(): FLEET_HOME, else `.fleet/` in the working directory. */
   readonly credentialsDir?: string;
 }
 
-export const DEFAULT_CREDENTIALS_DIR = path.join(PACKAGE_ROOT, '.fleet', 'credentials');
 export const MIN_SECRET_LENGTH = 32;
 
 const SECRET_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('fleet:access:app-secret', 0))`;
@@ -71,7 +70,7 @@ export async function resolveSessionAuth(region: RegionDatabase, options: Sessio
   const target = region.target;
   if (target.kind === 'iam') return { kind: 'iam', id: 'iam' };
   if (options.appSecret !== undefined) return scramAuth(options.appSecret);
-  const dir = options.credentialsDir ?? DEFAULT_CREDENTIALS_DIR;
+  const dir = options.credentialsDir ?? path.join(fleetHome(), 'credentials');
   let key: string;
   if (target.kind === 'embedded') {
     key = `embedded_${target.database}`;

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { FleetError } from '../errors.ts';
 import { fleetSchema, type FleetConfig } from './schema.ts';
 
-/** The package root: where the default fleet description and migrations live. */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The package root: where the default fleet description and migrations live (two levels above src/config/, three above the build's dist/src/config/). */
+const TWO_UP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PACKAGE_ROOT = existsSync(path.join(TWO_UP, 'package.json')) ? TWO_UP : path.dirname(TWO_UP);
 
 /** FLEET_CONFIG, else ./fleet.config.json, else the one shipped at the package root. */
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { acquireEmbeddedServer, stopEmbeddedServerIfUnused } from '../../src/db/embedded.ts';
+import { acquireEmbeddedServer, stopEmbeddedServerIfUnused } from '../../src/db/embedded/index.ts';
 import { sweepOrphanedAccessRoles } from '../../src/access/cleanup.ts';
 
 declare module 'vitest' {

@@ -6,7 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, expect, test } from 'vitest';
-import { acquireEmbeddedServer, type EmbeddedServer } from '../../../src/db/embedded.ts';
+import { acquireEmbeddedServer, type EmbeddedServer } from '../../../src/db/embedded/index.ts';
 import { FAST_SETTINGS } from '../global-setup.ts';
 import { fleetHealth, idFile, ids, migrationsWith, runCli, tempDir } from './chaos-helpers.ts';
 

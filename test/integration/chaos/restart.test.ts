@@ -7,7 +7,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { acquireEmbeddedServer, type EmbeddedServer } from '../../../src/db/embedded.ts';
+import { acquireEmbeddedServer, type EmbeddedServer } from '../../../src/db/embedded/index.ts';
 import { FAST_SETTINGS } from '../global-setup.ts';
 import { fleetHealth, idFile, ids, migrationsWith, query, runCli, sleep, startCli, tempDir } from './chaos-helpers.ts';
 

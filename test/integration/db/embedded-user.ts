@@ -4,7 +4,7 @@
  * killed with SIGKILL like a crashed CLI).
  */
 import readline from 'node:readline';
-import { acquireEmbeddedServer } from '../../../src/db/embedded.ts';
+import { acquireEmbeddedServer } from '../../../src/db/embedded/index.ts';
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: embedded-user.ts <dir>');

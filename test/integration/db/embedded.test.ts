@@ -8,7 +8,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, describe, expect, test } from 'vitest';
-import { acquireEmbeddedServer, stopEmbeddedServerIfUnused, type EmbeddedServer } from '../../../src/db/embedded.ts';
+import { acquireEmbeddedServer, stopEmbeddedServerIfUnused, type EmbeddedServer } from '../../../src/db/embedded/index.ts';
 import { FleetError } from '../../../src/errors.ts';
 import { FAST_SETTINGS, TEMP_DIR_PREFIX } from '../global-setup.ts';
 
@@ -302,5 +302,55 @@ describeEmbedded('several processes', () => {
 
     await b.release();
     await expectStopped(dir, b.port);
+  });
+});
+
+// As root the server runs as the OS user `postgres`, which cannot enter a project under a mode-700
+// directory (a clone in /root): PGDATA then lives outside, behind the postgres-data symlink.
+const describeAsRoot = describe.skipIf(Boolean(process.env.FLEET_TEST_DATABASE_URL) || process.getuid?.() !== 0);
+
+describeAsRoot('a directory the postgres user cannot reach', () => {
+  const outside: string[] = [];
+  afterEach(async () => {
+    for (const dir of outside.splice(0)) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  test('PGDATA moves to a postgres-owned directory outside, keyed by the path; crash recovery works there too', async () => {
+    const locked = await freshDir();
+    await fs.chmod(locked, 0o700);
+    const dir = path.join(locked, 'project', '.fleet');
+    const postgresUid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+
+    const first = await acquire(dir);
+    const link = path.join(dir, 'postgres-data');
+    expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
+    const dataDir = await fs.readlink(link);
+    outside.push(path.dirname(dataDir));
+    expect(dataDir.startsWith(locked)).toBe(false);
+    expect((await fs.stat(dataDir)).uid).toBe(postgresUid);
+    expect((await fs.stat(path.dirname(dataDir))).mode & 0o022).toBe(0);
+    expect(await queryOne(first.url('postgres'), 'SELECT 1 AS one')).toEqual({ one: 1 });
+    await first.release();
+    await expectStopped(dir, first.port);
+
+    // A user killed with SIGKILL: the next one adopts its server (same port, same postmaster), and stops it on release.
+    const crashed = await spawnUser(dir);
+    const pid = postmasterPid(dir);
+    crashed.child.kill('SIGKILL');
+    await waitUntil(() => crashed.child.exitCode !== null || crashed.child.signalCode !== null, 'the user process is gone');
+    const adopter = await acquire(dir);
+    expect(adopter.port).toBe(crashed.port);
+    expect(postmasterPid(dir)).toBe(pid);
+    await adopter.release();
+    await expectStopped(dir, adopter.port);
+    expect(isAlive(pid)).toBe(false);
+
+    // The same path again after the project was removed: a fresh cluster over the old one's debris.
+    await fs.rm(path.join(locked, 'project'), { recursive: true, force: true });
+    const fresh = await acquire(dir);
+    expect(await fs.readlink(link)).toBe(dataDir);
+    expect(await queryOne(fresh.url('postgres'), 'SELECT 1 AS one')).toEqual({ one: 1 });
+    await fresh.release();
+    await expectStopped(dir, fresh.port);
   });
 });

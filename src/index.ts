@@ -1,0 +1,24 @@
+/**
+ * `tenant-fleet`: describe a fleet, open it, and run the per-tenant migrations across it.
+ *
+ * The other entry points: `tenant-fleet/access` (one tenant's unit of work, support grants),
+ * `tenant-fleet/lifecycle` (install, uninstall, hold, sweep), `tenant-fleet/purge` and
+ * `tenant-fleet/requests` (the request guard). None of them loads cdktf; the embedded PostgreSQL
+ * is loaded only when a fleet actually needs it.
+ */
+export { openFleet, DEFAULT_MIGRATIONS_DIR, type Fleet, type OpenFleetOptions } from './fleet.ts';
+export { defaultConfigPath, loadFleetConfig, parseFleetConfig } from './config/load.ts';
+export type { FleetConfig, FleetConfigInput, RegionConfig } from './config/schema.ts';
+export { FleetError, isUsageError, type ErrorCode } from './errors.ts';
+export { ManualClock, systemClock, type Clock } from './clock.ts';
+export { migrateFleet, type MigrateOptions, type MigrateReport, type MigrateSummary, type PlannedTenant } from './migrate/migrate-fleet.ts';
+export { rollbackFleet, type RollbackOptions } from './migrate/rollback-fleet.ts';
+export { fleetStatus, type FleetStatus, type RegionVersionSummary, type TenantStatusRow } from './migrate/fleet-status.ts';
+export type { RunEvent, TenantResult } from './migrate/run-fleet.ts';
+export { parseShard, type Shard } from './migrate/shard.ts';
+export { createMigrationFile, type NewMigration } from './migrate/new-migration.ts';
+export { verifyFleet, type RegionVerification, type TenantDrift, type VerifyOptions, type VerifyReport } from './verify/verify-fleet.ts';
+export { addTenants, type AddTenantsOptions, type AddTenantsReport, type AlreadyRegistered } from './tenants/add-tenants.ts';
+export { listTenants, type TenantRecord } from './tenants/list-tenants.ts';
+export { assertTenantId, tenantIdProblem, TENANT_ID_PATTERN, TENANT_ID_RULE } from './tenants/ids.ts';
+export { fleetHome } from './config/home.ts';
