@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addTenants } from '../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../src/provisioning/add-tenants.ts';
 import { sampleTenants } from '../../src/tenants/sample-fleet.ts';
 import { migrateFleet } from '../../src/migrate/migrate-fleet.ts';
 import { fleetStatus } from '../../src/migrate/fleet-status.ts';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { addTenants } from '../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../src/provisioning/add-tenants.ts';
 import { listTenants } from '../../src/tenants/list-tenants.ts';
 import { progressFor } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';

@@ -2,7 +2,7 @@ import { recordAudit } from '../audit.ts';
 import { FleetError } from '../errors.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { withClient } from '../db/scoped.ts';
-import { splitStatements } from '../migrate/split-statements.ts';
+import { splitStatements } from '../db/split-statements.ts';
 import { assertTenantId } from '../tenants/ids.ts';
 import type { TenantAccess } from './with-tenant.ts';
 

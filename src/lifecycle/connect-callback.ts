@@ -3,7 +3,7 @@ import { FleetError } from '../errors.ts';
 import { tenantIdProblem } from '../tenants/ids.ts';
 import { installTenant, type InstallResult } from './install.ts';
 import { uninstallTenant } from './uninstall.ts';
-import { findTenant } from './tenant-row.ts';
+import { findTenant } from '../tenants/tenant-row.ts';
 import type { TransitionResult } from './transition.ts';
 import type { CanonicalRequestInput } from './query-string-hash.ts';
 import { atlassianKeyFetcher, verifyLifecycleJwt, type KeyFetcher, type RejectionCode } from './connect-jwt.ts';

@@ -1,13 +1,13 @@
 import type { Fleet } from '../fleet.ts';
 import { recordAudit } from '../audit.ts';
 import { FleetError } from '../errors.ts';
-import { addTenants } from '../tenants/add-tenants.ts';
+import { addTenants } from '../provisioning/add-tenants.ts';
 import { migrateFleet, type MigrateReport } from '../migrate/migrate-fleet.ts';
 import type { RunEvent } from '../migrate/run-fleet.ts';
 import { assertTenantId } from '../tenants/ids.ts';
-import { findTenant, markReactivated, withLockedTenant, type TenantRow } from './tenant-row.ts';
+import { findTenant, markReactivated, withLockedTenant, type TenantRow } from '../tenants/tenant-row.ts';
 import { transitionResult, type TransitionResult } from './transition.ts';
-import { withGuardedClient } from './guarded-client.ts';
+import { withGuardedClient } from '../db/guarded-client.ts';
 
 export interface InstallOptions {
   /** Region for a new tenant (required when the fleet has several); an existing tenant stays where it is. */

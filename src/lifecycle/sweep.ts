@@ -3,7 +3,7 @@ import type { RegionDatabase } from '../db/region-database.ts';
 import { DAY_MS } from '../clock.ts';
 import { recordAuditMany } from '../audit.ts';
 import { withTransaction } from '../db/scoped.ts';
-import { withGuardedClient } from './guarded-client.ts';
+import { withGuardedClient } from '../db/guarded-client.ts';
 import { FleetError } from '../errors.ts';
 import { purgeAfterFor } from './grace.ts';
 

@@ -1,5 +1,5 @@
-import type { LifecycleStatus, TenantRow } from './tenant-row.ts';
-import { iso } from './tenant-row.ts';
+import type { LifecycleStatus, TenantRow } from '../tenants/tenant-row.ts';
+import { iso } from '../tenants/tenant-row.ts';
 
 /** What a lifecycle command did to one tenant: a result, not a throw. */
 export interface TransitionResult {

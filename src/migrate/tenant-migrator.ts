@@ -3,9 +3,9 @@ import type { Umzug, UmzugStorage } from 'umzug';
 import type { Clock } from '../clock.ts';
 import { quoteIdent } from '../db/quote.ts';
 import { releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
-import { prepareTenantSchema } from '../tenants/prepare-schema.ts';
+import { prepareTenantSchema } from '../provisioning/prepare-schema.ts';
 import type { MigrationFile } from './migration-files.ts';
-import { splitStatements } from './split-statements.ts';
+import { splitStatements } from '../db/split-statements.ts';
 import type { TenantState } from './plan.ts';
 
 export interface TenantRunSettings {

@@ -1,6 +1,6 @@
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
-import { withGuardedClient } from '../lifecycle/guarded-client.ts';
+import { withGuardedClient } from '../db/guarded-client.ts';
 import { FleetError } from '../errors.ts';
 import { evaluateBrake, type BrakeDecision } from './brake.ts';
 import { planRegionPurge, type DueTenant, type RegionPurgePlan } from './plan.ts';

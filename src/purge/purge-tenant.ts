@@ -5,7 +5,7 @@ import { quoteIdent } from '../db/quote.ts';
 import { withTransaction } from '../db/scoped.ts';
 import { lockTenantForTransaction } from '../tenants/tenant-lock.ts';
 import { dropTenantRole } from '../access/tenant-role.ts';
-import { TENANT_COLUMNS, type TenantRow } from '../lifecycle/tenant-row.ts';
+import { TENANT_COLUMNS, type TenantRow } from '../tenants/tenant-row.ts';
 import { backupExpiry } from './backup-expiry.ts';
 import { notDueReason, schemaSize } from './plan.ts';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { quoteIdent } from '../db/quote.ts';
 import type { MigrationFile } from '../migrate/migration-files.ts';
-import { splitStatements } from '../migrate/split-statements.ts';
+import { splitStatements } from '../db/split-statements.ts';
 
 /** Scratch schemas are named so: a leftover of a killed verify is easy to spot (and never a tenant's: those start with t_). */
 export const SCRATCH_SCHEMA_PREFIX = 'fleet_verify_';

@@ -9,7 +9,7 @@ import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
 import { DAY_MS, ManualClock } from '../../../src/clock.ts';
 import type { Fleet } from '../../../src/fleet.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
 import { queryStringHash } from '../../../src/lifecycle/query-string-hash.ts';
 import { dumpDatabase, seedRows, tenantRow } from './helpers.ts';

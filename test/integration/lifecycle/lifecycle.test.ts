@@ -6,7 +6,7 @@ import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
 import { installTenant } from '../../../src/lifecycle/install.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
-import { touchTenant } from '../../../src/lifecycle/touch.ts';
+import { touchTenant } from '../../../src/tenants/touch.ts';
 import { sweepStaleTenants } from '../../../src/lifecycle/sweep.ts';
 import { holdTenant, releaseTenant } from '../../../src/lifecycle/hold.ts';
 import { purgeFleet } from '../../../src/purge/purge-fleet.ts';

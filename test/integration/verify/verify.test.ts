@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { migrateFleet } from '../../../src/migrate/migrate-fleet.ts';
 import { verifyFleet } from '../../../src/verify/verify-fleet.ts';
 import { useTestDatabase } from '../helpers/database.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { readMigrationFiles, checksumOf } from '../../../src/migrate/migration-files.ts';
 import { DEFAULT_MIGRATIONS_DIR } from '../../../src/fleet.ts';
-import { splitStatements } from '../../../src/migrate/split-statements.ts';
+import { splitStatements } from '../../../src/db/split-statements.ts';
 import { inShard, parseShard } from '../../../src/migrate/shard.ts';
 
 function dirWith(files: Record<string, string>): string {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { isConnectionError } from '../db/scoped.ts';
+import { isConnectionError } from './scoped.ts';
 
 /**
  * Check out a client for fn and always release it, like withClient, and also listen for the

@@ -1,7 +1,7 @@
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { recordAudit } from '../audit.ts';
-import { assertTenantId } from '../tenants/ids.ts';
+import { assertTenantId } from './ids.ts';
 import { markReactivated, withLockedTenant, type LifecycleStatus } from './tenant-row.ts';
 
 /** Contact is recorded at most once a minute per tenant: in the database, and in this process before that. */

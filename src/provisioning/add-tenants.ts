@@ -4,7 +4,7 @@ import { FleetError } from '../errors.ts';
 import { recordAuditMany } from '../audit.ts';
 import { migrateFleet, type MigrateReport } from '../migrate/migrate-fleet.ts';
 import type { RunEvent } from '../migrate/run-fleet.ts';
-import { assertTenantIds, findSchemaCollisions, schemaNameFor } from './ids.ts';
+import { assertTenantIds, findSchemaCollisions, schemaNameFor } from '../tenants/ids.ts';
 
 export interface AddTenantsOptions {
   readonly region?: string;

@@ -2,9 +2,9 @@ import type pg from 'pg';
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { withTransaction } from '../db/scoped.ts';
-import { withGuardedClient } from './guarded-client.ts';
+import { withGuardedClient } from '../db/guarded-client.ts';
 import { FleetError } from '../errors.ts';
-import { assertTenantId } from '../tenants/ids.ts';
+import { assertTenantId } from './ids.ts';
 
 export type LifecycleStatus = 'provisioning' | 'active' | 'disconnected' | 'purged';
 export type DisconnectCause = 'uninstalled' | 'stale';
