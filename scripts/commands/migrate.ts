@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { migrateFleet } from '../../src/migrate/migrate-fleet.ts';
+import { prepareTenantSchema } from '../../src/provisioning/prepare-schema.ts';
 import { parseShard } from '../../src/migrate/shard.ts';
 import { progressFor } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';
@@ -51,6 +52,7 @@ Exit codes: 0 all tenants fine (tenants held by another runner are skipped, not 
           const progress = progressFor(out, 'migrate');
           const events: unknown[] = [];
           const report = await migrateFleet(fleet, {
+            prepare: prepareTenantSchema,
             ...(flags.to !== undefined ? { to: flags.to } : {}),
             ...(flags.tenant ? { tenants: flags.tenant } : {}),
             ...(flags.canary !== undefined ? { canary: flags.canary } : {}),

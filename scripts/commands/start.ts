@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { addTenants } from '../../src/provisioning/add-tenants.ts';
 import { sampleTenants } from '../../src/tenants/sample-fleet.ts';
 import { migrateFleet } from '../../src/migrate/migrate-fleet.ts';
+import { prepareTenantSchema } from '../../src/provisioning/prepare-schema.ts';
 import { fleetStatus } from '../../src/migrate/fleet-status.ts';
 import { progressFor } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';
@@ -38,7 +39,7 @@ Examples:
             if (!out.json) out.line(`${out.green('✓')} Provisioned ${registered.length} tenants (${migrations} migrations) in ${((performance.now() - started) / 1000).toFixed(2)} s.`);
           }
           const progress = progressFor(out, 'migrate');
-          const report = await migrateFleet(fleet, { onEvent: progress.onEvent, signal });
+          const report = await migrateFleet(fleet, { prepare: prepareTenantSchema, onEvent: progress.onEvent, signal });
           progress.stop();
           const status = await fleetStatus(fleet);
           if (out.json) {

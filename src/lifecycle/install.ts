@@ -2,6 +2,7 @@ import type { Fleet } from '../fleet.ts';
 import { recordAudit } from '../audit.ts';
 import { FleetError } from '../errors.ts';
 import { addTenants } from '../provisioning/add-tenants.ts';
+import { prepareTenantSchema } from '../provisioning/prepare-schema.ts';
 import { migrateFleet, type MigrateReport } from '../migrate/migrate-fleet.ts';
 import type { RunEvent } from '../migrate/run-fleet.ts';
 import { assertTenantId } from '../tenants/ids.ts';
@@ -40,6 +41,7 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
   const located = await findTenant(fleet, id);
   const reason = options.reason ?? 'installed';
   const migrateOptions = {
+    prepare: prepareTenantSchema,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   };

@@ -3,7 +3,6 @@ import type { Umzug, UmzugStorage } from 'umzug';
 import type { Clock } from '../clock.ts';
 import { quoteIdent } from '../db/quote.ts';
 import { releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
-import { prepareTenantSchema } from '../provisioning/prepare-schema.ts';
 import type { MigrationFile } from './migration-files.ts';
 import { splitStatements } from '../db/split-statements.ts';
 import type { TenantState } from './plan.ts';
@@ -17,7 +16,15 @@ export interface TenantRunSettings {
   readonly lockRetries: number;
   /** Backoff before retry n (0-based); injectable so tests need not wait. */
   readonly backoffMs?: (attempt: number) => number;
+  /**
+   * Creates what a tenant still provisioning needs before its first migration (its schema and
+   * roles), under the tenant's lock. src/provisioning supplies it; without it such a tenant is
+   * skipped, not migrated into a schema that may not exist.
+   */
+  readonly prepare?: TenantPreparer;
 }
+
+export type TenantPreparer = (client: pg.ClientBase, tenant: { readonly id: string; readonly schema: string }) => Promise<void>;
 
 export interface TenantFailure {
   readonly migration: string | null;
@@ -213,7 +220,10 @@ export async function migrateTenantUp(
     const status = state.status ?? undefined;
     if (status === undefined || status === 'purged') return { status: 'skipped', reason: `tenant is ${status ?? 'no longer registered'}` };
     const executed = state.applied ?? [];
-    if (status === 'provisioning') await prepareTenantSchema(client, tenant);
+    if (status === 'provisioning') {
+      if (!settings.prepare) return { status: 'skipped', reason: 'still provisioning: its schema and roles are created by provisioning (`fleet tenants add` completes it)' };
+      await settings.prepare(client, tenant);
+    }
     const applied = new Set(executed);
     const limit = to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1;
     const pending = files.slice(0, limit).filter((f) => !applied.has(f.name));

@@ -5,6 +5,7 @@ import { recordAuditMany } from '../audit.ts';
 import { migrateFleet, type MigrateReport } from '../migrate/migrate-fleet.ts';
 import type { RunEvent } from '../migrate/run-fleet.ts';
 import { assertTenantIds, findSchemaCollisions, schemaNameFor } from '../tenants/ids.ts';
+import { prepareTenantSchema } from './prepare-schema.ts';
 
 export interface AddTenantsOptions {
   readonly region?: string;
@@ -112,6 +113,7 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
   const toProvision = [...new Set([...fresh, ...resumed])];
   const migrate = await migrateFleet(fleet, {
     tenants: toProvision,
+    prepare: prepareTenantSchema,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

@@ -6,7 +6,8 @@ import { withGuardedClient } from '../db/guarded-client.ts';
 import { FleetError } from '../errors.ts';
 import { assertTenantId } from './ids.ts';
 
-export type LifecycleStatus = 'provisioning' | 'active' | 'disconnected' | 'purged';
+/** A tenant's place in its lifecycle: the status column of fleet.tenants. */
+export type TenantStatus = 'provisioning' | 'active' | 'disconnected' | 'purged';
 export type DisconnectCause = 'uninstalled' | 'stale';
 
 /** A tenant's registry row as the lifecycle reads it. */
@@ -14,7 +15,7 @@ export interface TenantRow {
   readonly id: string;
   readonly schema_name: string;
   readonly region: string;
-  readonly status: LifecycleStatus;
+  readonly status: TenantStatus;
   readonly created_at: Date;
   readonly updated_at: Date;
   readonly last_contact_at: Date | null;
