@@ -1,6 +1,4 @@
-import { FleetError, isUsageError } from '../../src/errors.ts';
-import { loadFleetConfig } from '../../src/config/load.ts';
-import { openFleet, type Fleet, type OpenFleetOptions } from '../../src/fleet.ts';
+import { FleetError, isUsageError, loadFleetConfig, openFleet, type Fleet, type OpenFleetOptions } from '../../src/index.ts';
 import { currentActor } from './actor.ts';
 import { createOutput, type Output } from './output.ts';
 

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FleetError } from '../../src/errors.ts';
-import { receiveConnectCallback } from '../../src/lifecycle/connect-callback.ts';
-import { atlassianKeyFetcher, fixedKeyFetcher, ATLASSIAN_INSTALL_KEYS_URL } from '../../src/lifecycle/connect-jwt.ts';
+import { FleetError } from '../../src/index.ts';
+import { receiveConnectCallback, atlassianKeyFetcher, fixedKeyFetcher, ATLASSIAN_INSTALL_KEYS_URL } from '../../src/lifecycle/index.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 
 interface ReceiveFlags {

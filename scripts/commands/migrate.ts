@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { migrateFleet } from '../../src/migrate/migrate-fleet.ts';
-import { prepareTenantSchema } from '../../src/provisioning/prepare-schema.ts';
-import { parseShard } from '../../src/migrate/shard.ts';
+import { migrateFleet, prepareTenantSchema, parseShard } from '../../src/index.ts';
 import { progressFor } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';
 import { collect, nonNegativeInt, positiveInt } from '../cli/parse.ts';

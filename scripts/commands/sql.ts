@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { FleetError } from '../../src/errors.ts';
-import { openTenantAccess, type TenantAccess, type TenantAccessOptions } from '../../src/access/with-tenant.ts';
-import { isDatabaseRefusal, runTenantSql, type StatementResult } from '../../src/access/tenant-sql.ts';
-import type { Fleet } from '../../src/fleet.ts';
+import { FleetError, type Fleet } from '../../src/index.ts';
+import { openTenantAccess, type TenantAccess, type TenantAccessOptions, isDatabaseRefusal, runTenantSql, type StatementResult } from '../../src/access/index.ts';
 import type { Output } from '../cli/output.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 

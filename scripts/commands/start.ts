@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { addTenants } from '../../src/provisioning/add-tenants.ts';
-import { sampleTenants } from '../../src/tenants/sample-fleet.ts';
-import { migrateFleet } from '../../src/migrate/migrate-fleet.ts';
-import { prepareTenantSchema } from '../../src/provisioning/prepare-schema.ts';
-import { fleetStatus } from '../../src/migrate/fleet-status.ts';
+import { addTenants, sampleTenants, migrateFleet, prepareTenantSchema, fleetStatus } from '../../src/index.ts';
 import { progressFor } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';
 import { printStatus } from '../cli/status-view.ts';

@@ -1,0 +1,25 @@
+/**
+ * `tenant-fleet`: describe a fleet, open it, register tenants and run the per-tenant migrations
+ * across it.
+ *
+ * The other entry points: `tenant-fleet/access` (one tenant's unit of work, support grants),
+ * `tenant-fleet/lifecycle` (install, uninstall, hold, sweep) and `tenant-fleet/purge`.
+ */
+export { openFleet, DEFAULT_MIGRATIONS_DIR, type Fleet, type OpenFleetOptions } from './fleet.ts';
+export { defaultConfigPath, loadFleetConfig, parseFleetConfig } from './config/load.ts';
+export type { FleetConfig, FleetConfigInput, RegionConfig } from './config/schema.ts';
+export { FleetError, isUsageError, type ErrorCode } from './errors.ts';
+export { ManualClock, systemClock, type Clock } from './clock.ts';
+export { migrateFleet, type MigrateOptions, type MigrateReport, type MigrateSummary, type PlannedTenant } from './migrate/migrate-fleet.ts';
+export { rollbackFleet, type RollbackOptions } from './migrate/rollback-fleet.ts';
+export { fleetStatus, type FleetStatus, type RegionVersionSummary, type TenantStatusRow } from './migrate/fleet-status.ts';
+export type { RunEvent, TenantResult } from './migrate/run-fleet.ts';
+export { parseShard, type Shard } from './migrate/shard.ts';
+export { createMigrationFile, type NewMigration } from './migrate/new-migration.ts';
+export { verifyFleet, type RegionVerification, type TenantDrift, type VerifyOptions, type VerifyReport } from './verify/verify-fleet.ts';
+export { addTenants, type AddTenantsOptions, type AddTenantsReport, type AlreadyRegistered } from './provisioning/add-tenants.ts';
+export { prepareTenantSchema } from './provisioning/prepare-schema.ts';
+export { listTenants, type TenantRecord } from './tenants/list-tenants.ts';
+export { sampleTenants } from './tenants/sample-fleet.ts';
+export { assertTenantId, tenantIdProblem, TENANT_ID_PATTERN, TENANT_ID_RULE } from './tenants/ids.ts';
+export type { TenantStatus } from './tenants/tenant-row.ts';

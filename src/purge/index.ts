@@ -1,0 +1,6 @@
+/**
+ * `tenant-fleet/purge`: delete the data of tenants whose grace period is over, behind the brake,
+ * and the evidence of what was deleted.
+ */
+export { purgeFleet, type PurgeEvent, type PurgeOptions, type PurgeReport, type PurgeResult } from './purge-fleet.ts';
+export { purgeEvidence, type PurgeEvidence, type PurgeRecord, type PurgeReportOptions } from './purge-report.ts';
