@@ -5,6 +5,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { FleetError } from './errors.ts';
 import { ensureControlSchema } from './db/control-schema.ts';
 import { RegionDatabase } from './db/region-database.ts';
+import { withClient } from './db/scoped.ts';
 import { connectionConfig, resolveTargets, type ConnectionDeps } from './db/targets.ts';
 import type { AuthTokenSigner } from './db/iam-auth.ts';
 
@@ -88,12 +89,7 @@ export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
     await Promise.all(
       regions.map(async (region) => {
         try {
-          const client = await region.controlPool.connect();
-          try {
-            await ensureControlSchema(client);
-          } finally {
-            client.release();
-          }
+          await withClient(region.controlPool, ensureControlSchema);
         } catch (error) {
           if (error instanceof FleetError) throw error;
           throw new FleetError('DATABASE_UNAVAILABLE', `cannot reach region ${region.name} at ${region.description}: ${(error as Error).message}. Check that the database is up and the connection settings (FLEET_DATABASE_URL or the fleet description) are right.`);

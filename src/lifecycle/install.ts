@@ -8,7 +8,7 @@ import type { RunEvent } from '../migrate/run-fleet.ts';
 import { assertTenantId } from '../tenants/ids.ts';
 import { findTenant, markReactivated, withLockedTenant, type TenantRow } from '../tenants/tenant-row.ts';
 import { transitionResult, type TransitionResult } from './transition.ts';
-import { withGuardedClient } from '../db/guarded-client.ts';
+import { withClient } from '../db/scoped.ts';
 
 export interface InstallOptions {
   /** Region for a new tenant (required when the fleet has several); an existing tenant stays where it is. */
@@ -117,7 +117,7 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
 }
 
 async function recordInstalled(fleet: Fleet, region: string, row: TenantRow, reason: string, details?: Record<string, unknown>): Promise<void> {
-  await withGuardedClient(fleet.region(region).controlPool, (client) =>
+  await withClient(fleet.region(region).controlPool, (client) =>
     recordAudit(client, { at: fleet.clock.now(), tenantId: row.id, action: 'installed', fromState: null, toState: row.status, reason, actor: fleet.actor, details: { new: true, ...details } }),
   );
 }

@@ -2,8 +2,7 @@ import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { DAY_MS } from '../clock.ts';
 import { recordAuditMany } from '../audit.ts';
-import { withTransaction } from '../db/scoped.ts';
-import { withGuardedClient } from '../db/guarded-client.ts';
+import { withClient, withTransaction } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
 import { purgeAfterFor } from './grace.ts';
 
@@ -79,7 +78,7 @@ async function listStale(region: RegionDatabase, cutoff: Date): Promise<StaleTen
 }
 
 async function disconnectStale(fleet: Fleet, region: RegionDatabase, now: Date, cutoff: Date, purgeAfter: Date, staleAfterDays: number): Promise<StaleTenant[]> {
-  return withGuardedClient(region.controlPool, (client) =>
+  return withClient(region.controlPool, (client) =>
     withTransaction(client, async () => {
       const { rows } = await client.query<StaleRow>(
         `WITH stale AS (

@@ -1,8 +1,8 @@
+import type pg from 'pg';
 import type { RegionDatabase } from '../db/region-database.ts';
 import type { MigrationFile } from './migration-files.ts';
 import { FleetError } from '../errors.ts';
-
-export type TenantStatus = 'provisioning' | 'active' | 'disconnected' | 'purged';
+import type { TenantStatus } from '../tenants/tenant-row.ts';
 
 /** A tenant as the plan query sees it. */
 export interface TenantState {
@@ -46,8 +46,9 @@ interface StateRow {
   checksums: string[] | null;
 }
 
-export async function readRegionState(region: RegionDatabase): Promise<RegionState> {
-  const { rows } = await region.query<StateRow>(STATE_SQL);
+/** The region's registry and ledger; through `client` when given (to read inside its transaction), else the region's control connection. */
+export async function readRegionState(region: RegionDatabase, client?: pg.ClientBase): Promise<RegionState> {
+  const { rows } = client ? await client.query<StateRow>(STATE_SQL) : await region.query<StateRow>(STATE_SQL);
   const tenants: TenantState[] = [];
   const checksums = new Map<string, string[]>();
   for (const row of rows) {

@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { Umzug, UmzugStorage } from 'umzug';
 import type { Clock } from '../clock.ts';
 import { quoteIdent } from '../db/quote.ts';
+import { SQLSTATE, sqlStateOf } from '../db/sqlstate.ts';
+import { setLocalTimeoutsSql } from '../db/timeouts.ts';
 import { releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
 import type { MigrationFile } from './migration-files.ts';
 import { splitStatements } from '../db/split-statements.ts';
@@ -38,8 +40,6 @@ export type TenantOutcome =
   | { readonly status: 'skipped'; readonly reason: string }
   | { readonly status: 'failed'; readonly migrations: readonly string[]; readonly error: TenantFailure };
 
-const LOCK_NOT_AVAILABLE = '55P03';
-
 const defaultBackoff = (attempt: number) => Math.min(5000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 class RunContext {
@@ -57,12 +57,6 @@ class RunContext {
   ) {}
 }
 
-/** A duration setting written into SQL: only ever a whole number of milliseconds from the validated description. */
-function msSetting(ms: number): string {
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`a timeout must be a whole number of milliseconds, got ${String(ms)}`);
-  return `'${ms}ms'`;
-}
-
 /**
  * BEGIN, the transaction's settings and the migration's SQL go in one round trip (a simple-query
  * string: PostgreSQL parses it whole, then analyses and runs each statement in turn, so the
@@ -73,7 +67,7 @@ async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => P
   const { client, tenant, settings } = ctx;
   try {
     await client.query(
-      `BEGIN; SET LOCAL search_path TO ${quoteIdent(tenant.schema)}; SET LOCAL lock_timeout = ${msSetting(settings.lockTimeoutMs)}; SET LOCAL statement_timeout = ${msSetting(settings.statementTimeoutMs)};\n${sql}`,
+      `BEGIN; SET LOCAL search_path TO ${quoteIdent(tenant.schema)}; ${setLocalTimeoutsSql(settings)};\n${sql}`,
     );
     await ledger();
     // The connection holds no other session lock than this tenant's: unlock_all needs no value.
@@ -113,8 +107,7 @@ async function withLockRetries(ctx: RunContext, attempt: () => Promise<void>): P
       await attempt();
       return;
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code !== LOCK_NOT_AVAILABLE || n >= ctx.settings.lockRetries) throw error;
+      if (sqlStateOf(error) !== SQLSTATE.LOCK_NOT_AVAILABLE || n >= ctx.settings.lockRetries) throw error;
       await new Promise((resolve) => setTimeout(resolve, backoff(n)));
     }
   }
@@ -182,9 +175,11 @@ async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], exe
 function failureOf(error: unknown): TenantFailure {
   // Umzug wraps the database error in a MigrationError whose cause is the original.
   const migrationName = (error as { migration?: { name?: string } }).migration?.name ?? null;
-  const root = ((error as { cause?: unknown }).cause ?? error) as { message?: string; code?: string; detail?: string };
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  const root = cause as { message?: string; detail?: string };
   const message = [root.message ?? String(root), root.detail].filter(Boolean).join(' ');
-  return { migration: migrationName, message, ...(typeof root.code === 'string' && /^[0-9A-Z]{5}$/.test(root.code) ? { code: root.code } : {}) };
+  const code = sqlStateOf(cause);
+  return { migration: migrationName, message, ...(code !== undefined ? { code } : {}) };
 }
 
 async function readLedger(client: pg.ClientBase, tenantId: string): Promise<string[]> {

@@ -1,6 +1,6 @@
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
-import { withGuardedClient } from '../db/guarded-client.ts';
+import { withClient } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
 import { evaluateBrake, type BrakeDecision } from './brake.ts';
 import { planRegionPurge, type DueTenant, type RegionPurgePlan } from './plan.ts';
@@ -131,7 +131,7 @@ async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPur
     }
     let result: PurgeResult;
     try {
-      const outcome = await withGuardedClient(region.tenantPool, (client) => purgeTenant(fleet, client, tenant.tenant, now));
+      const outcome = await withClient(region.tenantPool, (client) => purgeTenant(fleet, client, tenant.tenant, now));
       const durationMs = Math.round(performance.now() - started);
       result = outcome.status === 'purged' ? { ...base, ...outcome, durationMs } : { ...base, status: 'skipped', reason: outcome.reason, durationMs };
     } catch (error) {

@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
-import { withTransaction } from '../db/scoped.ts';
-import { withGuardedClient } from '../db/guarded-client.ts';
+import { withClient, withTransaction } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
 import { assertTenantId } from './ids.ts';
 
@@ -36,6 +35,12 @@ export interface LocatedTenant {
   readonly row: TenantRow;
 }
 
+/** The region whose registry has the tenant, or undefined: one query per region, in parallel. */
+export async function regionOfTenant(regions: readonly RegionDatabase[], id: string): Promise<RegionDatabase | undefined> {
+  const hits = await Promise.all(regions.map(async (region) => ((await region.query('SELECT 1 FROM fleet.tenants WHERE id = $1', [id])).rowCount ?? 0) > 0));
+  return regions.find((_, i) => hits[i]);
+}
+
 /** The tenant's row and the region whose database holds it, or undefined when no region knows the id. */
 export async function findTenant(fleet: Fleet, id: string): Promise<LocatedTenant | undefined> {
   assertTenantId(id);
@@ -63,7 +68,7 @@ export async function requireTenant(fleet: Fleet, id: string): Promise<LocatedTe
  * sees its result. fn gets the row as it is under the lock.
  */
 export async function withLockedTenant<T>(region: RegionDatabase, id: string, fn: (client: pg.PoolClient, row: TenantRow) => Promise<T>): Promise<T> {
-  return withGuardedClient(region.controlPool, (client) =>
+  return withClient(region.controlPool, (client) =>
     withTransaction(client, async () => {
       const { rows } = await client.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM fleet.tenants WHERE id = $1 FOR UPDATE`, [id]);
       const row = rows[0];
