@@ -173,9 +173,11 @@ async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], exe
 }
 
 function failureOf(error: unknown): TenantFailure {
-  // Umzug wraps the database error in a MigrationError whose cause is the original.
-  const migrationName = (error as { migration?: { name?: string } }).migration?.name ?? null;
-  const cause = (error as { cause?: unknown }).cause ?? error;
+  // Umzug wraps what a migration threw (the database error) in a MigrationError that names the
+  // migration and keeps the original as its cause: the cause is what the operator needs.
+  const isMigrationError = error instanceof Error && error.name === 'MigrationError';
+  const migrationName = isMigrationError ? ((error as { migration?: { name?: string } }).migration?.name ?? null) : null;
+  const cause = isMigrationError ? ((error as { cause?: unknown }).cause ?? error) : error;
   const root = cause as { message?: string; detail?: string };
   const message = [root.message ?? String(root), root.detail].filter(Boolean).join(' ');
   const code = sqlStateOf(cause);
@@ -219,20 +221,21 @@ export async function migrateTenantUp(
       if (!settings.prepare) return { status: 'skipped', reason: 'still provisioning: its schema and roles are created by provisioning (`fleet tenants add` completes it)' };
       await settings.prepare(client, tenant);
     }
-    const applied = new Set(executed);
-    const limit = to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1;
-    const pending = files.slice(0, limit).filter((f) => !applied.has(f.name));
+    // Umzug decides what is pending from the storage (the ledger rows read under the lock); the
+    // runner only cuts that list at `to`.
+    const umzug = await tenantUmzug(ctx, files, executed);
+    const upTo = new Set(files.slice(0, to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1).map((f) => f.name));
+    const pending = (await umzug.pending()).map((m) => m.name).filter((name) => upTo.has(name));
     // A tenant that needs nothing after its last migration lets that COMMIT release the lock.
-    if (status !== 'provisioning') ctx.releaseLockWith = pending.at(-1)?.name;
+    if (status !== 'provisioning') ctx.releaseLockWith = pending.at(-1);
     if (pending.length > 0) {
-      const umzug = await tenantUmzug(ctx, files, executed);
       umzug.on('migrated', ({ name }) => {
         done.push(name);
       });
-      await umzug.up({ to: pending.at(-1)?.name as string });
+      await umzug.up({ migrations: pending });
     }
     let activated = false;
-    if (status === 'provisioning' && executed.length >= limit) {
+    if (status === 'provisioning') {
       // The status change and its audit event in one statement (one round trip, one commit).
       const now = settings.clock.now();
       const updated = await client.query({
@@ -268,11 +271,10 @@ export async function migrateTenantDown(
   const done: string[] = [];
   try {
     const locked = await withTenantLock(client, tenant.id, async (): Promise<TenantOutcome> => {
-      const executed = await readLedger(client, tenant.id);
-      const keepIndex = keep === null ? -1 : files.findIndex((f) => f.name === keep);
-      const revert = executed.filter((name) => files.findIndex((f) => f.name === name) > keepIndex);
+      const umzug = await tenantUmzug(ctx, files, await readLedger(client, tenant.id));
+      const kept = new Set(keep === null ? [] : files.slice(0, files.findIndex((f) => f.name === keep) + 1).map((f) => f.name));
+      const revert = (await umzug.executed()).map((m) => m.name).filter((name) => !kept.has(name));
       if (revert.length === 0) return { status: 'skipped', reason: 'nothing to roll back' };
-      const umzug = await tenantUmzug(ctx, files, executed);
       umzug.on('reverted', ({ name }) => {
         done.push(name);
       });
