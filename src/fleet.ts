@@ -43,10 +43,9 @@ export const DEFAULT_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'migrations', 'ten
 
 /** Connect to every region (starting the embedded server when that is the target) and bring the control schema up to date. */
 export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
-  const env = options.env ?? process.env;
   const clock = options.clock ?? systemClock;
   const concurrency = options.concurrency ?? options.config.runner.concurrency;
-  let targets = resolveTargets(options.config, env);
+  let targets = resolveTargets(options.config, options.env);
   if (options.regions && options.regions.length > 0) {
     const known = new Set(targets.map((t) => t.region));
     const unknown = options.regions.filter((r) => !known.has(r));

@@ -10,6 +10,14 @@ export interface GlobalOptions {
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+/** Library options whose flag is not the option's name in kebab case. */
+const FLAGS: Readonly<Record<string, string>> = { staleAfterDays: '--stale-after' };
+
+/** The flag that sets a library option: `now` is --now, `failFast` is --fail-fast. */
+export function flagOf(option: string): string {
+  return FLAGS[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 /**
  * Run a command body and turn its outcome into an exit code: 0 all went well, 1 a tenant (or the
  * database) failed, 2 bad usage, configuration or migration files. Errors are printed with their
@@ -24,8 +32,9 @@ export async function runCommand(json: boolean, body: (out: Output) => Promise<n
   } catch (error) {
     const usage = isUsageError(error);
     if (error instanceof FleetError) {
-      if (json) out.printJson({ ok: false, error: { code: error.code, message: error.message, problems: error.problems } });
-      out.error(`${out.red('error')} [${error.code}] ${error.message}`);
+      const message = error.describeWith(flagOf);
+      if (json) out.printJson({ ok: false, error: { code: error.code, message, problems: error.problems } });
+      out.error(`${out.red('error')} [${error.code}] ${message}`);
     } else {
       if (json) out.printJson({ ok: false, error: { code: 'UNEXPECTED', message: (error as Error).message } });
       out.error(`${out.red('error')} ${(error as Error).stack ?? String(error)}`);

@@ -53,7 +53,7 @@ const STALE_SQL = `SELECT id, coalesce(last_contact_at, created_at) AS last_seen
 export async function sweepStaleTenants(fleet: Fleet, options: SweepOptions = {}): Promise<SweepReport> {
   const staleAfterDays = options.staleAfterDays ?? fleet.config.lifecycle.staleAfterDays;
   if (!Number.isInteger(staleAfterDays) || staleAfterDays < 1) {
-    throw new FleetError('INPUT_INVALID', `--stale-after must be a whole number of days of at least 1, got ${JSON.stringify(staleAfterDays)}`);
+    throw FleetError.forOption('INPUT_INVALID', 'staleAfterDays', (o) => `${o} must be a whole number of days of at least 1, got ${JSON.stringify(staleAfterDays)}`);
   }
   const regions = options.regions && options.regions.length > 0 ? options.regions.map((r) => fleet.region(r)) : fleet.regions;
   const now = fleet.clock.now();

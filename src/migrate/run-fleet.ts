@@ -97,7 +97,7 @@ function skippedResult(item: WorkItem, reason: string): TenantResult {
 /**
  * Run a task over tenants: regions in parallel, tenants within a region bounded by the pool
  * (concurrency connections). Canary tenants go first and stop the rollout if any fails;
- * --fail-fast stops starting new tenants after the first failure.
+ * `failFast` stops starting new tenants after the first failure.
  */
 export async function executeAcrossFleet(items: readonly WorkItem[], task: TenantTask, options: ExecuteOptions): Promise<ExecuteOutcome> {
   const results: TenantResult[] = [];
@@ -123,7 +123,7 @@ export async function executeAcrossFleet(items: readonly WorkItem[], task: Tenan
           results.push(result);
           emit({ type: 'tenant', result });
           if (result.status === 'failed' && options.failFast && !stopped) {
-            stopped = `--fail-fast after ${result.tenant} failed`;
+            stopped = `stopped after ${result.tenant} failed (failFast)`;
             emit({ type: 'stopped', reason: stopped });
           }
         }),

@@ -35,7 +35,7 @@ export interface AddTenantsReport {
 export function chooseRegion(fleet: Fleet, name?: string): RegionDatabase {
   if (name !== undefined) return fleet.region(name);
   if (fleet.regions.length === 1) return fleet.regions[0] as RegionDatabase;
-  throw new FleetError('INPUT_INVALID', `this fleet has ${fleet.regions.length} regions (${fleet.regions.map((r) => r.name).join(', ')}): name one with --region`);
+  throw FleetError.forOption('INPUT_INVALID', 'region', (o) => `this fleet has ${fleet.regions.length} regions (${fleet.regions.map((r) => r.name).join(', ')}): name one with ${o}`);
 }
 
 interface ExistingRow {
@@ -53,7 +53,7 @@ interface ExistingRow {
  */
 export async function addTenants(fleet: Fleet, rawIds: readonly string[], options: AddTenantsOptions = {}): Promise<AddTenantsReport> {
   const ids = [...new Set(rawIds)];
-  if (ids.length === 0) throw new FleetError('INPUT_INVALID', 'no tenant ids given: pass ids as arguments or --file with one id per line');
+  if (ids.length === 0) throw new FleetError('INPUT_INVALID', 'no tenant ids given: pass at least one id');
   assertTenantIds(ids);
   const collisions = findSchemaCollisions(ids);
   if (collisions.length > 0) {

@@ -133,7 +133,7 @@ describe('touch and sweep', () => {
     expect((await auditOf(fleet, 'initech')).at(-1)).toMatchObject({ action: 'stale', from_state: 'active', to_state: 'disconnected', actor: 'user:oncall' });
     expect((await tenantRow(fleet, 'hooli'))?.status).toBe('active');
     expect((await sweepStaleTenants(fleet, { staleAfterDays: 20 })).stale.map((s) => s.tenant)).toEqual(['acme', 'hooli']);
-    await expectRefused(sweepStaleTenants(fleet, { staleAfterDays: 0 }), 'INPUT_INVALID', /--stale-after/);
+    await expectRefused(sweepStaleTenants(fleet, { staleAfterDays: 0 }), 'INPUT_INVALID', /staleAfterDays/);
   });
 
   test('contact from a tenant a sweep disconnected brings it back; after an uninstall it does not', async () => {

@@ -79,7 +79,7 @@ describe('a migration failing in some tenants', () => {
     await fleet.regions[0]!.query(`INSERT INTO t_t01.projects (id, key, name) VALUES (1, 'BAD', 'poison')`);
     const report = await migrateFleet(fleet, { failFast: true, concurrency: 1 });
     expect(report.ok).toBe(false);
-    expect(report.stopped).toMatch(/fail-fast after t01 failed/);
+    expect(report.stopped).toMatch(/after t01 failed \(failFast\)/);
     const applied = report.results.filter((r) => r.status === 'applied');
     const skipped = report.results.filter((r) => r.status === 'skipped');
     expect(report.results.find((r) => r.tenant === 't01')?.status).toBe('failed');

@@ -71,10 +71,10 @@ SELECT 'it''s; fine';`;
   });
 });
 
-describe('--shard i/n', () => {
+describe('shard i/n', () => {
   test('parses and refuses bad values', () => {
     expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
-    for (const bad of ['0/4', '5/4', '1/0', 'a/b', '1', '-1/2']) expect(() => parseShard(bad)).toThrow(/--shard/);
+    for (const bad of ['0/4', '5/4', '1/0', 'a/b', '1', '-1/2']) expect(() => parseShard(bad)).toThrow(/^shard ".*" is not i\/n/);
   });
 
   test('every tenant lands in exactly one shard, and shards are balanced', () => {
