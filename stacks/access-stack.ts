@@ -48,7 +48,7 @@ export class AccessStack extends TerraformStack {
     this.migrationRunner = new DatabaseAccessRole(this, 'migration-runner', {
       name: `${fleet.name}-migration-runner`,
       description: `Release pipeline of ${fleet.oidc.repository}: connects as ${fleet.databaseUsers.migrator}`,
-      trustPolicy: pipelineTrust({ providerArn, ...fleet.oidc }),
+      trustPolicy: pipelineTrust({ ...fleet.oidc, providerArn }),
       accountId,
       dbUser: fleet.databaseUsers.migrator,
       databases,

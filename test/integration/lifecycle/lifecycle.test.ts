@@ -150,7 +150,7 @@ describe('touch and sweep', () => {
 
 describe('legal hold', () => {
   test('a held tenant is never purged; released, it is due at the next purge', async () => {
-    await expectRefused(holdTenant(fleet, 'hooli', '  '), 'INPUT_INVALID', /--reason is required/);
+    await expectRefused(holdTenant(fleet, 'hooli', '  '), 'INPUT_INVALID', /^reason is required/);
     const held = await holdTenant(fleet, 'hooli', 'LEGAL-42 litigation hold');
     expect(held).toMatchObject({ outcome: 'held', changed: true, holdReason: 'LEGAL-42 litigation hold', from: 'disconnected', to: 'disconnected' });
     expect(await holdTenant(fleet, 'hooli', 'another')).toMatchObject({ outcome: 'already-held', changed: false, holdReason: 'LEGAL-42 litigation hold' });
