@@ -19,12 +19,6 @@ interface SqlFlags {
  * else the credentials file under FLEET_HOME (or .fleet/credentials). One connection at a time.
  */
 export function accessOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TenantAccessOptions {
-  if (env.FLEET_APP_DATABASE_URL) {
-    throw new FleetError(
-      'CONFIG_INVALID',
-      'FLEET_APP_DATABASE_URL is no longer used: tenant work connects as each tenant\'s own session role, whose password is derived from the application secret. Unset it; set FLEET_APP_SECRET (the same on every application host) or let the tool keep a secret under FLEET_HOME/credentials (see README, "Tenant isolation and support access").',
-    );
-  }
   return {
     maxConnections: 1,
     ...(env.FLEET_APP_SECRET ? { appSecret: env.FLEET_APP_SECRET } : {}),

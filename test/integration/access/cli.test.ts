@@ -92,12 +92,6 @@ describe('fleet sql', () => {
   });
 });
 
-test('FLEET_APP_DATABASE_URL (one login for every tenant) is refused with a pointer to FLEET_APP_SECRET', async () => {
-  const run = await runFleet(['sql', '--tenant', 'acme', '-c', 'SELECT 1'], { ...env, FLEET_APP_DATABASE_URL: db().url });
-  expect(run.exitCode).toBe(2);
-  expect(run.stderr).toContain('FLEET_APP_SECRET');
-});
-
 describe('fleet support', () => {
   test('grant (login), list, revoke, sweep; bad ttl exits 2', async () => {
     const tooLong = await runFleet(['support', 'grant', 'acme', '--ticket', 'SUP-9', '--ttl', '9h'], env);
