@@ -40,8 +40,8 @@ const CONTROL_LOCK_KEY = 7_345_120_001;
  */
 export async function ensureControlSchema(client: pg.ClientBase): Promise<void> {
   const migrations = readControlMigrations();
-  // Compare the applied set, not just the newest name: control migrations written on branches
-  // that landed out of order (0003 applied before 0002 existed) must still be applied.
+  // Compare the applied set, not just the newest name: a database may hold a later control
+  // migration and lack an earlier one (branches merged out of order), which must still be applied.
   let applied: readonly { name: string; checksum: string }[] = [];
   try {
     ({ rows: applied } = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM fleet.control_migrations'));

@@ -1,14 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { readMigrationFiles, checksumOf } from '../../../src/migrate/migration-files.ts';
 import { DEFAULT_MIGRATIONS_DIR } from '../../../src/fleet.ts';
 import { splitStatements } from '../../../src/db/split-statements.ts';
+import { tempDir } from '../../integration/helpers/temp-dir.ts';
 import { inShard, parseShard } from '../../../src/migrate/shard.ts';
 
 function dirWith(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fleet-files-'));
+  const dir = tempDir('files');
   for (const [name, sql] of Object.entries(files)) writeFileSync(path.join(dir, name), sql);
   return dir;
 }
