@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { FleetError } from './errors.ts';
 import { ensureControlSchema } from './db/control-schema.ts';
 import { RegionDatabase } from './db/region-database.ts';
+import { withClient } from './db/scoped.ts';
 import { connectionConfig, resolveTargets, type ConnectionDeps } from './db/targets.ts';
 import type { AuthTokenSigner } from './db/iam-auth.ts';
 
@@ -32,7 +33,7 @@ export interface OpenFleetOptions {
   readonly concurrency?: number;
   /** Only these regions (validated against the fleet). */
   readonly regions?: readonly string[];
-  /** Where the embedded PostgreSQL lives; default fleetHome(env): FLEET_HOME, else `.fleet/` in the working directory. */
+  /** Where the embedded PostgreSQL lives; default fleetHome(options.env): FLEET_HOME, else `.fleet/` in the working directory. */
   readonly embeddedDir?: string;
   readonly signerFactory?: (options: { hostname: string; port: number; username: string; region: string }) => Promise<AuthTokenSigner>;
   /** Database user for IAM auth; default the migrator. */
@@ -43,10 +44,9 @@ export const DEFAULT_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'migrations', 'ten
 
 /** Connect to every region (starting the embedded server when that is the target) and bring the control schema up to date. */
 export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
-  const env = options.env ?? process.env;
   const clock = options.clock ?? systemClock;
   const concurrency = options.concurrency ?? options.config.runner.concurrency;
-  let targets = resolveTargets(options.config, env);
+  let targets = resolveTargets(options.config, options.env);
   if (options.regions && options.regions.length > 0) {
     const known = new Set(targets.map((t) => t.region));
     const unknown = options.regions.filter((r) => !known.has(r));
@@ -64,7 +64,7 @@ export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
     embeddedUrl: async (database) => {
       if (!embedded) {
         const { acquireEmbeddedServer } = await import('./db/embedded/index.ts');
-        embedded = await acquireEmbeddedServer({ dir: options.embeddedDir ?? fleetHome(env) });
+        embedded = await acquireEmbeddedServer({ dir: options.embeddedDir ?? fleetHome(options.env) });
       }
       const server = embedded;
       await server.ensureDatabase(database);
@@ -89,12 +89,7 @@ export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
     await Promise.all(
       regions.map(async (region) => {
         try {
-          const client = await region.controlPool.connect();
-          try {
-            await ensureControlSchema(client);
-          } finally {
-            client.release();
-          }
+          await withClient(region.controlPool, ensureControlSchema);
         } catch (error) {
           if (error instanceof FleetError) throw error;
           throw new FleetError('DATABASE_UNAVAILABLE', `cannot reach region ${region.name} at ${region.description}: ${(error as Error).message}. Check that the database is up and the connection settings (FLEET_DATABASE_URL or the fleet description) are right.`);

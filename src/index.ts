@@ -1,5 +1,6 @@
 /**
- * `tenant-fleet`: describe a fleet, open it, and run the per-tenant migrations across it.
+ * `tenant-fleet`: describe a fleet, open it, register tenants and run the per-tenant migrations
+ * across it.
  *
  * The other entry points: `tenant-fleet/access` (one tenant's unit of work, support grants),
  * `tenant-fleet/lifecycle` (install, uninstall, hold, sweep), `tenant-fleet/purge` and
@@ -18,7 +19,10 @@ export type { RunEvent, TenantResult } from './migrate/run-fleet.ts';
 export { parseShard, type Shard } from './migrate/shard.ts';
 export { createMigrationFile, type NewMigration } from './migrate/new-migration.ts';
 export { verifyFleet, type RegionVerification, type TenantDrift, type VerifyOptions, type VerifyReport } from './verify/verify-fleet.ts';
-export { addTenants, type AddTenantsOptions, type AddTenantsReport, type AlreadyRegistered } from './tenants/add-tenants.ts';
+export { addTenants, type AddTenantsOptions, type AddTenantsReport, type AlreadyRegistered } from './provisioning/add-tenants.ts';
+export { prepareTenantSchema } from './provisioning/prepare-schema.ts';
 export { listTenants, type TenantRecord } from './tenants/list-tenants.ts';
+export { sampleTenants } from './tenants/sample-fleet.ts';
 export { assertTenantId, tenantIdProblem, TENANT_ID_PATTERN, TENANT_ID_RULE } from './tenants/ids.ts';
+export type { TenantStatus } from './tenants/tenant-row.ts';
 export { fleetHome } from './config/home.ts';

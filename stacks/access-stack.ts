@@ -51,7 +51,7 @@ export class AccessStack extends TerraformStack {
     this.migrationRunner = new DatabaseAccessRole(this, 'migration-runner', {
       name: `${fleet.name}-migration-runner`,
       description: `Release pipeline of ${fleet.oidc.repository}: connects as ${fleet.databaseUsers.migrator}`,
-      trustPolicy: pipelineTrust({ providerArn, ...fleet.oidc }),
+      trustPolicy: pipelineTrust({ ...fleet.oidc, providerArn }),
       accountId,
       dbUser: fleet.databaseUsers.migrator,
       databases,
@@ -85,7 +85,7 @@ export class AccessStack extends TerraformStack {
         const role = new DatabaseAccessRole(this, `purge-pipeline-${region.name}`, {
           name: purgePipelineRoleName(fleet, region),
           description: `Scheduled purge of ${fleet.oidc.repository} (environment ${PURGE_PIPELINE_ENVIRONMENT}): connects as ${fleet.databaseUsers.purge} in ${region.name} only`,
-          trustPolicy: pipelineEnvironmentTrust({ providerArn, ...fleet.oidc, environment: PURGE_PIPELINE_ENVIRONMENT }),
+          trustPolicy: pipelineEnvironmentTrust({ ...fleet.oidc, providerArn, environment: PURGE_PIPELINE_ENVIRONMENT }),
           accountId,
           dbUser: fleet.databaseUsers.purge,
           databases: [database],

@@ -88,7 +88,7 @@ export class RegionStack extends TerraformStack {
       securityGroupIds: [firewall.securityGroup.id],
       parameterGroupName: parameters.group.name,
       accountId,
-      databaseName: region.database?.name,
+      ...(region.database ? { databaseName: region.database.name } : {}),
       tags: {
         // Explicit as well as in default_tags: the classification must survive onto snapshots.
         [DATA_CLASSIFICATION_TAG]: fleet.tags[DATA_CLASSIFICATION_TAG] ?? DEFAULT_DATA_CLASSIFICATION,

@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
 import { PACKAGE_ROOT, loadFleetConfig } from '../../src/config/load.ts';
 import { openFleet, type Fleet } from '../../src/fleet.ts';
-import { addTenants } from '../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../src/provisioning/add-tenants.ts';
 import { quoteIdent } from '../../src/db/quote.ts';
 import { schemaNameFor } from '../../src/tenants/ids.ts';
 import { secretBox } from '../../src/atlassian/secret-box.ts';

@@ -29,7 +29,7 @@ import pg from 'pg';
 import { loadFleetConfig } from '../../src/config/load.ts';
 import { openFleet } from '../../src/fleet.ts';
 import { quoteIdent } from '../../src/db/quote.ts';
-import { addTenants } from '../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../src/provisioning/add-tenants.ts';
 import { schemaNameFor } from '../../src/tenants/ids.ts';
 import { openTenantAccess } from '../../src/access/with-tenant.ts';
 import { dropAccessRoles } from '../../src/access/cleanup.ts';

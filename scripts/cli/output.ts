@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { RunEvent } from '../../src/migrate/run-fleet.ts';
+import type { RunEvent } from '../../src/index.ts';
 
 /** How a command talks: JSON for pipelines, text for people; colour and a bar only on a terminal. */
 export interface Output {

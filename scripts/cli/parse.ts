@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { FleetError } from '../../src/errors.ts';
+import { FleetError } from '../../src/index.ts';
 
 /** Commander argument parsers: bad values are refused before anything runs (exit 2). */
 export function positiveInt(name: string, max = 10_000) {

@@ -1,4 +1,4 @@
-import type { MigrateReport } from '../../src/migrate/migrate-fleet.ts';
+import type { MigrateReport } from '../../src/index.ts';
 import type { Output } from './output.ts';
 
 /** The human form of a migrate or rollback report: the summary first, then each failure in full. */

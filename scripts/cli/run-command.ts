@@ -1,6 +1,4 @@
-import { FleetError, isUsageError } from '../../src/errors.ts';
-import { loadFleetConfig } from '../../src/config/load.ts';
-import { openFleet, type Fleet, type OpenFleetOptions } from '../../src/fleet.ts';
+import { FleetError, isUsageError, loadFleetConfig, openFleet, type Fleet, type OpenFleetOptions } from '../../src/index.ts';
 import { currentActor } from './actor.ts';
 import { createOutput, type Output } from './output.ts';
 
@@ -11,6 +9,14 @@ export interface GlobalOptions {
 }
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Library options whose flag is not the option's name in kebab case. */
+const FLAGS: Readonly<Record<string, string>> = { staleAfterDays: '--stale-after' };
+
+/** The flag that sets a library option: `now` is --now, `failFast` is --fail-fast. */
+export function flagOf(option: string): string {
+  return FLAGS[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
 
 /**
  * Run a command body and turn its outcome into an exit code: 0 all went well, 1 a tenant (or the
@@ -26,8 +32,9 @@ export async function runCommand(json: boolean, body: (out: Output) => Promise<n
   } catch (error) {
     const usage = isUsageError(error);
     if (error instanceof FleetError) {
-      if (json) out.printJson({ ok: false, error: { code: error.code, message: error.message, problems: error.problems } });
-      out.error(`${out.red('error')} [${error.code}] ${error.message}`);
+      const message = error.describeWith(flagOf);
+      if (json) out.printJson({ ok: false, error: { code: error.code, message, problems: error.problems } });
+      out.error(`${out.red('error')} [${error.code}] ${message}`);
     } else {
       if (json) out.printJson({ ok: false, error: { code: 'UNEXPECTED', message: (error as Error).message } });
       out.error(`${out.red('error')} ${(error as Error).stack ?? String(error)}`);

@@ -1,4 +1,4 @@
-import type { FleetStatus } from '../../src/migrate/fleet-status.ts';
+import type { FleetStatus } from '../../src/index.ts';
 import type { Output } from './output.ts';
 
 function pad(text: string, width: number): string {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FleetError } from '../../src/errors.ts';
-import { receiveConnectCallback } from '../../src/atlassian/connect-callback.ts';
-import { atlassianKeyFetcher, fixedKeyFetcher, ATLASSIAN_INSTALL_KEYS_URL } from '../../src/atlassian/connect-jwt.ts';
+import { FleetError } from '../../src/index.ts';
+import { receiveConnectCallback, atlassianKeyFetcher, fixedKeyFetcher, ATLASSIAN_INSTALL_KEYS_URL } from '../../src/requests/index.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 
 interface ReceiveFlags {

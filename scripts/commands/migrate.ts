@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { migrateFleet } from '../../src/migrate/migrate-fleet.ts';
-import { parseShard } from '../../src/migrate/shard.ts';
+import { migrateFleet, prepareTenantSchema, parseShard } from '../../src/index.ts';
 import { progressFor } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';
 import { collect, nonNegativeInt, positiveInt } from '../cli/parse.ts';
@@ -51,6 +50,7 @@ Exit codes: 0 all tenants fine (tenants held by another runner are skipped, not 
           const progress = progressFor(out, 'migrate');
           const events: unknown[] = [];
           const report = await migrateFleet(fleet, {
+            prepare: prepareTenantSchema,
             ...(flags.to !== undefined ? { to: flags.to } : {}),
             ...(flags.tenant ? { tenants: flags.tenant } : {}),
             ...(flags.canary !== undefined ? { canary: flags.canary } : {}),

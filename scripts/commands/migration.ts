@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_MIGRATIONS_DIR } from '../../src/fleet.ts';
-import { createMigrationFile } from '../../src/migrate/new-migration.ts';
+import { DEFAULT_MIGRATIONS_DIR, createMigrationFile } from '../../src/index.ts';
 import { EXIT, runCommand, type GlobalOptions } from '../cli/run-command.ts';
 
 export function registerMigrationCommand(program: Command): void {

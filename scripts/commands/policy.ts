@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander';
 import { checkSynthDir, formatTable, type PolicyReport } from '../../stacks/policy/index.ts';
 import { synthFreshness } from '../../stacks/description-stamp.ts';
-import { defaultConfigPath, loadFleetConfig } from '../../src/config/load.ts';
-import { FleetError } from '../../src/errors.ts';
+import { defaultConfigPath, FleetError, loadFleetConfig } from '../../src/index.ts';
 import { createOutput, type Output } from '../cli/output.ts';
 
 /** 0 all compliant, 1 a resource is non-compliant, 2 nothing (current) to check. */

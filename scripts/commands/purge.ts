@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { purgeFleet, type PurgeEvent, type PurgeReport } from '../../src/purge/purge-fleet.ts';
-import { purgeEvidence, type PurgeEvidence } from '../../src/purge/purge-report.ts';
-import type { RunEvent } from '../../src/migrate/run-fleet.ts';
+import { purgeFleet, type PurgeEvent, type PurgeReport, purgeEvidence, type PurgeEvidence } from '../../src/purge/index.ts';
+import type { RunEvent } from '../../src/index.ts';
 import { progressFor, type Output } from '../cli/output.ts';
 import { collect, isoDate, nonNegativeInt } from '../cli/parse.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';

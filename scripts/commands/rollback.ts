@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { rollbackFleet } from '../../src/migrate/rollback-fleet.ts';
+import { rollbackFleet } from '../../src/index.ts';
 import { progressFor } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';
 import { collect, positiveInt } from '../cli/parse.ts';

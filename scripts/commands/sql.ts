@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { FleetError } from '../../src/errors.ts';
-import { openTenantAccess, type TenantAccess, type TenantAccessOptions } from '../../src/access/with-tenant.ts';
-import { isDatabaseRefusal, runTenantSql, type StatementResult } from '../../src/access/tenant-sql.ts';
-import type { Fleet } from '../../src/fleet.ts';
+import { FleetError, type Fleet } from '../../src/index.ts';
+import { openTenantAccess, type TenantAccess, type TenantAccessOptions, isDatabaseRefusal, runTenantSql, type StatementResult } from '../../src/access/index.ts';
 import type { Output } from '../cli/output.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 
@@ -21,12 +19,6 @@ interface SqlFlags {
  * else the credentials file under FLEET_HOME (or .fleet/credentials). One connection at a time.
  */
 export function accessOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TenantAccessOptions {
-  if (env.FLEET_APP_DATABASE_URL) {
-    throw new FleetError(
-      'CONFIG_INVALID',
-      'FLEET_APP_DATABASE_URL is no longer used: tenant work connects as each tenant\'s own session role, whose password is derived from the application secret. Unset it; set FLEET_APP_SECRET (the same on every application host) or let the tool keep a secret under FLEET_HOME/credentials (see README, "Tenant isolation and support access").',
-    );
-  }
   return {
     maxConnections: 1,
     ...(env.FLEET_APP_SECRET ? { appSecret: env.FLEET_APP_SECRET } : {}),

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { addTenants } from '../../src/tenants/add-tenants.ts';
-import { sampleTenants } from '../../src/tenants/sample-fleet.ts';
-import { migrateFleet } from '../../src/migrate/migrate-fleet.ts';
-import { fleetStatus } from '../../src/migrate/fleet-status.ts';
+import { addTenants, sampleTenants, migrateFleet, prepareTenantSchema, fleetStatus } from '../../src/index.ts';
 import { progressFor } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';
 import { printStatus } from '../cli/status-view.ts';
@@ -38,7 +35,7 @@ Examples:
             if (!out.json) out.line(`${out.green('✓')} Provisioned ${registered.length} tenants (${migrations} migrations) in ${((performance.now() - started) / 1000).toFixed(2)} s.`);
           }
           const progress = progressFor(out, 'migrate');
-          const report = await migrateFleet(fleet, { onEvent: progress.onEvent, signal });
+          const report = await migrateFleet(fleet, { prepare: prepareTenantSchema, onEvent: progress.onEvent, signal });
           progress.stop();
           const status = await fleetStatus(fleet);
           if (out.json) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fleetStatus } from '../../src/migrate/fleet-status.ts';
+import { fleetStatus } from '../../src/index.ts';
 import { printStatus } from '../cli/status-view.ts';
 import { collect } from '../cli/parse.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { parseTtl, formatDuration } from '../../src/access/duration.ts';
-import { grantSupport, listSupportGrants, revokeSupportGrant, sweepSupportGrants, type SupportGrant } from '../../src/access/support.ts';
+import { parseTtl, formatDuration, grantSupport, listSupportGrants, revokeSupportGrant, sweepSupportGrants, type SupportGrant } from '../../src/access/index.ts';
 import type { Output } from '../cli/output.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 

@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { installTenant } from '../../src/lifecycle/install.ts';
-import { uninstallTenant } from '../../src/lifecycle/uninstall.ts';
-import { sweepStaleTenants } from '../../src/lifecycle/sweep.ts';
-import { holdTenant, releaseTenant } from '../../src/lifecycle/hold.ts';
-import type { TransitionResult } from '../../src/lifecycle/transition.ts';
+import { installTenant, uninstallTenant, sweepStaleTenants, holdTenant, releaseTenant, type TransitionResult } from '../../src/lifecycle/index.ts';
 import { progressFor, type Output } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';
 import { collect, isoDate, positiveInt } from '../cli/parse.ts';

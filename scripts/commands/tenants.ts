@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { addTenants } from '../../src/tenants/add-tenants.ts';
-import { listTenants } from '../../src/tenants/list-tenants.ts';
+import { addTenants, listTenants } from '../../src/index.ts';
 import { progressFor } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';
 import { collect, positiveInt, readIdFile } from '../cli/parse.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { verifyFleet, type TenantDrift, type VerifyReport } from '../../src/verify/verify-fleet.ts';
+import { verifyFleet, type TenantDrift, type VerifyReport } from '../../src/index.ts';
 import type { Output } from '../cli/output.ts';
 import { collect } from '../cli/parse.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';

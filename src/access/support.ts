@@ -6,6 +6,7 @@ import { quoteIdent } from '../db/quote.ts';
 import { withTransaction } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
 import { lockTenantForTransaction } from '../tenants/tenant-lock.ts';
+import { regionOfTenant } from '../tenants/tenant-row.ts';
 import { assertTenantId } from '../tenants/ids.ts';
 import { MAX_SUPPORT_TTL_MS, MIN_SUPPORT_TTL_MS, formatDuration } from './duration.ts';
 import { isFleetRole, readRolePrefix } from './names.ts';
@@ -298,8 +299,7 @@ function toGrant(region: string, row: GrantRow, now: Date): SupportGrant {
 }
 
 async function tenantRegion(fleet: Fleet, tenantId: string): Promise<RegionDatabase> {
-  const hits = await Promise.all(fleet.regions.map(async (r) => ((await r.query('SELECT 1 FROM fleet.tenants WHERE id = $1', [tenantId])).rowCount ?? 0) > 0));
-  const found = fleet.regions.find((_, i) => hits[i]);
+  const found = await regionOfTenant(fleet.regions, tenantId);
   if (!found) throw notFound(tenantId, fleet);
   return found;
 }

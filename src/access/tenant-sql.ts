@@ -2,7 +2,8 @@ import { recordAudit } from '../audit.ts';
 import { FleetError } from '../errors.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { withClient } from '../db/scoped.ts';
-import { splitStatements } from '../migrate/split-statements.ts';
+import { splitStatements } from '../db/split-statements.ts';
+import { regionOfTenant } from '../tenants/tenant-row.ts';
 import { assertTenantId } from '../tenants/ids.ts';
 import type { TenantAccess } from './with-tenant.ts';
 
@@ -101,8 +102,7 @@ export function isTransactionControl(statement: string): boolean {
 
 async function regionOf(access: TenantAccess, tenantId: string): Promise<RegionDatabase> {
   const regions = access.fleet.regions;
-  const hits = await Promise.all(regions.map(async (r) => ((await r.query('SELECT 1 FROM fleet.tenants WHERE id = $1', [tenantId])).rowCount ?? 0) > 0));
-  const found = regions.find((_, i) => hits[i]);
+  const found = await regionOfTenant(regions, tenantId);
   if (!found) {
     throw new FleetError('TENANT_NOT_FOUND', `tenant ${JSON.stringify(tenantId)} is not registered in ${regions.length === 1 ? `region ${regions[0]?.name}` : `any region (${regions.map((r) => r.name).join(', ')})`}: check the id (fleet tenants list)`);
   }

@@ -4,7 +4,7 @@ import type { RegionDatabase } from '../db/region-database.ts';
 import { quoteIdent } from '../db/quote.ts';
 import { isConnectionError, withTransaction } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
-import { touchTenant } from '../lifecycle/touch.ts';
+import { touchTenant } from '../tenants/touch.ts';
 import { assertTenantId, schemaNameFor } from '../tenants/ids.ts';
 import { lockTenantForTransaction } from '../tenants/tenant-lock.ts';
 import { readRolePrefix, sessionRoleName, tenantRoleName } from './names.ts';

@@ -3,7 +3,7 @@ import { FleetError } from '../errors.ts';
 import { tenantIdProblem } from '../tenants/ids.ts';
 import { installTenant, type InstallResult } from '../lifecycle/install.ts';
 import { uninstallTenant } from '../lifecycle/uninstall.ts';
-import { findTenant } from '../lifecycle/tenant-row.ts';
+import { findTenant } from '../tenants/tenant-row.ts';
 import type { TransitionResult } from '../lifecycle/transition.ts';
 import type { CanonicalRequestInput } from './query-string-hash.ts';
 import { createHash } from 'node:crypto';

@@ -2,7 +2,7 @@ import type { Fleet } from '../fleet.ts';
 import { assertTenantId } from '../tenants/ids.ts';
 import { installTenant, type InstallResult } from '../lifecycle/install.ts';
 import { uninstallTenant } from '../lifecycle/uninstall.ts';
-import { findTenant } from '../lifecycle/tenant-row.ts';
+import { findTenant } from '../tenants/tenant-row.ts';
 import type { TransitionResult } from '../lifecycle/transition.ts';
 import { recordForgeInstallation } from './installations.ts';
 

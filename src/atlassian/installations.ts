@@ -3,7 +3,7 @@ import type { RegionDatabase } from '../db/region-database.ts';
 import { FleetError } from '../errors.ts';
 import { resolveSessionAuth } from '../access/session-login.ts';
 import { assertTenantId } from '../tenants/ids.ts';
-import type { LifecycleStatus } from '../lifecycle/tenant-row.ts';
+import type { TenantStatus } from '../tenants/tenant-row.ts';
 import { secretBox, type SecretBox } from './secret-box.ts';
 
 /**
@@ -39,7 +39,7 @@ export async function openSecretBox(fleet: Fleet, options: AppSecretOptions = {}
 }
 
 export interface InstallationRow {
-  readonly status: LifecycleStatus;
+  readonly status: TenantStatus;
   readonly disconnect_cause: string | null;
   readonly kind: InstallationKind | null;
   readonly installation_id: string | null;

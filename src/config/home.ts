@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readFleetEnvironment } from './env.ts';
 
 /**
  * Where the toolkit keeps its local state (the embedded PostgreSQL, generated credentials):
@@ -6,5 +7,6 @@ import path from 'node:path';
  * which is `node_modules/tenant-fleet` for an application and may be read-only.
  */
 export function fleetHome(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  return env.FLEET_HOME ? path.resolve(cwd, env.FLEET_HOME) : path.join(cwd, '.fleet');
+  const home = readFleetEnvironment(env).home;
+  return home ? path.resolve(cwd, home) : path.join(cwd, '.fleet');
 }

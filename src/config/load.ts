@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetError } from '../errors.ts';
+import { readFleetEnvironment } from './env.ts';
 import { fleetSchema, type FleetConfig } from './schema.ts';
 
 /** The package root: where the default fleet description and migrations live (two levels above src/config/, three above the build's dist/src/config/). */
@@ -9,8 +10,9 @@ const TWO_UP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 
 export const PACKAGE_ROOT = existsSync(path.join(TWO_UP, 'package.json')) ? TWO_UP : path.dirname(TWO_UP);
 
 /** FLEET_CONFIG, else ./fleet.config.json, else the one shipped at the package root. */
-export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  if (env.FLEET_CONFIG) return path.resolve(cwd, env.FLEET_CONFIG);
+export function defaultConfigPath(env?: NodeJS.ProcessEnv, cwd = process.cwd()): string {
+  const configPath = readFleetEnvironment(env).configPath;
+  if (configPath) return path.resolve(cwd, configPath);
   const local = path.join(cwd, 'fleet.config.json');
   return existsSync(local) ? local : path.join(PACKAGE_ROOT, 'fleet.config.json');
 }

@@ -111,10 +111,9 @@ export const fleetSchema = z
         migrator: z.string().default('fleet_migrator'),
         purge: z.string().default('fleet_purge'),
         support: z.string().default('fleet_support'),
-        app: z.string().default('fleet_app'),
       })
       .strict()
-      .default({ migrator: 'fleet_migrator', purge: 'fleet_purge', support: 'fleet_support', app: 'fleet_app' }),
+      .default({ migrator: 'fleet_migrator', purge: 'fleet_purge', support: 'fleet_support' }),
     state: z
       .object({
         bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name'),

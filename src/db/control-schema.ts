@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { PACKAGE_ROOT } from '../config/load.ts';
+import { FleetError } from '../errors.ts';
 import { withTransaction } from './scoped.ts';
+import { SQLSTATE, sqlStateOf } from './sqlstate.ts';
 
 /** The control schema's own migrations, applied when the runner connects to a region. */
 export const CONTROL_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'migrations', 'control');
@@ -33,21 +35,31 @@ const CONTROL_LOCK_KEY = 7_345_120_001;
 /**
  * Bring the control schema up to date. The common case (nothing to do) costs one query; the
  * upgrade itself runs under a transaction-level advisory lock, so concurrent runners wait for the
- * first one and then find nothing to do.
+ * first one and then find nothing to do. A control migration whose file no longer matches the
+ * checksum recorded when it was applied is refused (LEDGER_MISMATCH) before anything changes.
  */
 export async function ensureControlSchema(client: pg.ClientBase): Promise<void> {
   const migrations = readControlMigrations();
-  // Compare the applied set, not just the newest name: control migrations written on branches
-  // that landed out of order (0003 applied before 0002 existed) must still be applied.
-  let applied: readonly string[] = [];
+  // Compare the applied set, not just the newest name: a database may hold a later control
+  // migration and lack an earlier one (branches merged out of order), which must still be applied.
+  let applied: readonly { name: string; checksum: string }[] = [];
   try {
-    const { rows } = await client.query<{ names: string[] | null }>('SELECT array_agg(name) AS names FROM fleet.control_migrations');
-    applied = rows[0]?.names ?? [];
+    ({ rows: applied } = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM fleet.control_migrations'));
   } catch (error) {
-    // A database the fleet has never seen: no schema (3F000) or no table (42P01) yet.
-    if (!['3F000', '42P01'].includes((error as { code?: string }).code ?? '')) throw error;
+    // A database the fleet has never seen: no schema or no table yet.
+    const code = sqlStateOf(error);
+    if (code !== SQLSTATE.INVALID_SCHEMA_NAME && code !== SQLSTATE.UNDEFINED_TABLE) throw error;
   }
-  const have = new Set(applied);
+  const files = new Map(migrations.map((m) => [m.name, m]));
+  const changed = applied.filter((row) => files.has(row.name) && files.get(row.name)?.checksum !== row.checksum);
+  if (changed.length > 0) {
+    throw new FleetError(
+      'LEDGER_MISMATCH',
+      `control migrations of ${CONTROL_MIGRATIONS_DIR} differ from what this database applied; control migrations are never edited once applied: restore the file and add a new migration instead:`,
+      changed.map((row) => `${row.name}.sql: checksum ${files.get(row.name)?.checksum.slice(0, 12)} differs from the applied ${row.checksum.slice(0, 12)}`),
+    );
+  }
+  const have = new Set(applied.map((row) => row.name));
   if (migrations.every((m) => have.has(m.name))) return;
 
   await withTransaction(client, async () => {

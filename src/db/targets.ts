@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { FleetConfig } from '../config/schema.ts';
 import type { Clock } from '../clock.ts';
+import { readFleetEnvironment } from '../config/env.ts';
 import { FleetError } from '../errors.ts';
 import { createRdsSigner, iamPasswordProvider, rdsTlsOptions, type AuthTokenSigner } from './iam-auth.ts';
 
@@ -27,10 +28,11 @@ export type RegionTarget =
     }
   | { readonly region: string; readonly kind: 'embedded'; readonly database: string };
 
-export function resolveTargets(config: FleetConfig, env: NodeJS.ProcessEnv): RegionTarget[] {
-  const url = env.FLEET_DATABASE_URL;
+export function resolveTargets(config: FleetConfig, env?: NodeJS.ProcessEnv): RegionTarget[] {
+  const environment = readFleetEnvironment(env);
+  const url = environment.databaseUrl;
   if (url) {
-    const region = env.FLEET_REGION ?? 'local';
+    const region = environment.region ?? 'local';
     if (!/^[a-z][a-z0-9]{0,15}$/.test(region)) {
       throw new FleetError('CONFIG_INVALID', `FLEET_REGION ${JSON.stringify(region)} is not a region name: 1-16 lowercase letters or digits, starting with a letter`);
     }
@@ -42,12 +44,12 @@ export function resolveTargets(config: FleetConfig, env: NodeJS.ProcessEnv): Reg
     return [{ region, kind: 'url', url }];
   }
   return config.regions.map((region): RegionTarget => {
-    const regionUrl = env[`FLEET_DATABASE_URL_${region.name.toUpperCase()}`];
+    const { variable, url: regionUrl } = environment.regionDatabaseUrl(region.name);
     if (regionUrl) {
       try {
         new URL(regionUrl);
       } catch {
-        throw new FleetError('CONFIG_INVALID', `FLEET_DATABASE_URL_${region.name.toUpperCase()} is not a URL: expected postgres://user:password@host:port/database`);
+        throw new FleetError('CONFIG_INVALID', `${variable} is not a URL: expected postgres://user:password@host:port/database`);
       }
       return { region: region.name, kind: 'url', url: regionUrl };
     }

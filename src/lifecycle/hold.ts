@@ -1,15 +1,15 @@
 import type { Fleet } from '../fleet.ts';
 import { recordAudit } from '../audit.ts';
 import { FleetError } from '../errors.ts';
-import { requireTenant, withLockedTenant } from './tenant-row.ts';
+import { requireTenant, withLockedTenant } from '../tenants/tenant-row.ts';
 import { transitionResult, type TransitionResult } from './transition.ts';
 
 const MAX_REASON = 1000;
 
-function checkReason(reason: string | undefined, flag: string): string {
+function checkReason(reason: string | undefined): string {
   const trimmed = reason?.trim() ?? '';
-  if (trimmed.length === 0) throw new FleetError('INPUT_INVALID', `${flag} is required and cannot be empty: say why (e.g. a ticket or a legal matter number)`);
-  if (trimmed.length > MAX_REASON) throw new FleetError('INPUT_INVALID', `${flag} is ${trimmed.length} characters long; keep it under ${MAX_REASON} and link to the details`);
+  if (trimmed.length === 0) throw FleetError.forOption('INPUT_INVALID', 'reason', (o) => `${o} is required and cannot be empty: say why (e.g. a ticket or a legal matter number)`);
+  if (trimmed.length > MAX_REASON) throw FleetError.forOption('INPUT_INVALID', 'reason', (o) => `${o} is ${trimmed.length} characters long; keep it under ${MAX_REASON} and link to the details`);
   return trimmed;
 }
 
@@ -18,7 +18,7 @@ function checkReason(reason: string | undefined, flag: string): string {
  * status does not change (a held tenant may be active or disconnected); the hold is separate.
  */
 export async function holdTenant(fleet: Fleet, id: string, reason: string): Promise<TransitionResult> {
-  const why = checkReason(reason, '--reason');
+  const why = checkReason(reason);
   const { region } = await requireTenant(fleet, id);
   return withLockedTenant(region, id, async (client, row) => {
     if (row.status === 'purged') {
@@ -36,7 +36,7 @@ export async function holdTenant(fleet: Fleet, id: string, reason: string): Prom
  * Release a legal hold. A disconnected tenant whose purge date has passed is due at the next purge.
  */
 export async function releaseTenant(fleet: Fleet, id: string, options: { reason?: string } = {}): Promise<TransitionResult> {
-  const why = options.reason === undefined ? 'hold released' : checkReason(options.reason, '--reason');
+  const why = options.reason === undefined ? 'hold released' : checkReason(options.reason);
   const { region } = await requireTenant(fleet, id);
   return withLockedTenant(region, id, async (client, row) => {
     if (row.hold_reason === null) return transitionResult(region.name, row, {}, 'not-held', false);

@@ -6,6 +6,6 @@ export { installTenant, type InstallOptions, type InstallResult } from './instal
 export { uninstallTenant, type UninstallOptions } from './uninstall.ts';
 export { holdTenant, releaseTenant } from './hold.ts';
 export { sweepStaleTenants, type StaleTenant, type SweepOptions, type SweepReport } from './sweep.ts';
-export { touchTenant, TOUCH_INTERVAL_MS, type TouchResult } from './touch.ts';
+export { touchTenant, TOUCH_INTERVAL_MS, type TouchResult } from '../tenants/touch.ts';
 export type { TransitionResult } from './transition.ts';
-export type { DisconnectCause, LifecycleStatus } from './tenant-row.ts';
+export type { DisconnectCause, TenantStatus } from '../tenants/tenant-row.ts';

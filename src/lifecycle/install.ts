@@ -1,13 +1,14 @@
 import type { Fleet } from '../fleet.ts';
 import { recordAudit } from '../audit.ts';
 import { FleetError } from '../errors.ts';
-import { addTenants } from '../tenants/add-tenants.ts';
+import { addTenants } from '../provisioning/add-tenants.ts';
+import { prepareTenantSchema } from '../provisioning/prepare-schema.ts';
 import { migrateFleet, type MigrateReport } from '../migrate/migrate-fleet.ts';
 import type { RunEvent } from '../migrate/run-fleet.ts';
 import { assertTenantId } from '../tenants/ids.ts';
-import { findTenant, markReactivated, withLockedTenant, type TenantRow } from './tenant-row.ts';
+import { findTenant, markReactivated, withLockedTenant, type TenantRow } from '../tenants/tenant-row.ts';
 import { transitionResult, type TransitionResult } from './transition.ts';
-import { withGuardedClient } from './guarded-client.ts';
+import { withClient } from '../db/scoped.ts';
 
 export interface InstallOptions {
   /** Region for a new tenant (required when the fleet has several); an existing tenant stays where it is. */
@@ -40,6 +41,7 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
   const located = await findTenant(fleet, id);
   const reason = options.reason ?? 'installed';
   const migrateOptions = {
+    prepare: prepareTenantSchema,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   };
@@ -115,7 +117,7 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
 }
 
 async function recordInstalled(fleet: Fleet, region: string, row: TenantRow, reason: string, details?: Record<string, unknown>): Promise<void> {
-  await withGuardedClient(fleet.region(region).controlPool, (client) =>
+  await withClient(fleet.region(region).controlPool, (client) =>
     recordAudit(client, { at: fleet.clock.now(), tenantId: row.id, action: 'installed', fromState: null, toState: row.status, reason, actor: fleet.actor, details: { new: true, ...details } }),
   );
 }

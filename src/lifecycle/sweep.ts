@@ -2,8 +2,7 @@ import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { DAY_MS } from '../clock.ts';
 import { recordAuditMany } from '../audit.ts';
-import { withTransaction } from '../db/scoped.ts';
-import { withGuardedClient } from './guarded-client.ts';
+import { withClient, withTransaction } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
 import { purgeAfterFor } from './grace.ts';
 
@@ -54,7 +53,7 @@ const STALE_SQL = `SELECT id, coalesce(last_contact_at, created_at) AS last_seen
 export async function sweepStaleTenants(fleet: Fleet, options: SweepOptions = {}): Promise<SweepReport> {
   const staleAfterDays = options.staleAfterDays ?? fleet.config.lifecycle.staleAfterDays;
   if (!Number.isInteger(staleAfterDays) || staleAfterDays < 1) {
-    throw new FleetError('INPUT_INVALID', `--stale-after must be a whole number of days of at least 1, got ${JSON.stringify(staleAfterDays)}`);
+    throw FleetError.forOption('INPUT_INVALID', 'staleAfterDays', (o) => `${o} must be a whole number of days of at least 1, got ${JSON.stringify(staleAfterDays)}`);
   }
   const regions = options.regions && options.regions.length > 0 ? options.regions.map((r) => fleet.region(r)) : fleet.regions;
   const now = fleet.clock.now();
@@ -79,7 +78,7 @@ async function listStale(region: RegionDatabase, cutoff: Date): Promise<StaleTen
 }
 
 async function disconnectStale(fleet: Fleet, region: RegionDatabase, now: Date, cutoff: Date, purgeAfter: Date, staleAfterDays: number): Promise<StaleTenant[]> {
-  return withGuardedClient(region.controlPool, (client) =>
+  return withClient(region.controlPool, (client) =>
     withTransaction(client, async () => {
       const { rows } = await client.query<StaleRow>(
         `WITH stale AS (

@@ -1,5 +1,5 @@
-import type { LifecycleStatus, TenantRow } from './tenant-row.ts';
-import { iso } from './tenant-row.ts';
+import type { TenantStatus, TenantRow } from '../tenants/tenant-row.ts';
+import { iso } from '../tenants/tenant-row.ts';
 
 /** What a lifecycle command did to one tenant: a result, not a throw. */
 export interface TransitionResult {
@@ -10,8 +10,8 @@ export interface TransitionResult {
   /** False when the command found the tenant already where it asked for: nothing was written. */
   readonly changed: boolean;
   /** null for a tenant this command registered. */
-  readonly from: LifecycleStatus | null;
-  readonly to: LifecycleStatus;
+  readonly from: TenantStatus | null;
+  readonly to: TenantStatus;
   readonly disconnectedAt: string | null;
   readonly purgeAfter: string | null;
   readonly holdReason: string | null;

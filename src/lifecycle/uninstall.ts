@@ -2,7 +2,7 @@ import type { Fleet } from '../fleet.ts';
 import { recordAudit } from '../audit.ts';
 import { FleetError } from '../errors.ts';
 import { purgeAfterFor } from './grace.ts';
-import { requireTenant, withLockedTenant } from './tenant-row.ts';
+import { requireTenant, withLockedTenant } from '../tenants/tenant-row.ts';
 import { transitionResult, type TransitionResult } from './transition.ts';
 
 export interface UninstallOptions {

@@ -21,9 +21,9 @@ export async function loadFleetPlan(fleet: Fleet): Promise<FleetPlan> {
   return { files, states };
 }
 
-export function assertMigrationName(files: readonly MigrationFile[], name: string, flag = '--to'): void {
+export function assertMigrationName(files: readonly MigrationFile[], name: string, option = 'to'): void {
   if (files.some((f) => f.name === name)) return;
-  throw new FleetError('INPUT_INVALID', `${flag} ${JSON.stringify(name)} is not a migration; known: ${files.map((f) => f.name).join(', ')}`);
+  throw FleetError.forOption('INPUT_INVALID', option, (o) => `${o} ${JSON.stringify(name)} is not a migration; known: ${files.map((f) => f.name).join(', ')}`);
 }
 
 /** All tenants of the plan as work items, in a stable order (region order, then id). */

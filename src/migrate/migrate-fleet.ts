@@ -3,7 +3,7 @@ import { assertTenantIds } from '../tenants/ids.ts';
 import { assertMigrationName, loadFleetPlan, workItems } from './load-plan.ts';
 import { pendingFor } from './plan.ts';
 import { executeAcrossFleet, runSettings, type RunEvent, type TenantResult } from './run-fleet.ts';
-import { migrateTenantUp, type TenantRunSettings } from './tenant-migrator.ts';
+import { migrateTenantUp, type TenantPreparer, type TenantRunSettings } from './tenant-migrator.ts';
 import { inShard, type Shard } from './shard.ts';
 
 export interface MigrateOptions {
@@ -18,6 +18,11 @@ export interface MigrateOptions {
   readonly onEvent?: (event: RunEvent) => void;
   readonly settings?: Partial<TenantRunSettings>;
   readonly signal?: AbortSignal;
+  /**
+   * Creates a provisioning tenant's schema and roles before its first migration
+   * (`prepareTenantSchema` of src/provisioning). Without it, tenants still provisioning are skipped.
+   */
+  readonly prepare?: TenantPreparer;
 }
 
 export interface PlannedTenant {
@@ -90,7 +95,7 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
     return { ok: true, dryRun: options.dryRun ?? false, target: options.to ?? null, planned, results: [], summary: summarize(considered, [], upToDate), durationMs: Math.round(performance.now() - started) };
   }
 
-  const settings = runSettings(fleet, options.settings);
+  const settings = runSettings(fleet, { ...options.settings, ...(options.prepare ? { prepare: options.prepare } : {}) });
   const outcome = await executeAcrossFleet(
     work,
     (client, item) => migrateTenantUp(client, item.tenant, plan.files, settings, options.to),

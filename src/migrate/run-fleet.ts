@@ -2,7 +2,7 @@ import type pg from 'pg';
 import pLimit from 'p-limit';
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
-import { isConnectionError } from '../db/scoped.ts';
+import { isConnectionError, withClient } from '../db/scoped.ts';
 import type { TenantFailure, TenantOutcome, TenantRunSettings } from './tenant-migrator.ts';
 import type { TenantState } from './plan.ts';
 
@@ -57,28 +57,28 @@ export function runSettings(fleet: Fleet, overrides: Partial<TenantRunSettings> 
 
 type TenantTask = (client: pg.ClientBase, item: WorkItem) => Promise<TenantOutcome>;
 
+/** A tenant's failure that left its connection unusable: thrown through withClient so the connection is destroyed, not pooled. */
+class ConnectionLost extends Error {
+  readonly code: string | undefined;
+  constructor(readonly outcome: TenantOutcome & { status: 'failed' }) {
+    super(outcome.error.message);
+    this.code = outcome.error.code;
+  }
+}
+
 async function runOne(item: WorkItem, task: TenantTask): Promise<TenantResult> {
   const started = performance.now();
   const base = { tenant: item.tenant.id, region: item.region.name, schema: item.tenant.schema };
-  let client: pg.PoolClient | undefined;
   let outcome: TenantOutcome;
-  // The pool listens for errors only on idle clients: a connection that dies while checked out
-  // between two queries (the server restarted) would emit an unhandled 'error' and kill the
-  // process. Listen while we hold it; the next query then fails and the tenant is reported.
-  let connectionError: Error | undefined;
-  const onError = (error: Error) => {
-    connectionError = error;
-  };
   try {
-    client = await item.region.tenantPool.connect();
-    client.on('error', onError);
-    outcome = await task(client, item);
+    outcome = await withClient(item.region.tenantPool, async (client) => {
+      const result = await task(client, item);
+      if (result.status === 'failed' && isConnectionError({ message: result.error.message, code: result.error.code })) throw new ConnectionLost(result);
+      return result;
+    });
   } catch (error) {
-    outcome = { status: 'failed', migrations: [], error: { migration: null, message: (error as Error).message } };
+    outcome = error instanceof ConnectionLost ? error.outcome : { status: 'failed', migrations: [], error: { migration: null, message: (error as Error).message } };
   }
-  client?.removeListener('error', onError);
-  const broken = connectionError !== undefined || (outcome.status === 'failed' && isConnectionError({ message: outcome.error.message, code: outcome.error.code }));
-  client?.release(broken ? new Error(outcome.status === 'failed' ? outcome.error.message : 'broken') : undefined);
   const durationMs = Math.round(performance.now() - started);
   switch (outcome.status) {
     case 'applied':
@@ -97,7 +97,7 @@ function skippedResult(item: WorkItem, reason: string): TenantResult {
 /**
  * Run a task over tenants: regions in parallel, tenants within a region bounded by the pool
  * (concurrency connections). Canary tenants go first and stop the rollout if any fails;
- * --fail-fast stops starting new tenants after the first failure.
+ * `failFast` stops starting new tenants after the first failure.
  */
 export async function executeAcrossFleet(items: readonly WorkItem[], task: TenantTask, options: ExecuteOptions): Promise<ExecuteOutcome> {
   const results: TenantResult[] = [];
@@ -123,7 +123,7 @@ export async function executeAcrossFleet(items: readonly WorkItem[], task: Tenan
           results.push(result);
           emit({ type: 'tenant', result });
           if (result.status === 'failed' && options.failFast && !stopped) {
-            stopped = `--fail-fast after ${result.tenant} failed`;
+            stopped = `stopped after ${result.tenant} failed (failFast)`;
             emit({ type: 'stopped', reason: stopped });
           }
         }),

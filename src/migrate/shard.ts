@@ -1,6 +1,6 @@
 import { FleetError } from '../errors.ts';
 
-/** `--shard i/n`: this runner takes the tenants whose id hashes to i (1-based) of n. */
+/** Shard `i/n`: this runner takes the tenants whose id hashes to i (1-based) of n. */
 export interface Shard {
   readonly index: number;
   readonly count: number;
@@ -11,7 +11,7 @@ export function parseShard(text: string): Shard {
   const index = Number(match?.[1]);
   const count = Number(match?.[2]);
   if (!match || count < 1 || index < 1 || index > count) {
-    throw new FleetError('INPUT_INVALID', `--shard ${JSON.stringify(text)} is not i/n with 1 <= i <= n, e.g. --shard 2/4`);
+    throw FleetError.forOption('INPUT_INVALID', 'shard', (o) => `${o} ${JSON.stringify(text)} is not i/n with 1 <= i <= n, e.g. ${o} 2/4`);
   }
   return { index, count };
 }

@@ -2,10 +2,11 @@ import type pg from 'pg';
 import type { Umzug, UmzugStorage } from 'umzug';
 import type { Clock } from '../clock.ts';
 import { quoteIdent } from '../db/quote.ts';
+import { SQLSTATE, sqlStateOf } from '../db/sqlstate.ts';
+import { setLocalTimeoutsSql } from '../db/timeouts.ts';
 import { releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
-import { prepareTenantSchema } from '../tenants/prepare-schema.ts';
 import type { MigrationFile } from './migration-files.ts';
-import { splitStatements } from './split-statements.ts';
+import { splitStatements } from '../db/split-statements.ts';
 import type { TenantState } from './plan.ts';
 
 export interface TenantRunSettings {
@@ -17,7 +18,15 @@ export interface TenantRunSettings {
   readonly lockRetries: number;
   /** Backoff before retry n (0-based); injectable so tests need not wait. */
   readonly backoffMs?: (attempt: number) => number;
+  /**
+   * Creates what a tenant still provisioning needs before its first migration (its schema and
+   * roles), under the tenant's lock. src/provisioning supplies it; without it such a tenant is
+   * skipped, not migrated into a schema that may not exist.
+   */
+  readonly prepare?: TenantPreparer;
 }
+
+export type TenantPreparer = (client: pg.ClientBase, tenant: { readonly id: string; readonly schema: string }) => Promise<void>;
 
 export interface TenantFailure {
   readonly migration: string | null;
@@ -30,8 +39,6 @@ export type TenantOutcome =
   | { readonly status: 'applied'; readonly migrations: readonly string[]; readonly activated: boolean }
   | { readonly status: 'skipped'; readonly reason: string }
   | { readonly status: 'failed'; readonly migrations: readonly string[]; readonly error: TenantFailure };
-
-const LOCK_NOT_AVAILABLE = '55P03';
 
 const defaultBackoff = (attempt: number) => Math.min(5000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
@@ -50,12 +57,6 @@ class RunContext {
   ) {}
 }
 
-/** A duration setting written into SQL: only ever a whole number of milliseconds from the validated description. */
-function msSetting(ms: number): string {
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`a timeout must be a whole number of milliseconds, got ${String(ms)}`);
-  return `'${ms}ms'`;
-}
-
 /**
  * BEGIN, the transaction's settings and the migration's SQL go in one round trip (a simple-query
  * string: PostgreSQL parses it whole, then analyses and runs each statement in turn, so the
@@ -66,7 +67,7 @@ async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => P
   const { client, tenant, settings } = ctx;
   try {
     await client.query(
-      `BEGIN; SET LOCAL search_path TO ${quoteIdent(tenant.schema)}; SET LOCAL lock_timeout = ${msSetting(settings.lockTimeoutMs)}; SET LOCAL statement_timeout = ${msSetting(settings.statementTimeoutMs)};\n${sql}`,
+      `BEGIN; SET LOCAL search_path TO ${quoteIdent(tenant.schema)}; ${setLocalTimeoutsSql(settings)};\n${sql}`,
     );
     await ledger();
     // The connection holds no other session lock than this tenant's: unlock_all needs no value.
@@ -106,8 +107,7 @@ async function withLockRetries(ctx: RunContext, attempt: () => Promise<void>): P
       await attempt();
       return;
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code !== LOCK_NOT_AVAILABLE || n >= ctx.settings.lockRetries) throw error;
+      if (sqlStateOf(error) !== SQLSTATE.LOCK_NOT_AVAILABLE || n >= ctx.settings.lockRetries) throw error;
       await new Promise((resolve) => setTimeout(resolve, backoff(n)));
     }
   }
@@ -173,11 +173,15 @@ async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], exe
 }
 
 function failureOf(error: unknown): TenantFailure {
-  // Umzug wraps the database error in a MigrationError whose cause is the original.
-  const migrationName = (error as { migration?: { name?: string } }).migration?.name ?? null;
-  const root = ((error as { cause?: unknown }).cause ?? error) as { message?: string; code?: string; detail?: string };
+  // Umzug wraps what a migration threw (the database error) in a MigrationError that names the
+  // migration and keeps the original as its cause: the cause is what the operator needs.
+  const isMigrationError = error instanceof Error && error.name === 'MigrationError';
+  const migrationName = isMigrationError ? ((error as { migration?: { name?: string } }).migration?.name ?? null) : null;
+  const cause = isMigrationError ? ((error as { cause?: unknown }).cause ?? error) : error;
+  const root = cause as { message?: string; detail?: string };
   const message = [root.message ?? String(root), root.detail].filter(Boolean).join(' ');
-  return { migration: migrationName, message, ...(typeof root.code === 'string' && /^[0-9A-Z]{5}$/.test(root.code) ? { code: root.code } : {}) };
+  const code = sqlStateOf(cause);
+  return { migration: migrationName, message, ...(code !== undefined ? { code } : {}) };
 }
 
 async function readLedger(client: pg.ClientBase, tenantId: string): Promise<string[]> {
@@ -213,21 +217,25 @@ export async function migrateTenantUp(
     const status = state.status ?? undefined;
     if (status === undefined || status === 'purged') return { status: 'skipped', reason: `tenant is ${status ?? 'no longer registered'}` };
     const executed = state.applied ?? [];
-    if (status === 'provisioning') await prepareTenantSchema(client, tenant);
-    const applied = new Set(executed);
-    const limit = to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1;
-    const pending = files.slice(0, limit).filter((f) => !applied.has(f.name));
+    if (status === 'provisioning') {
+      if (!settings.prepare) return { status: 'skipped', reason: 'still provisioning: its schema and roles are created by provisioning (`fleet tenants add` completes it)' };
+      await settings.prepare(client, tenant);
+    }
+    // Umzug decides what is pending from the storage (the ledger rows read under the lock); the
+    // runner only cuts that list at `to`.
+    const umzug = await tenantUmzug(ctx, files, executed);
+    const upTo = new Set(files.slice(0, to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1).map((f) => f.name));
+    const pending = (await umzug.pending()).map((m) => m.name).filter((name) => upTo.has(name));
     // A tenant that needs nothing after its last migration lets that COMMIT release the lock.
-    if (status !== 'provisioning') ctx.releaseLockWith = pending.at(-1)?.name;
+    if (status !== 'provisioning') ctx.releaseLockWith = pending.at(-1);
     if (pending.length > 0) {
-      const umzug = await tenantUmzug(ctx, files, executed);
       umzug.on('migrated', ({ name }) => {
         done.push(name);
       });
-      await umzug.up({ to: pending.at(-1)?.name as string });
+      await umzug.up({ migrations: pending });
     }
     let activated = false;
-    if (status === 'provisioning' && executed.length >= limit) {
+    if (status === 'provisioning') {
       // The status change and its audit event in one statement (one round trip, one commit).
       const now = settings.clock.now();
       const updated = await client.query({
@@ -263,11 +271,10 @@ export async function migrateTenantDown(
   const done: string[] = [];
   try {
     const locked = await withTenantLock(client, tenant.id, async (): Promise<TenantOutcome> => {
-      const executed = await readLedger(client, tenant.id);
-      const keepIndex = keep === null ? -1 : files.findIndex((f) => f.name === keep);
-      const revert = executed.filter((name) => files.findIndex((f) => f.name === name) > keepIndex);
+      const umzug = await tenantUmzug(ctx, files, await readLedger(client, tenant.id));
+      const kept = new Set(keep === null ? [] : files.slice(0, files.findIndex((f) => f.name === keep) + 1).map((f) => f.name));
+      const revert = (await umzug.executed()).map((m) => m.name).filter((name) => !kept.has(name));
       if (revert.length === 0) return { status: 'skipped', reason: 'nothing to roll back' };
-      const umzug = await tenantUmzug(ctx, files, executed);
       umzug.on('reverted', ({ name }) => {
         done.push(name);
       });

@@ -1,6 +1,6 @@
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
-import { withGuardedClient } from '../lifecycle/guarded-client.ts';
+import { withClient } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
 import { evaluateBrake, type BrakeDecision } from './brake.ts';
 import { planRegionPurge, type DueTenant, type RegionPurgePlan } from './plan.ts';
@@ -59,12 +59,12 @@ export interface PurgeReport {
 function checkOptions(fleet: Fleet, options: PurgeOptions): Date {
   const clockNow = fleet.clock.now();
   const now = options.now ?? clockNow;
-  if (Number.isNaN(now.getTime())) throw new FleetError('INPUT_INVALID', '--now is not a valid date: pass an ISO date such as 2026-11-26T03:00:00Z');
+  if (Number.isNaN(now.getTime())) throw FleetError.forOption('INPUT_INVALID', 'now', (o) => `${o} is not a valid date: pass an ISO date such as 2026-11-26T03:00:00Z`);
   if (options.execute && now.getTime() > clockNow.getTime()) {
-    throw new FleetError('INPUT_INVALID', `--now ${now.toISOString()} is in the future (the clock says ${clockNow.toISOString()}): an execute purges only what is due now. Preview with --now and without --execute; execute without --now.`);
+    throw FleetError.forOption('INPUT_INVALID', 'now', (o) => `${o} ${now.toISOString()} is in the future (the clock says ${clockNow.toISOString()}): an execute purges only what is due now. Preview with ${o} and without execute; execute without ${o}.`);
   }
   if (options.max !== undefined && (!Number.isInteger(options.max) || options.max < 0)) {
-    throw new FleetError('INPUT_INVALID', `--max must be a whole number of tenants (0 or more), got ${JSON.stringify(options.max)}`);
+    throw FleetError.forOption('INPUT_INVALID', 'max', (o) => `${o} must be a whole number of tenants (0 or more), got ${JSON.stringify(options.max)}`);
   }
   return now;
 }
@@ -131,7 +131,7 @@ async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPur
     }
     let result: PurgeResult;
     try {
-      const outcome = await withGuardedClient(region.tenantPool, (client) => purgeTenant(fleet, client, tenant.tenant, now));
+      const outcome = await withClient(region.tenantPool, (client) => purgeTenant(fleet, client, tenant.tenant, now));
       const durationMs = Math.round(performance.now() - started);
       result = outcome.status === 'purged' ? { ...base, ...outcome, durationMs } : { ...base, status: 'skipped', reason: outcome.reason, durationMs };
     } catch (error) {

@@ -59,7 +59,7 @@ interface Row {
  * and a check against the database as it is now that the schema is gone.
  */
 export async function purgeEvidence(fleet: Fleet, options: PurgeReportOptions = {}): Promise<PurgeEvidence> {
-  if (options.since && Number.isNaN(options.since.getTime())) throw new FleetError('INPUT_INVALID', '--since is not a valid date: pass an ISO date such as 2026-01-01');
+  if (options.since && Number.isNaN(options.since.getTime())) throw FleetError.forOption('INPUT_INVALID', 'since', (o) => `${o} is not a valid date: pass an ISO date such as 2026-01-01`);
   const now = fleet.clock.now();
   const regions = options.regions && options.regions.length > 0 ? options.regions.map((r) => fleet.region(r)) : fleet.regions;
   const perRegion = await Promise.all(

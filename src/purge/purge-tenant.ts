@@ -3,9 +3,11 @@ import type { Fleet } from '../fleet.ts';
 import { recordAudit } from '../audit.ts';
 import { quoteIdent } from '../db/quote.ts';
 import { withTransaction } from '../db/scoped.ts';
+import { SQLSTATE, sqlStateOf } from '../db/sqlstate.ts';
+import { setLocalTimeouts } from '../db/timeouts.ts';
 import { lockTenantForTransaction } from '../tenants/tenant-lock.ts';
 import { dropTenantRole } from '../access/tenant-role.ts';
-import { TENANT_COLUMNS, type TenantRow } from '../lifecycle/tenant-row.ts';
+import { TENANT_COLUMNS, type TenantRow } from '../tenants/tenant-row.ts';
 import { backupExpiry } from './backup-expiry.ts';
 import { notDueReason, schemaSize } from './plan.ts';
 
@@ -20,7 +22,6 @@ export type PurgeTenantOutcome =
     }
   | { readonly status: 'skipped'; readonly reason: string };
 
-const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
  * Purge one tenant, all in one transaction on `client`: take the tenant's lock (the one a
@@ -34,7 +35,7 @@ export async function purgeTenant(fleet: Fleet, client: pg.ClientBase, tenantId:
   const { lockTimeoutMs, statementTimeoutMs } = fleet.config.runner;
   try {
     return await withTransaction(client, async (): Promise<PurgeTenantOutcome> => {
-      await client.query(`SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [`${lockTimeoutMs}ms`, `${statementTimeoutMs}ms`]);
+      await setLocalTimeouts(client, { lockTimeoutMs, statementTimeoutMs });
       await lockTenantForTransaction(client, tenantId);
       const { rows } = await client.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM fleet.tenants WHERE id = $1 FOR UPDATE`, [tenantId]);
       const row = rows[0];
@@ -73,7 +74,7 @@ export async function purgeTenant(fleet: Fleet, client: pg.ClientBase, tenantId:
       return { status: 'purged', schema: row.schema_name, tables: size.tables, approxBytes: size.bytes, purgedAt: purgedAt.toISOString(), backupExpiresAt: expires.toISOString() };
     });
   } catch (error) {
-    if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) {
+    if (sqlStateOf(error) === SQLSTATE.LOCK_NOT_AVAILABLE) {
       return { status: 'skipped', reason: `busy: another runner (a migration?) held the tenant for longer than lock_timeout ${lockTimeoutMs} ms; the next purge takes it` };
     }
     throw error;

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { FleetError } from '../errors.ts';
-import { touchTenant } from '../lifecycle/touch.ts';
+import { touchTenant } from '../tenants/touch.ts';
 import type { GuardedTenant, GuardResult, RequestGuard } from './guard.ts';
 
 /**

@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type CryptoKey, ty
 import type { Fleet } from '../fleet.ts';
 import { FleetError } from '../errors.ts';
 import { tenantIdProblem } from '../tenants/ids.ts';
-import { touchTenant } from '../lifecycle/touch.ts';
+import { touchTenant } from '../tenants/touch.ts';
 import { queryStringHash, type CanonicalRequestInput } from '../atlassian/query-string-hash.ts';
 import { openConnectCredentials, openSecretBox, readInstallation, type AppSecretOptions, type InstallationKind } from '../atlassian/installations.ts';
 import type { SecretBox } from '../atlassian/secret-box.ts';

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { quoteIdent } from '../db/quote.ts';
 import type { MigrationFile } from '../migrate/migration-files.ts';
-import { splitStatements } from '../migrate/split-statements.ts';
+import { withTransaction } from '../db/scoped.ts';
+import { splitStatements } from '../db/split-statements.ts';
+import { setLocalTimeoutsSql } from '../db/timeouts.ts';
 
 /** Scratch schemas are named so: a leftover of a killed verify is easy to spot (and never a tenant's: those start with t_). */
 export const SCRATCH_SCHEMA_PREFIX = 'fleet_verify_';
@@ -26,33 +28,25 @@ export async function withReferenceSchema<T>(
   inspect: (scratchSchema: string) => Promise<T>,
 ): Promise<T> {
   const scratch = `${SCRATCH_SCHEMA_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
-  const settings = [quoteIdent(scratch), `${options.statementTimeoutMs}ms`];
   if (!files.some((f) => f.noTransaction)) {
-    await client.query('BEGIN');
-    try {
-      await client.query(`CREATE SCHEMA ${quoteIdent(scratch)}`);
-      await client.query(`SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true)`, settings);
-      for (const file of files) await client.query(file.sql);
-      return await inspect(scratch);
-    } finally {
-      await client.query('ROLLBACK').catch(() => undefined);
-    }
+    return withTransaction(
+      client,
+      async () => {
+        await client.query(`CREATE SCHEMA ${quoteIdent(scratch)}; SET LOCAL search_path TO ${quoteIdent(scratch)}; ${setLocalTimeoutsSql({ statementTimeoutMs: options.statementTimeoutMs })}`);
+        for (const file of files) await client.query(file.sql);
+        return inspect(scratch);
+      },
+      { rollback: true },
+    );
   }
   try {
     await client.query(`CREATE SCHEMA ${quoteIdent(scratch)}`);
-    await client.query(`SELECT set_config('search_path', $1, false), set_config('statement_timeout', $2, false)`, settings);
+    await client.query(`SELECT set_config('search_path', $1, false), set_config('statement_timeout', $2, false)`, [quoteIdent(scratch), `${options.statementTimeoutMs}ms`]);
     for (const file of files) {
       if (file.noTransaction) {
         for (const statement of splitStatements(file.sql)) await client.query(statement);
       } else {
-        await client.query('BEGIN');
-        try {
-          await client.query(file.sql);
-          await client.query('COMMIT');
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
+        await withTransaction(client, () => client.query(file.sql));
       }
     }
     return await inspect(scratch);

@@ -1,7 +1,8 @@
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { readMigrationFiles, type MigrationFile } from '../migrate/migration-files.ts';
-import { checkLedgerAgainstFiles, type RegionState, type TenantState, type TenantStatus } from '../migrate/plan.ts';
+import { withClient, withTransaction } from '../db/scoped.ts';
+import { checkLedgerAgainstFiles, readRegionState, type RegionState, type TenantState } from '../migrate/plan.ts';
 import { catalogItems, diffItems, fingerprintSchemas, type CatalogDifference } from './catalog.ts';
 import { withReferenceSchema } from './reference.ts';
 
@@ -54,15 +55,8 @@ export interface VerifyOptions {
   readonly tenants?: readonly string[];
 }
 
-const STATE_SQL = `
-SELECT t.id, t.schema_name, t.status,
-       coalesce(array_agg(m.name ORDER BY m.name) FILTER (WHERE m.name IS NOT NULL), '{}') AS applied
-  FROM fleet.tenants t LEFT JOIN fleet.migrations m ON m.tenant_id = t.id
- WHERE t.status <> 'purged'
- GROUP BY t.id`;
 /** Tenants explained per catalog query when their fingerprint differs. */
 const DETAIL_BATCH = 500;
-const CHECKSUMS_SQL = `SELECT name, array_agg(DISTINCT checksum) AS checksums FROM fleet.migrations GROUP BY name`;
 
 interface Snapshot {
   readonly state: RegionState;
@@ -72,26 +66,19 @@ interface Snapshot {
 
 /** Registry, ledger and every tenant's catalog fingerprint in one repeatable-read snapshot. */
 async function readSnapshot(region: RegionDatabase, wanted?: ReadonlySet<string>): Promise<Snapshot> {
-  const client = await region.controlPool.connect();
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-      const rows = (await client.query<{ id: string; schema_name: string; status: TenantStatus; applied: string[] }>(STATE_SQL)).rows;
-      const sums = (await client.query<{ name: string; checksums: string[] }>(CHECKSUMS_SQL)).rows;
-      const tenants: TenantState[] = rows
-        .filter((r) => !wanted || wanted.has(r.id))
-        .map((r) => ({ id: r.id, region: region.name, schema: r.schema_name, status: r.status, applied: r.applied }))
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const started = performance.now();
-      const fingerprints = await fingerprintSchemas(client, tenants.map((t) => t.schema));
-      const catalogQueryMs = Math.round(performance.now() - started);
-      return { state: { region: region.name, tenants, checksums: new Map(sums.map((s) => [s.name, s.checksums])) }, fingerprints, catalogQueryMs };
-    } finally {
-      await client.query('ROLLBACK').catch(() => undefined);
-    }
-  } finally {
-    client.release();
-  }
+  return withClient(region.controlPool, (client) =>
+    withTransaction(
+      client,
+      async () => {
+        const all = await readRegionState(region, client);
+        const state = wanted ? { ...all, tenants: all.tenants.filter((t) => wanted.has(t.id)) } : all;
+        const started = performance.now();
+        const fingerprints = await fingerprintSchemas(client, state.tenants.map((t) => t.schema));
+        return { state, fingerprints, catalogQueryMs: Math.round(performance.now() - started) };
+      },
+      { repeatableRead: true, readOnly: true, rollback: true },
+    ),
+  );
 }
 
 async function verifyRegion(fleet: Fleet, region: RegionDatabase, files: readonly MigrationFile[], snapshot: Snapshot): Promise<{ drifted: TenantDrift[]; references: number }> {
@@ -113,9 +100,7 @@ async function verifyRegion(fleet: Fleet, region: RegionDatabase, files: readonl
     else groups.set(key, [tenant]);
   }
 
-  const client = await region.tenantPool.connect();
-  let broken: Error | undefined;
-  try {
+  await withClient(region.tenantPool, async (client) => {
     for (const tenants of groups.values()) {
       const first = tenants[0] as TenantState;
       // Applied migrations in file order (the ledger check guarantees every one has a file).
@@ -142,12 +127,7 @@ async function verifyRegion(fleet: Fleet, region: RegionDatabase, files: readonl
         }
       });
     }
-  } catch (error) {
-    broken = error as Error;
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  });
   drifted.sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0));
   return { drifted, references: groups.size };
 }

@@ -72,14 +72,14 @@ export class EncryptionKey extends Construct {
       });
     }
     this.key = new KmsKey(this, 'key', {
-      provider: props.provider,
+      ...(props.provider ? { provider: props.provider } : {}),
       description: props.description,
       enableKeyRotation: true,
       deletionWindowInDays: props.deletionWindowInDays ?? 30,
       policy: policyDocument(...statements),
     });
     this.alias = new KmsAlias(this, 'alias', {
-      provider: props.provider,
+      ...(props.provider ? { provider: props.provider } : {}),
       name: `alias/${props.alias}`,
       targetKeyId: this.key.keyId,
     });

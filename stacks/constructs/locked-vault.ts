@@ -26,13 +26,13 @@ export class LockedVault extends Construct {
   constructor(scope: Construct, id: string, props: LockedVaultProps) {
     super(scope, id);
     this.vault = new BackupVault(this, 'vault', {
-      provider: props.provider,
+      ...(props.provider ? { provider: props.provider } : {}),
       name: props.name,
       kmsKeyArn: props.kmsKeyArn,
       forceDestroy: false,
     });
     this.lock = new BackupVaultLockConfiguration(this, 'lock', {
-      provider: props.provider,
+      ...(props.provider ? { provider: props.provider } : {}),
       backupVaultName: this.vault.name,
       minRetentionDays: props.minRetentionDays,
       maxRetentionDays: props.maxRetentionDays,

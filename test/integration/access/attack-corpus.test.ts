@@ -9,7 +9,7 @@ import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { openTenantAccess, type TenantAccess } from '../../../src/access/with-tenant.ts';
 import { runTenantSql } from '../../../src/access/tenant-sql.ts';
 import { sessionRoleName, tenantRoleName, tenantsGroupName } from '../../../src/access/names.ts';

@@ -7,7 +7,7 @@ import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
 import { cliEnv, runFleet } from '../helpers/cli.ts';
 import type { Fleet } from '../../../src/fleet.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { dropRoles, schemaChecksum, seed } from './helpers.ts';
 
 const db = useTestDatabase('access_cli');
@@ -90,12 +90,6 @@ describe('fleet sql', () => {
     expect(await checksums()).toEqual(before);
     expect((await fleet.regions[0]!.query('SELECT count(*)::int AS n FROM fleet.audit_events')).rows[0]).toEqual(audits);
   });
-});
-
-test('FLEET_APP_DATABASE_URL (one login for every tenant) is refused with a pointer to FLEET_APP_SECRET', async () => {
-  const run = await runFleet(['sql', '--tenant', 'acme', '-c', 'SELECT 1'], { ...env, FLEET_APP_DATABASE_URL: db().url });
-  expect(run.exitCode).toBe(2);
-  expect(run.stderr).toContain('FLEET_APP_SECRET');
 });
 
 describe('fleet support', () => {

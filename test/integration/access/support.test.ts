@@ -7,7 +7,7 @@ import type { Fleet } from '../../../src/fleet.ts';
 import { ManualClock } from '../../../src/clock.ts';
 import { FleetError } from '../../../src/errors.ts';
 import { quoteIdent } from '../../../src/db/quote.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { parseTtl } from '../../../src/access/duration.ts';
 import { grantSupport, listSupportGrants, revokeSupportGrant, sweepSupportGrants } from '../../../src/access/support.ts';
 import { sessionRoleName } from '../../../src/access/names.ts';

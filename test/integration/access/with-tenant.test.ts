@@ -7,7 +7,7 @@ import { migrationsCopy, openTestFleet, writeMigration } from '../helpers/fleet.
 import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
 import { quoteIdent } from '../../../src/db/quote.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { migrateFleet } from '../../../src/migrate/migrate-fleet.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
 import { openTenantAccess, type TenantAccess } from '../../../src/access/with-tenant.ts';

@@ -3,8 +3,7 @@
  * fleets of N tenants, and the checks every chaos test ends with (verify, ledger, latest).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { PACKAGE_ROOT } from '../../../src/config/load.ts';
@@ -13,6 +12,7 @@ import { readMigrationFiles } from '../../../src/migrate/migration-files.ts';
 import { verifyFleet, type VerifyReport } from '../../../src/verify/verify-fleet.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
 import { FLEET_BIN } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 
 export interface CliOutcome {
@@ -47,10 +47,7 @@ export function runCli(args: readonly string[], env: Record<string, string>): Pr
   return startCli(args, env).done;
 }
 
-export function tempDir(label: string): string {
-  // The integration harness sweeps dirs with this prefix that a killed run left behind.
-  return mkdtempSync(path.join(os.tmpdir(), `tenant-fleet-test-${label}-`));
-}
+export { tempDir };
 
 export function ids(n: number, prefix: string): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(4, '0')}`);

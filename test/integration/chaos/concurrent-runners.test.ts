@@ -6,6 +6,7 @@
  */
 import { expect, test } from 'vitest';
 import { createTestDatabase } from '../helpers/database.ts';
+import { schemaNameFor } from '../../../src/tenants/ids.ts';
 import { fleetHealth, idFile, ids, migrationsWith, query, runCli } from './chaos-helpers.ts';
 
 const RELEASE = {
@@ -23,7 +24,7 @@ async function scenario(label: string, argsPerRunner: readonly (readonly string[
     const add = await runCli(['tenants', 'add', '--file', idFile(tenantIds.slice(0, TENANTS / 2)), '--json'], env);
     expect(add.exitCode, add.stderr).toBe(0);
     await query(db.url, `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at)
-                         SELECT id, 't_' || replace(id, '-', '_'), 'local', 'provisioning', now(), now() FROM unnest($1::text[]) AS id`, [tenantIds.slice(TENANTS / 2)]);
+                         SELECT id, schema, 'local', 'provisioning', now(), now() FROM unnest($1::text[], $2::text[]) AS u(id, schema)`, [tenantIds.slice(TENANTS / 2), tenantIds.slice(TENANTS / 2).map(schemaNameFor)]);
 
     const migrations = migrationsWith(RELEASE);
     const outcomes = await Promise.all(argsPerRunner.map((args) => runCli(['migrate', '--concurrency', '3', '--json', ...args], { ...env, FLEET_MIGRATIONS_DIR: migrations })));
@@ -38,7 +39,7 @@ async function scenario(label: string, argsPerRunner: readonly (readonly string[
     expect(health.behind).toEqual([]);
     expect(health.duplicateLedgerRows).toBe(0);
     for (const id of tenantIds) {
-      expect(await query<{ n: number }>(db.url, `SELECT n FROM t_${id.replaceAll('-', '_')}.release_marks ORDER BY n`)).toEqual([{ n: 7 }, { n: 8 }]);
+      expect(await query<{ n: number }>(db.url, `SELECT n FROM ${schemaNameFor(id)}.release_marks ORDER BY n`)).toEqual([{ n: 7 }, { n: 8 }]);
     }
   } finally {
     await db.drop();

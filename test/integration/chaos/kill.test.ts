@@ -6,6 +6,7 @@
  */
 import { expect, test } from 'vitest';
 import { useTestDatabase } from '../helpers/database.ts';
+import { schemaNameFor } from '../../../src/tenants/ids.ts';
 import { fleetHealth, idFile, ids, migrationsWith, query, runCli, sleep, startCli } from './chaos-helpers.ts';
 
 const db = useTestDatabase('chaos_kill');
@@ -65,7 +66,7 @@ test('kill -9 of tenants add and migrate at random instants, then a rerun: all a
   expect(health.duplicateLedgerRows).toBe(0);
   // Each release migration ran exactly once per tenant: its marker row is there, once.
   for (const id of ids(40, 'kill')) {
-    const schema = `t_${id.replaceAll('-', '_')}`;
+    const schema = schemaNameFor(id);
     expect(await query<{ n: number }>(url, `SELECT n FROM ${schema}.release_marks ORDER BY n`)).toEqual([{ n: 7 }, { n: 8 }]);
   }
   console.log(`kills: ${killed.join('; ')}`);

@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { expect, test } from 'vitest';
 import { useTestDatabase } from '../helpers/database.ts';
+import { schemaNameFor } from '../../../src/tenants/ids.ts';
 import { configWith, fleetHealth, idFile, ids, migrationsWith, runCli } from './chaos-helpers.ts';
 
 const db = useTestDatabase('chaos_lock');
@@ -31,7 +32,7 @@ test('a migration blocked by a lock in some tenants: bounded run, only those fai
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       await client.query('BEGIN');
-      await client.query(`LOCK TABLE t_${id.replaceAll('-', '_')}.comments IN ACCESS SHARE MODE`);
+      await client.query(`LOCK TABLE ${schemaNameFor(id)}.comments IN ACCESS SHARE MODE`);
       holders.push(client);
     }
     const migrations = migrationsWith({ '0007_release.sql': 'ALTER TABLE comments ADD COLUMN edited_by text;\n' });

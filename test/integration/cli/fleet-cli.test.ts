@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { useTestDatabase } from '../helpers/database.ts';
 import { migrationsCopy } from '../helpers/fleet.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { cliEnv, runFleet } from '../helpers/cli.ts';
 
 const db = useTestDatabase('cli');
@@ -37,7 +37,7 @@ describe('the fleet CLI', () => {
   });
 
   test('a broken fleet description exits 2 and lists every problem', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'fleet-config-'));
+    const dir = tempDir('config');
     const file = path.join(dir, 'fleet.config.json');
     writeFileSync(file, JSON.stringify({ name: 'x', regions: [{ name: 'eu', awsRegion: 'eu-central-1', jurisdiction: 'EU', offsiteRegion: 'us-east-1' }], state: { bucket: 'b', awsRegion: 'eu-central-1' }, oidc: { repository: 'a/b' } }));
     const result = await runFleet(['status', '--config', file], cliEnv(db().url));
@@ -51,7 +51,7 @@ describe('the fleet CLI', () => {
   test('tenants add --file, list --json, migrate --json, status --json, exit codes', async () => {
     const dir = migrationsCopy();
     const env = cliEnv(db().url, { FLEET_MIGRATIONS_DIR: dir });
-    const ids = mkdtempSync(path.join(tmpdir(), 'fleet-ids-'));
+    const ids = tempDir('ids');
     const file = path.join(ids, 'ids.txt');
     writeFileSync(file, '# new sites\nacme\nglobex\n\ninitech\n');
     const add = await runFleet(['tenants', 'add', '--file', file, '--json'], env);

@@ -1,6 +1,6 @@
 /** Run the real `fleet` CLI as a child process, the way a pipeline or an operator does. */
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { PACKAGE_ROOT } from '../../../src/config/load.ts';
 
 export const FLEET_BIN = path.join(PACKAGE_ROOT, 'bin', 'fleet.js');
@@ -15,7 +15,8 @@ export function cliEnv(url: string, extra: Record<string, string> = {}): Record<
   return { FLEET_DATABASE_URL: url, FLEET_REGION: 'local', FLEET_ACTOR: 'test-cli', NO_COLOR: '1', ...extra };
 }
 
-export function startFleet(args: readonly string[], env: Record<string, string>): ResultPromise<{ reject: false; env: Record<string, string>; all: false }> {
+/** Start the CLI without waiting: the caller can signal or kill it, then await it for the result. */
+export function startFleet(args: readonly string[], env: Record<string, string>) {
   return execa('node', [FLEET_BIN, ...args], { reject: false, env, all: false });
 }
 

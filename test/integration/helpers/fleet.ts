@@ -5,12 +5,12 @@
  *   const fleet = await openTestFleet(db().url, { clock });
  *   ... await fleet.close();
  */
-import { mkdtempSync, cpSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseFleetConfig, loadFleetConfig } from '../../../src/config/load.ts';
 import type { FleetConfig } from '../../../src/config/schema.ts';
 import type { Clock } from '../../../src/clock.ts';
+import { tempDir } from './temp-dir.ts';
 import { openFleet, DEFAULT_MIGRATIONS_DIR, type Fleet } from '../../../src/fleet.ts';
 
 export interface TestFleetOptions {
@@ -41,7 +41,7 @@ export async function openTestFleet(url: string, options: TestFleetOptions = {})
 
 /** A private copy of the starter migrations (or an empty dir) a test may add files to. */
 export function migrationsCopy(options: { empty?: boolean } = {}): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fleet-migrations-'));
+  const dir = tempDir('migrations');
   if (!options.empty) cpSync(DEFAULT_MIGRATIONS_DIR, dir, { recursive: true });
   return dir;
 }

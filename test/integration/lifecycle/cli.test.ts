@@ -1,19 +1,18 @@
 /** The lifecycle and purge commands as an operator or a pipeline runs them: exit codes and --json shapes. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execa } from 'execa';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
 import { DAY_MS, ManualClock } from '../../../src/clock.ts';
 import type { Fleet } from '../../../src/fleet.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
 import { queryStringHash } from '../../../src/atlassian/query-string-hash.ts';
 import { dumpDatabase, seedRows, tenantRow } from './helpers.ts';
-import { FLEET_BIN } from '../helpers/cli.ts';
+import { runFleet } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 const db = useTestDatabase('lifecyclecli');
 // The CLI runs on the system clock; the setup happens a year and a half earlier.
@@ -26,13 +25,13 @@ beforeAll(async () => {
   fleet = await openTestFleet(db().url, { clock });
   await addTenants(fleet, ids);
   for (const id of ids) await seedRows(fleet, id, 1);
-  dir = mkdtempSync(path.join(tmpdir(), 'tenant-fleet-test-cli-'));
+  dir = tempDir('cli');
 });
 afterAll(async () => fleet?.close());
 
 async function fleetCli(...args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string; json: Record<string, unknown> }> {
   const env = { FLEET_DATABASE_URL: db().url, FLEET_REGION: 'local', FLEET_ACTOR: 'ci:nightly-purge', NO_COLOR: '1' };
-  const result = await execa('node', [FLEET_BIN, ...args], { env, reject: false });
+  const result = await runFleet(args, env);
   let json: Record<string, unknown> = {};
   try {
     json = JSON.parse(String(result.stdout).trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;

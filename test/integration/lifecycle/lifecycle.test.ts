@@ -6,7 +6,7 @@ import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
 import { installTenant } from '../../../src/lifecycle/install.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
-import { touchTenant } from '../../../src/lifecycle/touch.ts';
+import { touchTenant } from '../../../src/tenants/touch.ts';
 import { sweepStaleTenants } from '../../../src/lifecycle/sweep.ts';
 import { holdTenant, releaseTenant } from '../../../src/lifecycle/hold.ts';
 import { purgeFleet } from '../../../src/purge/purge-fleet.ts';
@@ -133,7 +133,7 @@ describe('touch and sweep', () => {
     expect((await auditOf(fleet, 'initech')).at(-1)).toMatchObject({ action: 'stale', from_state: 'active', to_state: 'disconnected', actor: 'user:oncall' });
     expect((await tenantRow(fleet, 'hooli'))?.status).toBe('active');
     expect((await sweepStaleTenants(fleet, { staleAfterDays: 20 })).stale.map((s) => s.tenant)).toEqual(['acme', 'hooli']);
-    await expectRefused(sweepStaleTenants(fleet, { staleAfterDays: 0 }), 'INPUT_INVALID', /--stale-after/);
+    await expectRefused(sweepStaleTenants(fleet, { staleAfterDays: 0 }), 'INPUT_INVALID', /staleAfterDays/);
   });
 
   test('contact from a tenant a sweep disconnected brings it back; after an uninstall it does not', async () => {
@@ -150,7 +150,7 @@ describe('touch and sweep', () => {
 
 describe('legal hold', () => {
   test('a held tenant is never purged; released, it is due at the next purge', async () => {
-    await expectRefused(holdTenant(fleet, 'hooli', '  '), 'INPUT_INVALID', /--reason is required/);
+    await expectRefused(holdTenant(fleet, 'hooli', '  '), 'INPUT_INVALID', /^reason is required/);
     const held = await holdTenant(fleet, 'hooli', 'LEGAL-42 litigation hold');
     expect(held).toMatchObject({ outcome: 'held', changed: true, holdReason: 'LEGAL-42 litigation hold', from: 'disconnected', to: 'disconnected' });
     expect(await holdTenant(fleet, 'hooli', 'another')).toMatchObject({ outcome: 'already-held', changed: false, holdReason: 'LEGAL-42 litigation hold' });

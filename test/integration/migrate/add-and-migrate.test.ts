@@ -3,7 +3,7 @@ import pg from 'pg';
 import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet, migrationsCopy, writeMigration } from '../helpers/fleet.ts';
 import type { Fleet } from '../../../src/fleet.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { migrateFleet } from '../../../src/migrate/migrate-fleet.ts';
 import { rollbackFleet } from '../../../src/migrate/rollback-fleet.ts';
 import { fleetStatus } from '../../../src/migrate/fleet-status.ts';

@@ -4,7 +4,8 @@ import { useTestDatabase } from '../helpers/database.ts';
 import { migrationsCopy, openTestFleet, writeMigration } from '../helpers/fleet.ts';
 import { cliEnv, startFleet } from '../helpers/cli.ts';
 import type { Fleet } from '../../../src/fleet.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
+import { schemaNameFor } from '../../../src/tenants/ids.ts';
 import { migrateFleet } from '../../../src/migrate/migrate-fleet.ts';
 
 const db = useTestDatabase('concurrency');
@@ -33,7 +34,7 @@ describe('concurrency', () => {
     );
     expect(Number(counts.rows[0]!.n)).toBe(TENANTS.length * 2);
     for (const t of TENANTS) {
-      const { rows } = await fleet.regions[0]!.query<{ n: string }>(`SELECT count(*) AS n FROM ${'t_' + t.replace('-', '_')}.applied_log`);
+      const { rows } = await fleet.regions[0]!.query<{ n: string }>(`SELECT count(*) AS n FROM ${schemaNameFor(t)}.applied_log`);
       expect(Number(rows[0]!.n), t).toBe(2);
     }
     const reports = [JSON.parse(a.stdout), JSON.parse(b.stdout)];

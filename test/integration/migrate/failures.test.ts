@@ -3,7 +3,8 @@ import pg from 'pg';
 import { useTestDatabase } from '../helpers/database.ts';
 import { migrationsCopy, openTestFleet, writeMigration } from '../helpers/fleet.ts';
 import type { Fleet } from '../../../src/fleet.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
+import { schemaNameFor } from '../../../src/tenants/ids.ts';
 import { migrateFleet } from '../../../src/migrate/migrate-fleet.ts';
 
 const db = useTestDatabase('failures');
@@ -30,7 +31,7 @@ beforeAll(async () => {
   });
   await addTenants(fleet, TENANTS);
   // Poison two tenants so that the next migration fails there, after it has already done some work.
-  for (const t of ['t04', 't08']) await fleet.regions[0]!.query(`INSERT INTO ${'t_' + t}.projects (id, key, name) VALUES (1, 'BAD', 'poison')`);
+  for (const t of ['t04', 't08']) await fleet.regions[0]!.query(`INSERT INTO ${schemaNameFor(t)}.projects (id, key, name) VALUES (1, 'BAD', 'poison')`);
 });
 afterAll(async () => fleet?.close());
 
@@ -53,7 +54,7 @@ describe('a migration failing in some tenants', () => {
     for (const t of ['t05', 't06', 't07', 't08', 't09', 't10']) {
       expect(byTenant.get(t)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('canary failed') });
       expect(await ledger(t)).not.toContain('0007_sprints');
-      expect(await hasTable('t_' + t, 'sprints')).toBe(false);
+      expect(await hasTable(schemaNameFor(t), 'sprints')).toBe(false);
     }
   });
 
@@ -65,11 +66,11 @@ describe('a migration failing in some tenants', () => {
     for (const t of ['t04', 't08']) {
       expect(await ledger(t)).toEqual(['0001_projects', '0002_issues', '0003_issue_links', '0004_comments', '0005_audit_log', '0006_issue_labels_and_priority']);
       // The CREATE TABLE and INSERT that ran before the exception are rolled back with it.
-      expect(await hasTable('t_' + t, 'sprints')).toBe(false);
+      expect(await hasTable(schemaNameFor(t), 'sprints')).toBe(false);
     }
     for (const t of TENANTS.filter((x) => !['t04', 't08'].includes(x))) {
       expect(await ledger(t)).toContain('0007_sprints');
-      expect(await hasTable('t_' + t, 'sprints')).toBe(true);
+      expect(await hasTable(schemaNameFor(t), 'sprints')).toBe(true);
     }
   });
 
@@ -79,7 +80,7 @@ describe('a migration failing in some tenants', () => {
     await fleet.regions[0]!.query(`INSERT INTO t_t01.projects (id, key, name) VALUES (1, 'BAD', 'poison')`);
     const report = await migrateFleet(fleet, { failFast: true, concurrency: 1 });
     expect(report.ok).toBe(false);
-    expect(report.stopped).toMatch(/fail-fast after t01 failed/);
+    expect(report.stopped).toMatch(/after t01 failed \(failFast\)/);
     const applied = report.results.filter((r) => r.status === 'applied');
     const skipped = report.results.filter((r) => r.status === 'skipped');
     expect(report.results.find((r) => r.tenant === 't01')?.status).toBe('failed');

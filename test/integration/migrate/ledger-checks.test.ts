@@ -4,7 +4,7 @@ import path from 'node:path';
 import { useTestDatabase } from '../helpers/database.ts';
 import { migrationsCopy, openTestFleet, writeMigration } from '../helpers/fleet.ts';
 import type { Fleet } from '../../../src/fleet.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { migrateFleet } from '../../../src/migrate/migrate-fleet.ts';
 
 const db = useTestDatabase('ledger');

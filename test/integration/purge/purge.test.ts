@@ -5,7 +5,7 @@ import { openTestFleet } from '../helpers/fleet.ts';
 import { DAY_MS, ManualClock } from '../../../src/clock.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { installTenant } from '../../../src/lifecycle/install.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
 import { holdTenant } from '../../../src/lifecycle/hold.ts';

@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
-import { addTenants } from '../../../src/tenants/add-tenants.ts';
+import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { migrateFleet } from '../../../src/migrate/migrate-fleet.ts';
+import { prepareTenantSchema } from '../../../src/provisioning/prepare-schema.ts';
 import { verifyFleet } from '../../../src/verify/verify-fleet.ts';
 import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
@@ -15,7 +16,7 @@ test('verify: clean fleet at two versions, then each kind of hand-made change is
     await addTenants(fleet, ['v-clean', 'v-extra', 'v-index', 'v-default', 'v-check', 'v-gone']);
     // Two tenants at an older version: a second reference (built from 0001..0004).
     await query(url, `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at) VALUES ('v-old', 't_v_old', 'local', 'provisioning', now(), now()), ('v-old2', 't_v_old2', 'local', 'provisioning', now(), now())`);
-    await migrateFleet(fleet, { tenants: ['v-old', 'v-old2'], to: '0004_comments' });
+    await migrateFleet(fleet, { tenants: ['v-old', 'v-old2'], to: '0004_comments', prepare: prepareTenantSchema });
     // Registered, never provisioned: no schema and an empty ledger is not drift.
     await query(url, `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at) VALUES ('v-new', 't_v_new', 'local', 'provisioning', now(), now())`);
 

@@ -1,14 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { readMigrationFiles, checksumOf } from '../../../src/migrate/migration-files.ts';
 import { DEFAULT_MIGRATIONS_DIR } from '../../../src/fleet.ts';
-import { splitStatements } from '../../../src/migrate/split-statements.ts';
+import { splitStatements } from '../../../src/db/split-statements.ts';
+import { tempDir } from '../../integration/helpers/temp-dir.ts';
 import { inShard, parseShard } from '../../../src/migrate/shard.ts';
 
 function dirWith(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fleet-files-'));
+  const dir = tempDir('files');
   for (const [name, sql] of Object.entries(files)) writeFileSync(path.join(dir, name), sql);
   return dir;
 }
@@ -71,10 +71,10 @@ SELECT 'it''s; fine';`;
   });
 });
 
-describe('--shard i/n', () => {
+describe('shard i/n', () => {
   test('parses and refuses bad values', () => {
     expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
-    for (const bad of ['0/4', '5/4', '1/0', 'a/b', '1', '-1/2']) expect(() => parseShard(bad)).toThrow(/--shard/);
+    for (const bad of ['0/4', '5/4', '1/0', 'a/b', '1', '-1/2']) expect(() => parseShard(bad)).toThrow(/^shard ".*" is not i\/n/);
   });
 
   test('every tenant lands in exactly one shard, and shards are balanced', () => {

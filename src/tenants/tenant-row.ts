@@ -1,12 +1,12 @@
 import type pg from 'pg';
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
-import { withTransaction } from '../db/scoped.ts';
-import { withGuardedClient } from './guarded-client.ts';
+import { withClient, withTransaction } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
-import { assertTenantId } from '../tenants/ids.ts';
+import { assertTenantId } from './ids.ts';
 
-export type LifecycleStatus = 'provisioning' | 'active' | 'disconnected' | 'purged';
+/** A tenant's place in its lifecycle: the status column of fleet.tenants. */
+export type TenantStatus = 'provisioning' | 'active' | 'disconnected' | 'purged';
 export type DisconnectCause = 'uninstalled' | 'stale';
 
 /** A tenant's registry row as the lifecycle reads it. */
@@ -14,7 +14,7 @@ export interface TenantRow {
   readonly id: string;
   readonly schema_name: string;
   readonly region: string;
-  readonly status: LifecycleStatus;
+  readonly status: TenantStatus;
   readonly created_at: Date;
   readonly updated_at: Date;
   readonly last_contact_at: Date | null;
@@ -33,6 +33,12 @@ export const TENANT_COLUMNS =
 export interface LocatedTenant {
   readonly region: RegionDatabase;
   readonly row: TenantRow;
+}
+
+/** The region whose registry has the tenant, or undefined: one query per region, in parallel. */
+export async function regionOfTenant(regions: readonly RegionDatabase[], id: string): Promise<RegionDatabase | undefined> {
+  const hits = await Promise.all(regions.map(async (region) => ((await region.query('SELECT 1 FROM fleet.tenants WHERE id = $1', [id])).rowCount ?? 0) > 0));
+  return regions.find((_, i) => hits[i]);
 }
 
 /** The tenant's row and the region whose database holds it, or undefined when no region knows the id. */
@@ -62,7 +68,7 @@ export async function requireTenant(fleet: Fleet, id: string): Promise<LocatedTe
  * sees its result. fn gets the row as it is under the lock.
  */
 export async function withLockedTenant<T>(region: RegionDatabase, id: string, fn: (client: pg.PoolClient, row: TenantRow) => Promise<T>): Promise<T> {
-  return withGuardedClient(region.controlPool, (client) =>
+  return withClient(region.controlPool, (client) =>
     withTransaction(client, async () => {
       const { rows } = await client.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM fleet.tenants WHERE id = $1 FOR UPDATE`, [id]);
       const row = rows[0];

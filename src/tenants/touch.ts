@@ -1,8 +1,8 @@
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { recordAudit } from '../audit.ts';
-import { assertTenantId } from '../tenants/ids.ts';
-import { markReactivated, withLockedTenant, type LifecycleStatus } from './tenant-row.ts';
+import { assertTenantId } from './ids.ts';
+import { markReactivated, withLockedTenant, type TenantStatus } from './tenant-row.ts';
 
 /** Contact is recorded at most once a minute per tenant: in the database, and in this process before that. */
 export const TOUCH_INTERVAL_MS = 60_000;
@@ -15,13 +15,13 @@ export interface TouchResult {
   readonly written: boolean;
   /** True when this process recorded contact for the tenant less than a minute ago: no query was sent. */
   readonly throttled: boolean;
-  readonly status: LifecycleStatus | null;
+  readonly status: TenantStatus | null;
   /** A tenant a sweep had disconnected for silence, active again because it made contact. */
   readonly resumed: boolean;
 }
 
 interface ContactRow {
-  status: LifecycleStatus;
+  status: TenantStatus;
   disconnect_cause: string | null;
   written: boolean;
 }

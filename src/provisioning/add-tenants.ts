@@ -1,10 +1,12 @@
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { FleetError } from '../errors.ts';
+import { withClient, withTransaction } from '../db/scoped.ts';
 import { recordAuditMany } from '../audit.ts';
 import { migrateFleet, type MigrateReport } from '../migrate/migrate-fleet.ts';
 import type { RunEvent } from '../migrate/run-fleet.ts';
-import { assertTenantIds, findSchemaCollisions, schemaNameFor } from './ids.ts';
+import { assertTenantIds, findSchemaCollisions, schemaNameFor } from '../tenants/ids.ts';
+import { prepareTenantSchema } from './prepare-schema.ts';
 
 export interface AddTenantsOptions {
   readonly region?: string;
@@ -33,7 +35,7 @@ export interface AddTenantsReport {
 export function chooseRegion(fleet: Fleet, name?: string): RegionDatabase {
   if (name !== undefined) return fleet.region(name);
   if (fleet.regions.length === 1) return fleet.regions[0] as RegionDatabase;
-  throw new FleetError('INPUT_INVALID', `this fleet has ${fleet.regions.length} regions (${fleet.regions.map((r) => r.name).join(', ')}): name one with --region`);
+  throw FleetError.forOption('INPUT_INVALID', 'region', (o) => `this fleet has ${fleet.regions.length} regions (${fleet.regions.map((r) => r.name).join(', ')}): name one with ${o}`);
 }
 
 interface ExistingRow {
@@ -51,7 +53,7 @@ interface ExistingRow {
  */
 export async function addTenants(fleet: Fleet, rawIds: readonly string[], options: AddTenantsOptions = {}): Promise<AddTenantsReport> {
   const ids = [...new Set(rawIds)];
-  if (ids.length === 0) throw new FleetError('INPUT_INVALID', 'no tenant ids given: pass ids as arguments or --file with one id per line');
+  if (ids.length === 0) throw new FleetError('INPUT_INVALID', 'no tenant ids given: pass at least one id');
   assertTenantIds(ids);
   const collisions = findSchemaCollisions(ids);
   if (collisions.length > 0) {
@@ -88,30 +90,26 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
   const now = fleet.clock.now();
   let registered: string[] = [];
   if (fresh.length > 0) {
-    const client = await region.controlPool.connect();
-    try {
-      await client.query('BEGIN');
-      const inserted = await client.query<{ id: string }>(
-        `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at)
-         SELECT id, schema_name, $3, 'provisioning', $4, $4 FROM unnest($1::text[], $2::text[]) AS u(id, schema_name)
-         ON CONFLICT DO NOTHING RETURNING id`,
-        [fresh, fresh.map(schemaNameFor), region.name, now],
-      );
-      registered = inserted.rows.map((r) => r.id);
-      await recordAuditMany(client, registered.map((id) => ({ at: now, tenantId: id, action: 'registered', fromState: null, toState: 'provisioning', actor: fleet.actor, details: { region: region.name } })));
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    registered = await withClient(region.controlPool, (client) =>
+      withTransaction(client, async () => {
+        const inserted = await client.query<{ id: string }>(
+          `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at)
+           SELECT id, schema_name, $3, 'provisioning', $4, $4 FROM unnest($1::text[], $2::text[]) AS u(id, schema_name)
+           ON CONFLICT DO NOTHING RETURNING id`,
+          [fresh, fresh.map(schemaNameFor), region.name, now],
+        );
+        const ids = inserted.rows.map((r) => r.id);
+        await recordAuditMany(client, ids.map((id) => ({ at: now, tenantId: id, action: 'registered', fromState: null, toState: 'provisioning', actor: fleet.actor, details: { region: region.name } })));
+        return ids;
+      }),
+    );
   }
   // A concurrent add may have registered some of ours first: those are its to finish, and ours too
   // if it was interrupted; migrating them again is safe under the per-tenant lock.
   const toProvision = [...new Set([...fresh, ...resumed])];
   const migrate = await migrateFleet(fleet, {
     tenants: toProvision,
+    prepare: prepareTenantSchema,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
