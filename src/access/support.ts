@@ -118,7 +118,8 @@ export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): 
         throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${JSON.stringify(options.tenantId)} is ${tenant.status}: there is no data to support (only active or disconnected tenants can get a support grant)`);
       }
       const prefix = await readRolePrefix(client);
-      const me = (await client.query<{ me: string }>('SELECT current_user::text AS me')).rows[0]?.me as string;
+      const who = (await client.query<{ me: string; db: string }>('SELECT current_user::text AS me, current_database()::text AS db')).rows[0] as { me: string; db: string };
+      const me = who.me;
       if (options.to !== undefined) {
         const user = (await client.query<{ rolcanlogin: boolean; rolsuper: boolean }>('SELECT rolcanlogin, rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1', [options.to])).rows[0];
         const refuse = !user
@@ -161,6 +162,8 @@ export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): 
           `GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${r}`,
           `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(me)} IN SCHEMA ${s} GRANT SELECT ON TABLES TO ${r}`,
           ...(options.to !== undefined ? [`GRANT ${r} TO ${quoteIdent(options.to)}`] : []),
+          // PUBLIC has no CONNECT on a fleet database (control migration 0006).
+          `GRANT CONNECT ON DATABASE ${quoteIdent(who.db)} TO ${options.to !== undefined ? quoteIdent(options.to) : r}`,
         ].join(';\n'),
       );
       await recordAudit(client, {
@@ -235,7 +238,8 @@ async function revokeIn(fleet: Fleet, region: RegionDatabase, n: string, reason:
         oid = role.oid;
         await terminateSessions(client, role.oid);
         const r = quoteIdent(row.role_name);
-        await client.query([`REASSIGN OWNED BY ${r} TO ${quoteIdent(role.me)}`, `DROP OWNED BY ${r}`, `DROP ROLE ${r}`].join(';\n'));
+        // Nothing is reassigned: what the grant's role made (a large object) goes with it.
+        await client.query([`DROP OWNED BY ${r}`, `DROP ROLE ${r}`].join(';\n'));
       }
       const updated = (
         await client.query<GrantRow>(`UPDATE fleet.support_grants SET revoked_at = $2, revoked_by = $3, revoke_reason = $4 WHERE id = $1 RETURNING ${GRANT_COLUMNS}`, [n, now, fleet.actor, reason])

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Umzug, UmzugStorage } from 'umzug';
 import type { Clock } from '../clock.ts';
 import { quoteIdent } from '../db/quote.ts';
-import { releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
+import { RELEASE_OWN_LEASES_SQL, releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
 import { prepareTenantSchema } from '../tenants/prepare-schema.ts';
 import type { MigrationFile } from './migration-files.ts';
 import { splitStatements } from './split-statements.ts';
@@ -69,9 +69,9 @@ async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => P
       `BEGIN; SET LOCAL search_path TO ${quoteIdent(tenant.schema)}; SET LOCAL lock_timeout = ${msSetting(settings.lockTimeoutMs)}; SET LOCAL statement_timeout = ${msSetting(settings.statementTimeoutMs)};\n${sql}`,
     );
     await ledger();
-    // The connection holds no other session lock than this tenant's: unlock_all needs no value.
-    // If COMMIT fails the rest of the string is not run, and the caller's finally unlocks.
-    await client.query(releaseLock ? 'COMMIT; SELECT pg_advisory_unlock_all()' : 'COMMIT');
+    // The lease is given back in the migration's own transaction: no extra commit. If COMMIT
+    // fails the release is rolled back with it, and the caller's finally releases.
+    await client.query(releaseLock ? `${RELEASE_OWN_LEASES_SQL}; COMMIT` : 'COMMIT');
     if (releaseLock) ctx.lockReleased = true;
   } catch (error) {
     // Also right when the string did not even parse: ROLLBACK outside a transaction only warns.
