@@ -1,5 +1,6 @@
 import type { MigrateReport } from '../../src/migrate/migrate-fleet.ts';
 import type { Output } from './output.ts';
+import { LOCKED_BY_ANOTHER_RUNNER } from '../../src/migrate/tenant-migrator.ts';
 
 /** The human form of a migrate or rollback report: the summary first, then each failure in full. */
 export function printRunReport(out: Output, report: MigrateReport, verb: 'migrate' | 'rollback'): void {
@@ -22,6 +23,8 @@ export function printRunReport(out: Output, report: MigrateReport, verb: 'migrat
   const skippedByReason = new Map<string, number>();
   for (const r of report.results) if (r.status === 'skipped') skippedByReason.set(r.reason ?? '', (skippedByReason.get(r.reason ?? '') ?? 0) + 1);
   for (const [reason, n] of skippedByReason) out.line(out.dim(`  skipped ${n}: ${reason}`));
+  const held = report.results.filter((r) => r.status === 'skipped' && r.reason === LOCKED_BY_ANOTHER_RUNNER);
+  if (held.length > 0) out.line(out.red(`  not migrated, held by another runner: ${held.map((r) => `${r.region}/${r.tenant}`).join(', ')}; run again once it is done.`));
   const failed = report.results.filter((r) => r.status === 'failed');
   for (const f of failed.slice(0, 100)) {
     out.line(`  ${out.red('failed')} ${f.region}/${f.tenant} at ${f.error?.migration ?? '(before any migration)'}: ${f.error?.message}${f.error?.code ? ` [SQLSTATE ${f.error.code}]` : ''}`);

@@ -33,6 +33,9 @@ export type TenantOutcome =
 
 const LOCK_NOT_AVAILABLE = '55P03';
 
+/** The reason of a tenant skipped because another runner (or a purge) held it: its work is not done. */
+export const LOCKED_BY_ANOTHER_RUNNER = 'locked by another runner';
+
 const defaultBackoff = (attempt: number) => Math.min(5000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 class RunContext {
@@ -208,7 +211,7 @@ export async function migrateTenantUp(
       values: [tenant.id],
     });
     const state = current.rows[0];
-    if (!state?.locked) return { status: 'skipped', reason: 'locked by another runner' };
+    if (!state?.locked) return { status: 'skipped', reason: LOCKED_BY_ANOTHER_RUNNER };
     holding = true;
     const status = state.status ?? undefined;
     if (status === undefined || status === 'purged') return { status: 'skipped', reason: `tenant is ${status ?? 'no longer registered'}` };
@@ -274,7 +277,7 @@ export async function migrateTenantDown(
       await umzug.down({ to: revert[0] as string });
       return { status: 'applied', migrations: done, activated: false };
     });
-    return locked.locked ? locked.value : { status: 'skipped', reason: 'locked by another runner' };
+    return locked.locked ? locked.value : { status: 'skipped', reason: LOCKED_BY_ANOTHER_RUNNER };
   } catch (error) {
     return { status: 'failed', migrations: done, error: failureOf(error) };
   }
