@@ -1,3 +1,4 @@
+import { enforceSupportExpiry } from '../../src/access/support.ts';
 import { FleetError, isUsageError } from '../../src/errors.ts';
 import { loadFleetConfig } from '../../src/config/load.ts';
 import { openFleet, type Fleet, type OpenFleetOptions } from '../../src/fleet.ts';
@@ -63,6 +64,11 @@ export async function withFleet<T>(globals: GlobalOptions, options: FleetCommand
     ...(process.env.FLEET_HOME ? { embeddedDir: process.env.FLEET_HOME } : {}),
   };
   const fleet = await openFleet(open);
+  // Expired support grants end at the next fleet command, scheduled sweep or not (src/access/support.ts).
+  await enforceSupportExpiry(fleet).catch(async (error: unknown) => {
+    await fleet.close();
+    throw error;
+  });
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (!controller.signal.aborted) {

@@ -4,6 +4,7 @@ import type { RegionDatabase } from '../../db/region-database.ts';
 import { withTransaction } from '../../db/scoped.ts';
 import { FleetError } from '../../errors.ts';
 import { readRolePrefix } from '../names.ts';
+import { enforceSupportExpiry } from '../support.ts';
 import { resolveSessionAuth } from '../session-login.ts';
 import { Access } from './access.ts';
 import { backfillTenantRoles } from './backfill.ts';
@@ -11,7 +12,8 @@ import { DEFAULT_MAX_CONNECTIONS, type TenantAccess, type TenantAccessOptions } 
 
 /**
  * Set up (idempotently) every region's access: the application secret, the roles of registered
- * tenants that lack them (backfillTenantRoles), no connection opened yet. The returned
+ * tenants that lack them (backfillTenantRoles), expired support grants revoked
+ * (enforceSupportExpiry); no tenant connection opened yet. The returned
  * TenantAccess runs units of work (withTenant) until closed.
  */
 export async function openTenantAccess(fleet: Fleet, options: TenantAccessOptions = {}): Promise<TenantAccess> {
@@ -32,6 +34,8 @@ export async function openTenantAccess(fleet: Fleet, options: TenantAccessOption
       return { region, auth, prefix };
     }),
   );
+  // Support access ends when it says, whether or not a sweep is scheduled.
+  await enforceSupportExpiry(fleet);
   return new Access(fleet, regions, { ...options, maxConnections });
 }
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
   await addTenants(fleet, ['acme', 'globex']);
   await seed(fleet, 't_acme', 'acme');
   await seed(fleet, 't_globex', 'globex');
-  await fleet.regions[0]!.query(`CREATE ROLE ${quoteIdent(staff)} LOGIN PASSWORD '${staffPassword}'`);
+  await fleet.regions[0]!.query(`CREATE ROLE ${quoteIdent(staff)} LOGIN NOINHERIT PASSWORD '${staffPassword}'`);
 });
 afterAll(async () => {
   await fleet.regions[0]?.query(`DROP ROLE IF EXISTS ${quoteIdent(staff)}`).catch(() => undefined);
