@@ -11,6 +11,7 @@ import { MAX_SUPPORT_TTL_MS, MIN_SUPPORT_TTL_MS, formatDuration } from './durati
 import { FLEET_ROLE_PATTERN } from './cleanup.ts';
 import { isFleetRole, readRolePrefix } from './names.ts';
 import { generatePassword, scramVerifier } from './scram.ts';
+import { GRANT_CONNECT_LOCK_SQL } from './tenant-role.ts';
 
 /**
  * Support access, time-boxed and ticket-bound. A grant is a role `<prefix>_support_<n>` that may
@@ -152,6 +153,7 @@ export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): 
           `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(me)} IN SCHEMA ${s} GRANT SELECT ON TABLES TO ${r}`,
           ...(options.to !== undefined ? [`GRANT ${r} TO ${quoteIdent(options.to)}`] : []),
           // PUBLIC has no CONNECT on a fleet database (control migration 0006).
+          GRANT_CONNECT_LOCK_SQL,
           `GRANT CONNECT ON DATABASE ${quoteIdent(who.db)} TO ${options.to !== undefined ? quoteIdent(options.to) : r}`,
         ].join(';\n'),
       );

@@ -20,6 +20,9 @@ import { readRolePrefix, sessionRoleName, tenantRoleName, tenantRoleNameSql } fr
  *   tenants never needs the application secret. It is registered in fleet.session_roles, which
  *   fleet_access.session_tenant() reads to tell a session its own tenant (and only that).
  */
+/** Serializes GRANTs on the database row (pg_database.datacl): take it in the GRANT's transaction. */
+export const GRANT_CONNECT_LOCK_SQL = 'SELECT 1 FROM fleet.access_settings FOR UPDATE';
+
 export interface TenantRoleTarget {
   readonly id: string;
   readonly schema: string;
@@ -101,6 +104,9 @@ export async function createTenantRole(client: pg.ClientBase, tenant: TenantRole
     `GRANT ${role} TO ${l}`,
     // PUBLIC has no CONNECT on a fleet database (control migration 0006): the login may connect
     // to this database only, so it cannot own anything elsewhere that would block its DROP ROLE.
+    // Two GRANTs on the database at once fail ("tuple concurrently updated"): serialized on the
+    // settings row, held to the end of this (implicit or the caller's) transaction.
+    GRANT_CONNECT_LOCK_SQL,
     `GRANT CONNECT ON DATABASE ${quoteIdent(row.db)} TO ${l}`,
   ];
   // One round trip; a multi-statement simple query is one implicit transaction.
