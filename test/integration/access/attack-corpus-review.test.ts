@@ -6,13 +6,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, useTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { openTestFleet } from '../helpers/fleet.ts';
+import { migrationsCopy, openTestFleet, writeMigration } from '../helpers/fleet.ts';
 import { DAY_MS, ManualClock } from '../../../src/clock.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
 import { addTenants } from '../../../src/tenants/add-tenants.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
 import { purgeFleet } from '../../../src/purge/purge-fleet.ts';
+import { migrateFleet } from '../../../src/migrate/migrate-fleet.ts';
+import { readMigrationFiles } from '../../../src/migrate/migration-files.ts';
 import { openTenantAccess, type TenantAccess } from '../../../src/access/with-tenant.ts';
 import { runTenantSql } from '../../../src/access/tenant-sql.ts';
 import { sessionRoleName, tenantRoleName, tenantRoleNameSql } from '../../../src/access/names.ts';
@@ -275,4 +277,26 @@ describe('one tenant blocking another', () => {
       await runner.end();
     }
   }, 30_000);
+
+  test('a migrate that finds a pending tenant held by another runner is not ok and names it', async () => {
+    await addTenants(fleet, ['golf']);
+    const dir = migrationsCopy();
+    const next = String(readMigrationFiles(dir).length + 1).padStart(4, '0');
+    writeMigration(dir, `${next}_review_extra.sql`, 'CREATE TABLE review_extra (id int PRIMARY KEY);');
+    const later = await openTestFleet(db().url, { clock, migrationsDir: dir });
+    const runner = new pg.Client({ connectionString: db().url });
+    await runner.connect();
+    try {
+      expect(await tryTenantLock(runner, 'golf')).toBe(true);
+      const held = await migrateFleet(later, { tenants: ['golf'] });
+      expect(held.results).toEqual([expect.objectContaining({ tenant: 'golf', status: 'skipped', reason: 'locked by another runner' })]);
+      expect(held.ok).toBe(false);
+      await releaseTenantLock(runner, 'golf');
+      const done = await migrateFleet(later, { tenants: ['golf'] });
+      expect(done).toMatchObject({ ok: true, summary: { applied: 1 } });
+    } finally {
+      await runner.end();
+      await later.close();
+    }
+  });
 });
