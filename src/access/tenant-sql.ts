@@ -7,18 +7,7 @@ import { splitStatements } from '../migrate/split-statements.ts';
 import { assertTenantId } from '../tenants/ids.ts';
 import type { TenantAccess } from './with-tenant.ts';
 
-/**
- * `fleet sql`: an operator's SQL in one tenant's scope, through withTenant (the application role,
- * SET LOCAL ROLE to the tenant's role, its schema on the search_path), read-only (BEGIN READ
- * ONLY) unless `write`. Written to the audit log before it runs (action `sql`, with the text) and
- * after (`sql.done`, or `sql.failed` with the SQLSTATE only: see safeFailure). The statements run
- * in order in one transaction: all commit, or none. Each is sent as one protocol message of the
- * extended protocol, so PostgreSQL refuses one that holds two; before each, the transaction is
- * checked to be the one that began; before COMMIT, withTenant checks it is still read-only. So
- * transaction control cannot smuggle a write past a read-only run, whatever the splitter makes of
- * the text. Transaction control the splitter does see is refused before anything runs, as a
- * courtesy: the tool owns the transaction.
- */
+/** What to run for runTenantSql, and where it came from. */
 export interface TenantSqlOptions {
   readonly tenantId: string;
   readonly sql: string;
@@ -44,6 +33,18 @@ export interface TenantSqlResult {
 const MAX_AUDITED_SQL = 20_000;
 const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|abort|rollback(?!\s+to\b)|prepare\s+transaction)\b/i;
 
+/**
+ * `fleet sql`: an operator's SQL in one tenant's scope, through withTenant (the application role,
+ * SET LOCAL ROLE to the tenant's role, its schema on the search_path), read-only (BEGIN READ
+ * ONLY) unless `write`. Written to the audit log before it runs (action `sql`, with the text) and
+ * after (`sql.done`, or `sql.failed` with the SQLSTATE only: see safeFailure). The statements run
+ * in order in one transaction: all commit, or none. Each is sent as one protocol message of the
+ * extended protocol, so PostgreSQL refuses one that holds two; before each, the transaction is
+ * checked to be the one that began; before COMMIT, withTenant checks it is still read-only. So
+ * transaction control cannot smuggle a write past a read-only run, whatever the splitter makes of
+ * the text. Transaction control the splitter does see is refused before anything runs, as a
+ * courtesy: the tool owns the transaction.
+ */
 export async function runTenantSql(access: TenantAccess, options: TenantSqlOptions): Promise<TenantSqlResult> {
   assertTenantId(options.tenantId);
   const statements = splitSql(options.sql);

@@ -46,20 +46,24 @@ export class Access implements TenantAccess {
     );
   }
 
+  /** A region's role prefix and how its session roles authenticate. */
   info(region: string): RegionAccessInfo {
     const r = this.#region(region);
     return { region: r.region.name, prefix: r.prefix, auth: r.auth.kind, maxConnections: this.#maxConnections, ...(r.auth.kind === 'scram' && r.auth.credentialsFile ? { credentialsFile: r.auth.credentialsFile } : {}) };
   }
 
+  /** The name of a tenant's session role in a region. */
   sessionRole(region: string, tenantId: string): string {
     assertTenantId(tenantId);
     return sessionRoleName(this.#region(region).prefix, schemaNameFor(tenantId));
   }
 
+  /** Connections of a region's session pools. */
   stats(region: string): SessionPoolStats {
     return this.#region(region).pool.stats();
   }
 
+  /** One unit of work in one tenant's scope: the contract is on TenantAccess.withTenant (types.ts). */
   async withTenant<T>(tenantId: string, fn: TenantWork<T>, options: WithTenantOptions = {}): Promise<T> {
     if (this.#closed) throw new FleetError('REFUSED', 'this TenantAccess is closed: open another with openTenantAccess');
     assertTenantId(tenantId);
@@ -80,6 +84,7 @@ export class Access implements TenantAccess {
     }
   }
 
+  /** Close every pooled connection; later units are refused. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
