@@ -175,6 +175,15 @@ async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], exe
   });
 }
 
+async function untilLeased<T extends { locked: boolean }>(attempt: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+    const state = await attempt();
+    if (state?.locked || performance.now() + pause > deadline) return state;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
 function failureOf(error: unknown): TenantFailure {
   // Umzug wraps the database error in a MigrationError whose cause is the original.
   const migrationName = (error as { migration?: { name?: string } }).migration?.name ?? null;
@@ -205,12 +214,17 @@ export async function migrateTenantUp(
   try {
     // The lock and, under it, the tenant's status and ledger in one round trip (another runner may
     // have finished this tenant since the plan). Named: prepared once per connection.
-    const current = await client.query<{ locked: boolean; status: string | null; applied: string[] | null }>({
-      name: 'fleet-lock-tenant-state',
-      text: 'SELECT locked, status, applied FROM fleet.lock_tenant_state($1)',
-      values: [tenant.id],
-    });
-    const state = current.rows[0];
+    const lockState = async () =>
+      (
+        await client.query<{ locked: boolean; status: string | null; applied: string[] | null }>({
+          name: 'fleet-lock-tenant-state',
+          text: 'SELECT locked, status, applied FROM fleet.lock_tenant_state($1)',
+          values: [tenant.id],
+        })
+      ).rows[0];
+    // Held by another runner: wait for it (at most lockTimeoutMs), then this runner finds the
+    // tenant done (up to date) or does what is left. Still held: skipped, and the run is not ok.
+    const state = await untilLeased(lockState, settings.lockTimeoutMs);
     if (!state?.locked) return { status: 'skipped', reason: LOCKED_BY_ANOTHER_RUNNER };
     holding = true;
     const status = state.status ?? undefined;
