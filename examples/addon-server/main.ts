@@ -15,9 +15,8 @@
  */
 import os from 'node:os';
 import pino from 'pino';
-import { loadFleetConfig } from '../../src/config/load.ts';
-import { openFleet } from '../../src/fleet.ts';
-import { openTenantAccess } from '../../src/access/with-tenant.ts';
+import { loadFleetConfig, openFleet } from '../../src/index.ts';
+import { openTenantAccess } from '../../src/access/index.ts';
 import { buildAddonServer } from './server.ts';
 
 const env = process.env;

@@ -1,20 +1,19 @@
 import http from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import type { Fleet } from '../../src/fleet.ts';
-import type { TenantAccess } from '../../src/access/with-tenant.ts';
+import type { Fleet } from '../../src/index.ts';
+import type { TenantAccess } from '../../src/access/index.ts';
 import {
   atlassianKeyFetcher,
   createRequestGuard,
   receiveConnectCallback,
   receiveForgeInstalled,
   receiveForgePreUninstall,
-  tenantGuardPlugin,
-  TenantRequestError,
   type KeyFetcher,
   type JwksFetcher,
   type RequestGuard,
 } from '../../src/requests/index.ts';
+import { tenantGuardPlugin, TenantRequestError } from '../../src/requests/fastify.ts';
 
 /**
  * The reference add-on backend: Atlassian Connect and Forge remote routes in front of one fleet.

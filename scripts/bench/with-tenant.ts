@@ -102,6 +102,8 @@ try {
   const created = await region.query<{ sql: string }>(`SELECT format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L', $1::text, $2::text) AS sql`, [benchRole, scramVerifier(password)]);
   await region.query(created.rows[0]!.sql);
   await region.query(`GRANT ${ids.map((id) => quoteIdent(tenantRoleName(prefix, schemaNameFor(id)))).join(', ')} TO ${quoteIdent(benchRole)}`);
+  // PUBLIC has no CONNECT on a fleet database (control migration 0006).
+  await region.query(`GRANT CONNECT ON DATABASE ${quoteIdent((await region.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db)} TO ${quoteIdent(benchRole)}`);
   const benchUrl = new URL(url.toString());
   benchUrl.username = benchRole;
   benchUrl.password = password;

@@ -1,4 +1,4 @@
-import type { MigrateReport } from '../../src/index.ts';
+import { LOCKED_BY_ANOTHER_RUNNER, type MigrateReport } from '../../src/index.ts';
 import type { Output } from './output.ts';
 
 /** The human form of a migrate or rollback report: the summary first, then each failure in full. */
@@ -22,6 +22,8 @@ export function printRunReport(out: Output, report: MigrateReport, verb: 'migrat
   const skippedByReason = new Map<string, number>();
   for (const r of report.results) if (r.status === 'skipped') skippedByReason.set(r.reason ?? '', (skippedByReason.get(r.reason ?? '') ?? 0) + 1);
   for (const [reason, n] of skippedByReason) out.line(out.dim(`  skipped ${n}: ${reason}`));
+  const held = report.results.filter((r) => r.status === 'skipped' && r.reason === LOCKED_BY_ANOTHER_RUNNER);
+  if (held.length > 0) out.line(out.red(`  not migrated, held by another runner: ${held.map((r) => `${r.region}/${r.tenant}`).join(', ')}; run again once it is done.`));
   const failed = report.results.filter((r) => r.status === 'failed');
   for (const f of failed.slice(0, 100)) {
     out.line(`  ${out.red('failed')} ${f.region}/${f.tenant} at ${f.error?.migration ?? '(before any migration)'}: ${f.error?.message}${f.error?.code ? ` [SQLSTATE ${f.error.code}]` : ''}`);

@@ -1,4 +1,5 @@
 import { FleetError, isUsageError, loadFleetConfig, openFleet, type Fleet, type OpenFleetOptions } from '../../src/index.ts';
+import { enforceSupportExpiry } from '../../src/access/index.ts';
 import { currentActor } from './actor.ts';
 import { createOutput, type Output } from './output.ts';
 
@@ -70,6 +71,11 @@ export async function withFleet<T>(globals: GlobalOptions, options: FleetCommand
     ...(process.env.FLEET_HOME ? { embeddedDir: process.env.FLEET_HOME } : {}),
   };
   const fleet = await openFleet(open);
+  // Expired support grants end at the next fleet command, scheduled sweep or not (src/access/support.ts).
+  await enforceSupportExpiry(fleet).catch(async (error: unknown) => {
+    await fleet.close();
+    throw error;
+  });
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (!controller.signal.aborted) {

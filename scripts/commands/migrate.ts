@@ -39,8 +39,8 @@ Examples:
   $ fleet migrate --region eu --to 0004_comments --dry-run
   $ fleet migrate --shard 2/4 --concurrency 16
 
-Exit codes: 0 all tenants fine (tenants held by another runner are skipped, not failed),
-1 any tenant failed or the canary stopped the rollout, 2 bad usage, configuration or migration files.`,
+Exit codes: 0 all tenants fine, 1 any tenant failed, a pending tenant was held by another runner past lockTimeoutMs (named),
+or the canary stopped the rollout, 2 bad usage, configuration or migration files.`,
     )
     .action(async (flags: MigrateFlags, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();

@@ -56,7 +56,7 @@ function printReport(out: Output, report: PurgeReport): void {
   }
   const s = report.summary;
   const mark = report.ok ? out.green('✓') : out.red('✗');
-  out.line(`${mark} purge: ${s.purged} tenant(s) purged (~${formatBytes(s.approxBytes)}), ${s.skipped} skipped, ${s.failed} failed, of ${s.due} due, in ${(report.durationMs / 1000).toFixed(2)} s`);
+  out.line(`${mark} purge: ${s.purged} tenant(s) purged (~${formatBytes(s.approxBytes)}), ${s.skipped} skipped (${s.busy} busy), ${s.failed} failed, of ${s.due} due, in ${(report.durationMs / 1000).toFixed(2)} s`);
   if (report.brake.tripped) out.line(out.yellow(`  the brake was overridden with --allow-mass: ${report.brake.limits.filter((l) => l.exceeded).map((l) => l.message).join('; ')}`));
   for (const r of report.results.slice(0, 200)) {
     if (r.status === 'purged') out.line(`  purged  ${r.region}/${r.tenant} (schema ${r.schema}, ${r.tables} table(s), ~${formatBytes(r.approxBytes ?? 0)}); last backup holding it expires ${day(r.backupExpiresAt ?? null)}`);
@@ -65,6 +65,8 @@ function printReport(out: Output, report: PurgeReport): void {
   }
   if (report.results.length > 200) out.line(out.dim(`  … and ${report.results.length - 200} more (use --json for all)`));
   if (s.failed > 0) out.line(out.dim('  A failed tenant is untouched (its transaction rolled back); run the purge again.'));
+  const busy = report.results.filter((r) => r.busy === true);
+  if (busy.length > 0) out.line(out.red(`  ${busy.length} due tenant(s) were held by a runner and not purged: ${busy.map((r) => `${r.region}/${r.tenant}`).join(', ')}; run the purge again.`));
 }
 
 function printEvidence(out: Output, evidence: PurgeEvidence): void {

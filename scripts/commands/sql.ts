@@ -1,3 +1,4 @@
+import { printable } from '../../src/access/index.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -75,7 +76,7 @@ Exit codes: 0 done, 1 PostgreSQL refused the SQL (its message is printed; nothin
             } catch (error) {
               if (!isDatabaseRefusal(error)) throw error;
               if (out.json) out.printJson({ command: 'sql', ok: false, error: { code: 'POSTGRES', sqlstate: error.code, message: error.message } });
-              out.error(`${out.red('error')} PostgreSQL refused the SQL (SQLSTATE ${error.code}): ${error.message}. Nothing was committed.`);
+              out.error(`${out.red('error')} PostgreSQL refused the SQL (SQLSTATE ${error.code}): ${printable(error.message)}. Nothing was committed.`);
               return EXIT.failed;
             }
           }),
@@ -95,7 +96,7 @@ function readSqlFile(file: string): string {
 function printStatements(out: Output, statements: readonly StatementResult[]): void {
   for (const s of statements) {
     if (s.fields.length > 0) {
-      out.line(s.fields.join('\t'));
+      out.line(s.fields.map(printable).join('\t'));
       for (const row of s.rows) out.line(s.fields.map((f) => cell(row[f])).join('\t'));
       out.error(out.dim(`(${s.rows.length} row${s.rows.length === 1 ? '' : 's'})`));
     } else {
@@ -107,6 +108,7 @@ function printStatements(out: Output, statements: readonly StatementResult[]): v
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value).replace(/[\t\n]/g, ' ');
+  if (typeof value === 'object') return printable(JSON.stringify(value));
+  // Terminal escape sequences in a row are shown, never obeyed.
+  return printable(String(value));
 }

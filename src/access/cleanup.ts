@@ -34,7 +34,7 @@ export async function dropAccessRoles(client: pg.ClientBase): Promise<string[]> 
   if (has.rows[0].sessions) await client.query('DELETE FROM fleet.session_roles');
   for (const row of rows) {
     await client.query(`SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()`, [row.rolname]);
-    await dropRoleStatements(client, row.rolname, row.me);
+    await dropRoleStatements(client, row.rolname);
   }
   return rows.map((r) => r.rolname);
 }

@@ -15,6 +15,7 @@ export {
 } from './with-tenant.ts';
 export { isDatabaseRefusal, runTenantSql, type StatementResult, type TenantSqlOptions, type TenantSqlResult } from './tenant-sql.ts';
 export {
+  enforceSupportExpiry,
   grantSupport,
   listSupportGrants,
   revokeSupportGrant,
@@ -26,5 +27,6 @@ export {
   type SupportGrant,
   type SupportLogin,
 } from './support.ts';
+export { printable } from './printable.ts';
 export { formatDuration, MAX_SUPPORT_TTL_MS, MIN_SUPPORT_TTL_MS, parseTtl } from './duration.ts';
 export type { SessionPoolStats } from './session-pool.ts';

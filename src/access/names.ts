@@ -38,15 +38,33 @@ export function sessionRoleName(prefix: string, schema: string): string {
   return hashedName(prefix, 'l_', schema);
 }
 
+// '$' never occurs in a schema name ([a-z0-9_]), so no plain name can equal a hashed one: a
+// crafted 53-character id cannot take the role of a tenant whose name was hashed.
+const HASH_SEPARATOR = '$';
+const HASH_HEX_CHARS = 12;
+
 function hashedName(prefix: string, kind: string, schema: string): string {
   assertPrefix(prefix);
   const plain = `${prefix}_${kind}${schema}`;
   if (Buffer.byteLength(plain) <= MAX_IDENTIFIER_BYTES) return plain;
-  const hash = createHash('sha256').update(schema).digest('hex').slice(0, 12);
-  const keep = MAX_IDENTIFIER_BYTES - prefix.length - 1 - kind.length - 1 - hash.length;
-  // '$' never occurs in a schema name ([a-z0-9_]), so no plain name can equal a hashed one: a
-  // crafted 53-character id cannot take the role of a tenant whose name was hashed.
-  return `${prefix}_${kind}${schema.slice(0, keep)}$${hash}`;
+  const hash = createHash('sha256').update(schema).digest('hex').slice(0, HASH_HEX_CHARS);
+  return `${prefix}_${kind}${schema.slice(0, keptCharacters(prefix, kind))}${HASH_SEPARATOR}${hash}`;
+}
+
+function keptCharacters(prefix: string, kind: string): number {
+  return MAX_IDENTIFIER_BYTES - prefix.length - 1 - kind.length - HASH_SEPARATOR.length - HASH_HEX_CHARS;
+}
+
+/**
+ * tenantRoleName written in SQL, for queries over many tenants: `schemaExpr` is a SQL expression
+ * of the schema name; the prefix (validated) and the constants are literals. The same rule as
+ * hashedName above, kept next to it; a test compares both for every schema length.
+ */
+export function tenantRoleNameSql(prefix: string, schemaExpr: string): string {
+  assertPrefix(prefix);
+  const plain = `'${prefix}_' || ${schemaExpr}`;
+  return `CASE WHEN octet_length(${plain}) <= ${MAX_IDENTIFIER_BYTES} THEN ${plain}
+               ELSE '${prefix}_' || left(${schemaExpr}, ${keptCharacters(prefix, '')}) || '${HASH_SEPARATOR}' || left(encode(sha256(convert_to(${schemaExpr}, 'UTF8')), 'hex'), ${HASH_HEX_CHARS}) END`;
 }
 
 /** Before control migration 0004: the group through which the shared login reached every tenant role. */

@@ -46,7 +46,8 @@ export interface SessionAuthOptions {
 
 export const MIN_SECRET_LENGTH = 32;
 
-const SECRET_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('fleet:access:app-secret', 0))`;
+// A row lock on the control schema's settings, not an advisory lock: any session could hold an advisory key.
+const SECRET_LOCK_SQL = 'SELECT 1 FROM fleet.access_settings FOR UPDATE';
 
 /** The password of a session role: HMAC-SHA256(secret, role name), base64url (43 characters). */
 export function deriveSessionPassword(secret: string, role: string): string {

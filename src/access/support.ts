@@ -9,8 +9,10 @@ import { lockTenantForTransaction } from '../tenants/tenant-lock.ts';
 import { regionOfTenant } from '../tenants/tenant-row.ts';
 import { assertTenantId } from '../tenants/ids.ts';
 import { MAX_SUPPORT_TTL_MS, MIN_SUPPORT_TTL_MS, formatDuration } from './duration.ts';
+import { FLEET_ROLE_PATTERN } from './cleanup.ts';
 import { isFleetRole, readRolePrefix } from './names.ts';
 import { generatePassword, scramVerifier } from './scram.ts';
+import { GRANT_CONNECT_LOCK_SQL } from './tenant-role.ts';
 
 /**
  * Support access, time-boxed and ticket-bound. A grant is a role `<prefix>_support_<n>` that may
@@ -119,20 +121,9 @@ export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): 
         throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${JSON.stringify(options.tenantId)} is ${tenant.status}: there is no data to support (only active or disconnected tenants can get a support grant)`);
       }
       const prefix = await readRolePrefix(client);
-      const me = (await client.query<{ me: string }>('SELECT current_user::text AS me')).rows[0]?.me as string;
-      if (options.to !== undefined) {
-        const user = (await client.query<{ rolcanlogin: boolean; rolsuper: boolean }>('SELECT rolcanlogin, rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1', [options.to])).rows[0];
-        const refuse = !user
-          ? `no database user ${JSON.stringify(options.to)} exists: create the staff member's login first (in AWS, an IAM database user granted rds_iam)`
-          : !user.rolcanlogin
-            ? `${JSON.stringify(options.to)} cannot log in: name a staff member's login role`
-            : user.rolsuper
-              ? `${JSON.stringify(options.to)} is a superuser, who reads every tenant anyway: a support grant would be meaningless; name a staff member's ordinary login`
-              : isFleetRole(prefix, options.to)
-                ? `${JSON.stringify(options.to)} is one of the fleet's own roles (application, tenant or support): name a staff member's login`
-                : undefined;
-        if (refuse) throw new FleetError('INPUT_INVALID', `support grant refused, nothing was changed: ${refuse}`);
-      }
+      const who = (await client.query<{ me: string; db: string }>('SELECT current_user::text AS me, current_database()::text AS db')).rows[0] as { me: string; db: string };
+      const me = who.me;
+      if (options.to !== undefined) await assertStaffLogin(client, prefix, options.to);
       const now = fleet.clock.now();
       const expires = new Date(now.getTime() + options.ttlMs);
       const inserted = await client.query<GrantRow>(
@@ -162,6 +153,9 @@ export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): 
           `GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${r}`,
           `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(me)} IN SCHEMA ${s} GRANT SELECT ON TABLES TO ${r}`,
           ...(options.to !== undefined ? [`GRANT ${r} TO ${quoteIdent(options.to)}`] : []),
+          // PUBLIC has no CONNECT on a fleet database (control migration 0006).
+          GRANT_CONNECT_LOCK_SQL,
+          `GRANT CONNECT ON DATABASE ${quoteIdent(who.db)} TO ${options.to !== undefined ? quoteIdent(options.to) : r}`,
         ].join(';\n'),
       );
       await recordAudit(client, {
@@ -180,6 +174,65 @@ export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): 
   const grant = toGrant(region.name, row, fleet.clock.now());
   if (password === undefined) return { grant };
   return { grant, login: loginFor(region, row.role_name, password) };
+}
+
+interface StaffLoginRow {
+  rolcanlogin: boolean;
+  rolsuper: boolean;
+  rolinherit: boolean;
+  powers: boolean;
+  member_of: string[] | null;
+  has_members: boolean;
+}
+
+/**
+ * A `--to` login must be a staff member's plain login: LOGIN, NOINHERIT (so the grant's privileges
+ * are used only after SET ROLE, and end with the role), a member of no role (but rds_iam), no
+ * powers, and none of any fleet's roles on this server (tenant, session or support roles of this
+ * database or of another one: their names have the shape of FLEET_ROLE_PATTERN).
+ */
+async function assertStaffLogin(client: pg.ClientBase, prefix: string, to: string): Promise<void> {
+  const user = (
+    await client.query<StaffLoginRow>(
+      `SELECT r.rolcanlogin, r.rolsuper, r.rolinherit,
+              (r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls) AS powers,
+              (SELECT array_agg(g.rolname::text ORDER BY g.rolname) FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+                WHERE m.member = r.oid AND g.rolname <> 'rds_iam') AS member_of,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid) AS has_members
+         FROM pg_catalog.pg_roles r WHERE r.rolname = $1`,
+      [to],
+    )
+  ).rows[0];
+  const name = JSON.stringify(to);
+  const refuse = !user
+    ? `no database user ${name} exists: create the staff member's login first (in AWS, an IAM database user granted rds_iam)`
+    : isFleetRole(prefix, to) || new RegExp(FLEET_ROLE_PATTERN).test(to)
+      ? `${name} is one of a fleet's own roles (tenant, session or support role, of this database or another): name a staff member's login`
+      : !user.rolcanlogin
+        ? `${name} cannot log in: name a staff member's login role`
+        : user.rolsuper
+          ? `${name} is a superuser, who reads every tenant anyway: a support grant would be meaningless; name a staff member's ordinary login`
+          : user.rolinherit
+            ? `${name} is INHERIT: it would read the tenant's tables without SET ROLE and keep doing so in open sessions; make it NOINHERIT (ALTER ROLE ${quoteIdent(to)} NOINHERIT) or name another login`
+            : user.powers
+              ? `${name} has CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS: name a staff member's ordinary login`
+              : user.member_of !== null
+                ? `${name} is a member of ${user.member_of.join(', ')}: a support login must be a member of nothing else (revoke those, or name another login)`
+                : user.has_members
+                  ? `${name} has members (other roles inherit or SET ROLE through it): name a staff member's own login`
+                  : undefined;
+  if (refuse) throw new FleetError('INPUT_INVALID', `support grant refused, nothing was changed: ${refuse}`);
+}
+
+/**
+ * Revoke every grant whose time is up, as a side effect of any fleet work (opening the tenant
+ * access, every fleet command): support access ends when it says even with no sweep scheduled.
+ * Cheap when nothing is due: one indexed query per region. `fleet support sweep` on a schedule is
+ * the second line.
+ */
+export async function enforceSupportExpiry(fleet: Fleet): Promise<number> {
+  const { revoked } = await sweepSupportGrants(fleet);
+  return revoked.length;
 }
 
 /** Grants of every region, newest first: open ones (active or expired, not yet swept), or all. */
@@ -236,7 +289,8 @@ async function revokeIn(fleet: Fleet, region: RegionDatabase, n: string, reason:
         oid = role.oid;
         await terminateSessions(client, role.oid);
         const r = quoteIdent(row.role_name);
-        await client.query([`REASSIGN OWNED BY ${r} TO ${quoteIdent(role.me)}`, `DROP OWNED BY ${r}`, `DROP ROLE ${r}`].join(';\n'));
+        // Nothing is reassigned: what the grant's role made (a large object) goes with it.
+        await client.query([`DROP OWNED BY ${r}`, `DROP ROLE ${r}`].join(';\n'));
       }
       const updated = (
         await client.query<GrantRow>(`UPDATE fleet.support_grants SET revoked_at = $2, revoked_by = $3, revoke_reason = $4 WHERE id = $1 RETURNING ${GRANT_COLUMNS}`, [n, now, fleet.actor, reason])

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { quoteIdent } from '../db/quote.ts';
 import { FleetError } from '../errors.ts';
-import { MAX_IDENTIFIER_BYTES, readRolePrefix, sessionRoleName, tenantRoleName } from './names.ts';
+import { readRolePrefix, sessionRoleName, tenantRoleName, tenantRoleNameSql } from './names.ts';
 
 /**
  * Two PostgreSQL roles per tenant:
@@ -20,6 +20,9 @@ import { MAX_IDENTIFIER_BYTES, readRolePrefix, sessionRoleName, tenantRoleName }
  *   tenants never needs the application secret. It is registered in fleet.session_roles, which
  *   fleet_access.session_tenant() reads to tell a session its own tenant (and only that).
  */
+/** Serializes GRANTs on the database row (pg_database.datacl): take it in the GRANT's transaction. */
+export const GRANT_CONNECT_LOCK_SQL = 'SELECT 1 FROM fleet.access_settings FOR UPDATE';
+
 export interface TenantRoleTarget {
   readonly id: string;
   readonly schema: string;
@@ -35,6 +38,7 @@ export async function tenantRoleFor(client: pg.ClientBase, tenant: TenantRoleTar
 
 interface RoleState {
   me: string;
+  db: string;
   role_exists: boolean;
   login_exists: boolean;
   login_bad_attributes: boolean;
@@ -61,7 +65,7 @@ export async function createTenantRole(client: pg.ClientBase, tenant: TenantRole
   const name = tenantRoleName(prefix, tenant.schema);
   const login = sessionRoleName(prefix, tenant.schema);
   const { rows } = await client.query<RoleState>(
-    `SELECT current_user::text AS me,
+    `SELECT current_user::text AS me, current_database()::text AS db,
             EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS role_exists,
             l.oid IS NOT NULL AS login_exists,
             coalesce(l.rolsuper OR l.rolcreaterole OR l.rolcreatedb OR l.rolreplication OR l.rolbypassrls, false) AS login_bad_attributes,
@@ -98,6 +102,12 @@ export async function createTenantRole(client: pg.ClientBase, tenant: TenantRole
     ...(row.login_exists && !row.login_noinherit ? [`ALTER ROLE ${l} NOINHERIT`] : []),
     ...(row.login_exists && !row.login_can_login ? [`ALTER ROLE ${l} LOGIN`] : []),
     `GRANT ${role} TO ${l}`,
+    // PUBLIC has no CONNECT on a fleet database (control migration 0006): the login may connect
+    // to this database only, so it cannot own anything elsewhere that would block its DROP ROLE.
+    // Two GRANTs on the database at once fail ("tuple concurrently updated"): serialized on the
+    // settings row, held to the end of this (implicit or the caller's) transaction.
+    GRANT_CONNECT_LOCK_SQL,
+    `GRANT CONNECT ON DATABASE ${quoteIdent(row.db)} TO ${l}`,
   ];
   // One round trip; a multi-statement simple query is one implicit transaction.
   await client.query(statements.join(';\n'));
@@ -111,7 +121,7 @@ export async function createTenantRole(client: pg.ClientBase, tenant: TenantRole
 
 /**
  * Drop the tenant's session role (its connections are ended) and privilege role: whatever they
- * own is reassigned to the current user and dropped, their privileges and default-privilege entries
+ * own (large objects included) is dropped, never reassigned; their privileges and default-privilege entries
  * in this database revoked, their memberships removed, the registration deleted. Idempotent: a
  * no-op for roles already gone. Call it after (or in the transaction of) the DROP SCHEMA; it also
  * works while the schema exists.
@@ -128,32 +138,39 @@ export async function dropTenantRole(client: pg.ClientBase, tenant: TenantRoleTa
   for (const name of names) {
     if (!row?.existing?.includes(name)) continue;
     await client.query('SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()', [name]);
-    await dropRoleStatements(client, name, row.me);
+    await dropRoleStatements(client, name);
   }
 }
 
-/** REASSIGN OWNED + DROP OWNED + DROP ROLE in one round trip (memberships go with the role). */
-export async function dropRoleStatements(client: pg.ClientBase, role: string, reassignTo: string): Promise<void> {
+/**
+ * DROP OWNED + DROP ROLE in one round trip (memberships go with the role). Nothing is reassigned:
+ * whatever the role owns in this database (large objects included) is the tenant's and is
+ * dropped with it. A role that still owns something in another database cannot be dropped; the
+ * error names those databases.
+ */
+export async function dropRoleStatements(client: pg.ClientBase, role: string): Promise<void> {
   const r = quoteIdent(role);
-  await client.query([`REASSIGN OWNED BY ${r} TO ${quoteIdent(reassignTo)}`, `DROP OWNED BY ${r}`, `DROP ROLE ${r}`].join(';\n'));
+  try {
+    await client.query([`DROP OWNED BY ${r}`, `DROP ROLE ${r}`].join(';\n'));
+  } catch (error) {
+    if ((error as { code?: string }).code !== DEPENDENT_OBJECTS_STILL_EXIST) throw error;
+    throw new FleetError('REFUSED', `role ${JSON.stringify(role)} cannot be dropped: it owns objects or holds privileges in another database of this server (${(error as { detail?: string }).detail ?? (error as Error).message}). Connect to each database named there as an administrator and run DROP OWNED BY ${r}, then run the purge again. Nothing was dropped.`);
+  }
 }
+
+const DEPENDENT_OBJECTS_STILL_EXIST = '2BP01';
 
 /**
  * The SQL condition "tenant t (a row of fleet.tenants) lacks its privilege role or its session
- * role": the naming rule of names.ts for the privilege role, written in SQL ($1 the prefix, $2 the
- * characters kept when hashed), and the registration for the session role.
+ * role": the privilege role's name by the rule of names.ts (tenantRoleNameSql), the session role
+ * by its registration.
  */
 export function missingRolesCondition(prefix: string): { sql: string; params: unknown[] } {
-  const keep = MAX_IDENTIFIER_BYTES - prefix.length - 2 - 12;
   return {
-    sql: `(NOT EXISTS (
-             SELECT 1 FROM pg_catalog.pg_roles r
-              WHERE r.rolname = CASE WHEN octet_length($1 || '_' || t.schema_name) <= ${MAX_IDENTIFIER_BYTES}
-                                     THEN $1 || '_' || t.schema_name
-                                     ELSE $1 || '_' || left(t.schema_name, $2) || '_' || left(encode(sha256(convert_to(t.schema_name, 'UTF8')), 'hex'), 12) END)
+    sql: `(NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = ${tenantRoleNameSql(prefix, 't.schema_name')})
            OR NOT EXISTS (
              SELECT 1 FROM fleet.session_roles s JOIN pg_catalog.pg_roles r ON r.rolname = s.role_name
               WHERE s.tenant_id = t.id AND s.schema_name = t.schema_name))`,
-    params: [prefix, keep],
+    params: [],
   };
 }

@@ -3,7 +3,7 @@ import { assertTenantIds } from '../tenants/ids.ts';
 import { assertMigrationName, loadFleetPlan, workItems } from './load-plan.ts';
 import { pendingFor } from './plan.ts';
 import { executeAcrossFleet, runSettings, type RunEvent, type TenantResult } from './run-fleet.ts';
-import { migrateTenantUp, type TenantPreparer, type TenantRunSettings } from './tenant-migrator.ts';
+import { LOCKED_BY_ANOTHER_RUNNER, migrateTenantUp, type TenantPreparer, type TenantRunSettings } from './tenant-migrator.ts';
 import { inShard, type Shard } from './shard.ts';
 
 export interface MigrateOptions {
@@ -109,7 +109,8 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
   );
   const summary = summarize(considered, outcome.results, upToDate);
   return {
-    ok: summary.failed === 0 && outcome.stopped === undefined,
+    // A pending tenant another runner held was not migrated: not ok (the report names it).
+    ok: summary.failed === 0 && outcome.stopped === undefined && !outcome.results.some((r) => r.status === 'skipped' && r.reason === LOCKED_BY_ANOTHER_RUNNER),
     dryRun: false,
     target: options.to ?? null,
     planned,

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import { quoteIdent } from '../db/quote.ts';
 import { SQLSTATE, sqlStateOf } from '../db/sqlstate.ts';
 import { setLocalTimeoutsSql } from '../db/timeouts.ts';
-import { releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
+import { RELEASE_OWN_LEASES_SQL, releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
 import type { MigrationFile } from './migration-files.ts';
 import { splitStatements } from '../db/split-statements.ts';
 import type { TenantState } from './plan.ts';
@@ -40,6 +40,9 @@ export type TenantOutcome =
   | { readonly status: 'skipped'; readonly reason: string }
   | { readonly status: 'failed'; readonly migrations: readonly string[]; readonly error: TenantFailure };
 
+/** The reason of a tenant skipped because another runner (or a purge) held it: its work is not done. */
+export const LOCKED_BY_ANOTHER_RUNNER = 'locked by another runner';
+
 const defaultBackoff = (attempt: number) => Math.min(5000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 class RunContext {
@@ -70,9 +73,9 @@ async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => P
       `BEGIN; SET LOCAL search_path TO ${quoteIdent(tenant.schema)}; ${setLocalTimeoutsSql(settings)};\n${sql}`,
     );
     await ledger();
-    // The connection holds no other session lock than this tenant's: unlock_all needs no value.
-    // If COMMIT fails the rest of the string is not run, and the caller's finally unlocks.
-    await client.query(releaseLock ? 'COMMIT; SELECT pg_advisory_unlock_all()' : 'COMMIT');
+    // The lease is given back in the migration's own transaction: no extra commit. If COMMIT
+    // fails the release is rolled back with it, and the caller's finally releases.
+    await client.query(releaseLock ? `${RELEASE_OWN_LEASES_SQL}; COMMIT` : 'COMMIT');
     if (releaseLock) ctx.lockReleased = true;
   } catch (error) {
     // Also right when the string did not even parse: ROLLBACK outside a transaction only warns.
@@ -172,6 +175,15 @@ async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], exe
   });
 }
 
+async function untilLeased<T extends { locked: boolean }>(attempt: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+    const state = await attempt();
+    if (state?.locked || performance.now() + pause > deadline) return state;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
 function failureOf(error: unknown): TenantFailure {
   // Umzug wraps what a migration threw (the database error) in a MigrationError that names the
   // migration and keeps the original as its cause: the cause is what the operator needs.
@@ -206,13 +218,18 @@ export async function migrateTenantUp(
   try {
     // The lock and, under it, the tenant's status and ledger in one round trip (another runner may
     // have finished this tenant since the plan). Named: prepared once per connection.
-    const current = await client.query<{ locked: boolean; status: string | null; applied: string[] | null }>({
-      name: 'fleet-lock-tenant-state',
-      text: 'SELECT locked, status, applied FROM fleet.lock_tenant_state($1)',
-      values: [tenant.id],
-    });
-    const state = current.rows[0];
-    if (!state?.locked) return { status: 'skipped', reason: 'locked by another runner' };
+    const lockState = async () =>
+      (
+        await client.query<{ locked: boolean; status: string | null; applied: string[] | null }>({
+          name: 'fleet-lock-tenant-state',
+          text: 'SELECT locked, status, applied FROM fleet.lock_tenant_state($1)',
+          values: [tenant.id],
+        })
+      ).rows[0];
+    // Held by another runner: wait for it (at most lockTimeoutMs), then this runner finds the
+    // tenant done (up to date) or does what is left. Still held: skipped, and the run is not ok.
+    const state = await untilLeased(lockState, settings.lockTimeoutMs);
+    if (!state?.locked) return { status: 'skipped', reason: LOCKED_BY_ANOTHER_RUNNER };
     holding = true;
     const status = state.status ?? undefined;
     if (status === undefined || status === 'purged') return { status: 'skipped', reason: `tenant is ${status ?? 'no longer registered'}` };
@@ -281,7 +298,7 @@ export async function migrateTenantDown(
       await umzug.down({ to: revert[0] as string });
       return { status: 'applied', migrations: done, activated: false };
     });
-    return locked.locked ? locked.value : { status: 'skipped', reason: 'locked by another runner' };
+    return locked.locked ? locked.value : { status: 'skipped', reason: LOCKED_BY_ANOTHER_RUNNER };
   } catch (error) {
     return { status: 'failed', migrations: done, error: failureOf(error) };
   }

@@ -31,6 +31,8 @@ export interface PurgeResult {
   readonly schema: string;
   readonly status: 'purged' | 'skipped' | 'failed';
   readonly reason?: string;
+  /** Skipped because a runner or another purge held it: still due, so the run is not ok. */
+  readonly busy?: boolean;
   readonly error?: { readonly message: string; readonly code?: string };
   readonly tables?: number;
   readonly approxBytes?: number;
@@ -42,7 +44,7 @@ export interface PurgeResult {
 export type PurgeEvent = { readonly type: 'start'; readonly tenants: number } | { readonly type: 'tenant'; readonly result: PurgeResult };
 
 export interface PurgeReport {
-  /** False when any tenant failed. */
+  /** False when any tenant failed, or was due but held by a runner (busy) and so left as it was. */
   readonly ok: boolean;
   readonly dryRun: boolean;
   readonly now: string;
@@ -52,7 +54,7 @@ export interface PurgeReport {
   readonly due: readonly DueTenant[];
   /** One per due tenant when executed; empty for a dry run. */
   readonly results: readonly PurgeResult[];
-  readonly summary: { readonly due: number; readonly purged: number; readonly skipped: number; readonly failed: number; readonly approxBytes: number };
+  readonly summary: { readonly due: number; readonly purged: number; readonly skipped: number; readonly busy: number; readonly failed: number; readonly approxBytes: number };
   readonly durationMs: number;
 }
 
@@ -93,7 +95,7 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   const approxBytes = (list: readonly { approxBytes?: number }[]) => list.reduce((n, d) => n + (d.approxBytes ?? 0), 0);
 
   if (!options.execute) {
-    return { ok: true, dryRun: true, ...base, results: [], summary: { due: due.length, purged: 0, skipped: 0, failed: 0, approxBytes: approxBytes(due) }, durationMs: Math.round(performance.now() - started) };
+    return { ok: true, dryRun: true, ...base, results: [], summary: { due: due.length, purged: 0, skipped: 0, busy: 0, failed: 0, approxBytes: approxBytes(due) }, durationMs: Math.round(performance.now() - started) };
   }
   if (brake.tripped && !options.allowMass) {
     const exceeded = brake.limits.filter((l) => l.exceeded);
@@ -114,8 +116,8 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   );
   const results = perRegion.flat();
   const count = (status: PurgeResult['status']) => results.filter((r) => r.status === status).length;
-  const summary = { due: due.length, purged: count('purged'), skipped: count('skipped'), failed: count('failed'), approxBytes: approxBytes(results.filter((r) => r.status === 'purged')) };
-  return { ok: summary.failed === 0, dryRun: false, ...base, results, summary, durationMs: Math.round(performance.now() - started) };
+  const summary = { due: due.length, purged: count('purged'), skipped: count('skipped'), busy: results.filter((r) => r.busy === true).length, failed: count('failed'), approxBytes: approxBytes(results.filter((r) => r.status === 'purged')) };
+  return { ok: summary.failed === 0 && summary.busy === 0, dryRun: false, ...base, results, summary, durationMs: Math.round(performance.now() - started) };
 }
 
 async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPurgePlan, now: Date, emit: (event: PurgeEvent) => void, signal?: AbortSignal): Promise<PurgeResult[]> {
@@ -133,7 +135,7 @@ async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPur
     try {
       const outcome = await withClient(region.tenantPool, (client) => purgeTenant(fleet, client, tenant.tenant, now));
       const durationMs = Math.round(performance.now() - started);
-      result = outcome.status === 'purged' ? { ...base, ...outcome, durationMs } : { ...base, status: 'skipped', reason: outcome.reason, durationMs };
+      result = outcome.status === 'purged' ? { ...base, ...outcome, durationMs } : { ...base, status: 'skipped', reason: outcome.reason, ...(outcome.busy ? { busy: true } : {}), durationMs };
     } catch (error) {
       const { message, code } = error as { message?: string; code?: string };
       result = { ...base, status: 'failed', error: { message: message ?? String(error), ...(typeof code === 'string' ? { code } : {}) }, durationMs: Math.round(performance.now() - started) };

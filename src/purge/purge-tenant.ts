@@ -20,13 +20,13 @@ export type PurgeTenantOutcome =
       readonly purgedAt: string;
       readonly backupExpiresAt: string;
     }
-  | { readonly status: 'skipped'; readonly reason: string };
+  | { readonly status: 'skipped'; readonly reason: string; readonly busy?: boolean };
 
 
 /**
- * Purge one tenant, all in one transaction on `client`: take the tenant's lock (the one a
- * migrating runner holds, so a migration and a purge never overlap), lock its row and check again
- * that it is due (a reinstall or a hold that committed first wins), drop its schema and its role,
+ * Purge one tenant, all in one transaction on `client`: lock the tenant's lease row (refused
+ * while a migrating runner holds the lease, so a migration and a purge never overlap), lock its row and check again
+ * that it is due (a reinstall or a hold that committed first wins), drop its schema and its roles (whatever they own, large objects included: nothing is reassigned),
  * delete its ledger rows, mark it purged, write the tombstone and the audit event, commit.
  * Killed anywhere before COMMIT, nothing happened; after it, everything did: a rerun finds the
  * tenant purged, or still due, and finishes.
@@ -75,7 +75,7 @@ export async function purgeTenant(fleet: Fleet, client: pg.ClientBase, tenantId:
     });
   } catch (error) {
     if (sqlStateOf(error) === SQLSTATE.LOCK_NOT_AVAILABLE) {
-      return { status: 'skipped', reason: `busy: another runner (a migration?) held the tenant for longer than lock_timeout ${lockTimeoutMs} ms; the next purge takes it` };
+      return { status: 'skipped', busy: true, reason: `busy: a runner (a migration?) holds the tenant, or another purge held it for longer than lock_timeout ${lockTimeoutMs} ms; it is still due: run the purge again` };
     }
     throw error;
   }

@@ -1,7 +1,8 @@
 /**
  * tenant-fleet/requests: authenticate every request for one tenant before any tenant data flows.
- * The framework-agnostic guard (createRequestGuard), its Fastify plugin, and the Atlassian
+ * The framework-agnostic guard (createRequestGuard) and the Atlassian
  * lifecycle handlers that keep what the guard checks against (secrets, installations) current.
+ * The Fastify plugin is `tenant-fleet/requests/fastify`, so that this entry needs no Fastify.
  */
 export {
   createRequestGuard,
@@ -19,7 +20,6 @@ export {
   type RequestGuardOptions,
 } from './guard.ts';
 export { ForgeKeySet, FORGE_JWKS_URL, defaultJwksFetcher, type JwksFetcher } from './forge-keys.ts';
-export { tenantGuardPlugin, TenantRequestError, type TenantAuth, type TenantGuardPluginOptions, type TenantRunner } from './fastify.ts';
 export { receiveConnectCallback, databaseReplayCache, type CallbackReceipt, type CallbackRejectionCode, type ReceiveCallbackOptions, type ReplayCache } from '../atlassian/connect-callback.ts';
 export { atlassianKeyFetcher, fixedKeyFetcher, ATLASSIAN_INSTALL_KEYS_URL, type KeyFetcher } from '../atlassian/connect-jwt.ts';
 export { queryStringHash, canonicalRequest } from '../atlassian/query-string-hash.ts';

@@ -1,28 +1,45 @@
 import type pg from 'pg';
 
 /**
- * One advisory-lock key per tenant, derived in the database from the tenant id (64-bit, so two
- * tenants practically never share a key). The runner takes it per session while it migrates a
- * tenant; the purge takes the transaction-level form in the transaction that drops the schema.
- * Both forms conflict with each other, so a migration and a purge of one tenant never overlap.
+ * A tenant is held by a lease row in fleet.tenant_leases (control migration 0006), not by an
+ * advisory lock: advisory lock keys are public and need no privilege, so any tenant session could
+ * take another tenant's key. No tenant role can read or write the lease table.
+ *
+ * - The runner takes the lease for its backend (`tryTenantLock`, or inside
+ *   fleet.lock_tenant_state in the same round trip as the tenant's state) and keeps it across the
+ *   tenant's per-migration transactions. The lease ends when the runner releases it or when its
+ *   backend is gone (a crashed runner's connection closes): a holder is a pid and that backend's
+ *   start time, checked against pg_stat_activity, so it behaves like a session lock.
+ * - The purge (and the role backfill, and support grants) lock the lease row in their own
+ *   transaction (`lockTenantForTransaction`): it waits at most lock_timeout for the row and fails
+ *   with 55P03 when a live runner holds the lease. A runner trying meanwhile finds the row locked
+ *   and skips the tenant. So a migration and a purge of one tenant never overlap.
  */
-export const TENANT_LOCK_KEY_SQL = `hashtextextended('fleet:tenant:' || $1::text, 0)`;
 
+/** Release every lease this backend holds; no value needed (a runner connection holds one tenant at a time). Usable inside the last migration's transaction, before its COMMIT. */
+export const RELEASE_OWN_LEASES_SQL = `UPDATE fleet.tenant_leases SET holder_pid = NULL, holder_start = NULL WHERE holder_pid = pg_catalog.pg_backend_pid()`;
+
+/** Take the tenant's lease for this connection's backend without waiting; false when another runner (or a purge in progress) holds it. */
 export async function tryTenantLock(client: pg.ClientBase, tenantId: string): Promise<boolean> {
-  const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${TENANT_LOCK_KEY_SQL}) AS locked`, [tenantId]);
+  const { rows } = await client.query<{ locked: boolean }>({ name: 'fleet-try-tenant-lease', text: 'SELECT fleet.try_tenant_lease($1) AS locked', values: [tenantId] });
   return rows[0]?.locked === true;
 }
 
+/** Give the tenant's lease back (a no-op when this backend does not hold it). */
 export async function releaseTenantLock(client: pg.ClientBase, tenantId: string): Promise<void> {
-  await client.query(`SELECT pg_advisory_unlock(${TENANT_LOCK_KEY_SQL})`, [tenantId]);
+  await client.query({ name: 'fleet-release-tenant-lease', text: 'SELECT fleet.release_tenant_lease($1)', values: [tenantId] });
 }
 
-/** Waits for the tenant's lock until the transaction ends; call inside a transaction. */
+/**
+ * Lock the tenant's lease row until the transaction ends; call inside a transaction. Waits for
+ * the row at most the transaction's lock_timeout; fails with SQLSTATE 55P03 when a live runner
+ * holds the lease.
+ */
 export async function lockTenantForTransaction(client: pg.ClientBase, tenantId: string): Promise<void> {
-  await client.query(`SELECT pg_advisory_xact_lock(${TENANT_LOCK_KEY_SQL})`, [tenantId]);
+  await client.query('SELECT fleet.lock_tenant_for_transaction($1)', [tenantId]);
 }
 
-/** Run fn holding the tenant's session lock, or return undefined when another runner holds it. */
+/** Run fn holding the tenant's lease, or return undefined when another runner holds it. */
 export async function withTenantLock<T>(client: pg.ClientBase, tenantId: string, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
   if (!(await tryTenantLock(client, tenantId))) return { locked: false };
   try {

@@ -13,7 +13,10 @@ import { stopEmbeddedServerIfUnused } from '../../src/db/embedded/index.ts';
 import { codeSubpaths, ROOT } from './exports.ts';
 
 const { present, missing } = codeSubpaths();
-const NODE_TYPES = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@types/node'];
+const DEV_DEPENDENCIES = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+const NODE_TYPES = DEV_DEPENDENCIES['@types/node'];
+/** The optional peer an add-on brings when it uses `tenant-fleet/requests/fastify`. */
+const FASTIFY = DEV_DEPENDENCIES['fastify'];
 /** Names each present subpath must export, a sample: what an add-on or operator reaches for first. */
 const EXPECTED: Record<string, readonly string[]> = {
   'tenant-fleet': ['openFleet', 'migrateFleet', 'fleetStatus', 'loadFleetConfig', 'FleetError'],
@@ -39,8 +42,9 @@ beforeAll(async () => {
   tarball = path.join(work, info.filename);
   mkdirSync(consumer);
   writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  // @types/node is the consumer's own choice (its Node version); the package brings the types of what its .d.ts files name (pg).
-  await execa('npm', ['install', tarball, `@types/node@${NODE_TYPES}`, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: consumer });
+  // @types/node is the consumer's own choice (its Node version), and so is Fastify (an optional peer);
+  // the package brings the types of what its other .d.ts files name (pg).
+  await execa('npm', ['install', tarball, `@types/node@${NODE_TYPES}`, `fastify@${FASTIFY}`, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: consumer });
 });
 
 afterAll(async () => {

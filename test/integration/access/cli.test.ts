@@ -57,6 +57,20 @@ describe('fleet sql', () => {
     expect(rows.at(-1)?.write).toBe('true');
   });
 
+  test('a row carrying terminal escape sequences is printed escaped, never obeyed (values, column names, error text)', async () => {
+    const sql = `SELECT E'\\x1b]0;owned\\x07\\x1b[2J\\u202Etxt.exe' AS "col\x1b[31m", E'a\\tb\\nc\\u009b' AS v`;
+    const run = await runFleet(['sql', '--tenant', 'acme', '-c', sql], env);
+    expect(run.exitCode, run.stderr).toBe(0);
+    // eslint-disable-next-line no-control-regex -- what must not reach the terminal
+    expect(run.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(run.stdout).toContain('\\x1b]0;owned\\x07\\x1b[2J\\u202etxt.exe');
+    expect(run.stdout).toContain('col\\x1b[31m');
+    const failed = await runFleet(['sql', '--tenant', 'acme', '-c', `SELECT E'\\x1b[2J'::int`], env);
+    expect(failed.exitCode).toBe(1);
+    // eslint-disable-next-line no-control-regex -- what must not reach the terminal
+    expect(failed.stderr).not.toMatch(/\u001b\[2J/);
+  });
+
   test("another tenant's schema, the control schema, role changes: exit 1 with PostgreSQL's message, nothing changes", async () => {
     const before = await checksums();
     const prefix = (await fleet.regions[0]!.query<{ p: string }>('SELECT role_prefix AS p FROM fleet.access_settings')).rows[0]!.p;

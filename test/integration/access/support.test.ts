@@ -11,7 +11,8 @@ import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { parseTtl } from '../../../src/access/duration.ts';
 import { grantSupport, listSupportGrants, revokeSupportGrant, sweepSupportGrants } from '../../../src/access/support.ts';
 import { sessionRoleName } from '../../../src/access/names.ts';
-import { dropRoles, schemaChecksum, seed } from './helpers.ts';
+import { openTenantAccess } from '../../../src/access/with-tenant.ts';
+import { credentialsDir, dropRoles, schemaChecksum, seed } from './helpers.ts';
 
 const db = useTestDatabase('access_support');
 // Real time: a login role's VALID UNTIL is checked by the server against its own clock.
@@ -25,7 +26,7 @@ beforeAll(async () => {
   await addTenants(fleet, ['acme', 'globex']);
   await seed(fleet, 't_acme', 'acme');
   await seed(fleet, 't_globex', 'globex');
-  await fleet.regions[0]!.query(`CREATE ROLE ${quoteIdent(staff)} LOGIN PASSWORD '${staffPassword}'`);
+  await fleet.regions[0]!.query(`CREATE ROLE ${quoteIdent(staff)} LOGIN NOINHERIT PASSWORD '${staffPassword}'`);
 });
 afterAll(async () => {
   await fleet.regions[0]?.query(`DROP ROLE IF EXISTS ${quoteIdent(staff)}`).catch(() => undefined);
@@ -171,6 +172,40 @@ describe('support grants', () => {
     for (const { grant } of grants) expect((await auditFor(grant.id)).map((e) => e.action)).toEqual(['support.granted', 'support.revoked']);
     expect((await listSupportGrants(fleet)).map((g) => g.id)).toEqual([unexpired.grant.id]);
     await revokeSupportGrant(fleet, unexpired.grant.id);
+  });
+
+  test('--to refuses logins that would outlive the grant or reach further: INHERIT, members of other roles, roles with members, another fleet\'s roles', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const inherit = `staff_inherit_${suffix}`;
+    const member = `staff_member_${suffix}`;
+    const group = `staff_group_${suffix}`;
+    const foreign = `f0000abcd_l_t_other_${suffix}`;
+    const region = fleet.regions[0]!;
+    await region.query(`CREATE ROLE ${quoteIdent(inherit)} LOGIN INHERIT; CREATE ROLE ${quoteIdent(group)} NOLOGIN; CREATE ROLE ${quoteIdent(member)} LOGIN NOINHERIT IN ROLE ${quoteIdent(group)}; CREATE ROLE ${quoteIdent(foreign)} LOGIN NOINHERIT`);
+    try {
+      const before = (await region.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet.support_grants')).rows[0]!.n;
+      for (const to of [inherit, member, group, foreign]) {
+        expect(await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-500', ttlMs: 60_000, to })), to).toBe('FLEET:INPUT_INVALID');
+      }
+      expect((await region.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet.support_grants')).rows[0]!.n).toBe(before);
+    } finally {
+      await region.query(`DROP ROLE IF EXISTS ${quoteIdent(inherit)}, ${quoteIdent(member)}, ${quoteIdent(group)}, ${quoteIdent(foreign)}`);
+    }
+  });
+
+  test('an expired grant ends without a sweep: its open session is ended when the toolkit next opens the tenant access', async () => {
+    const { grant, login } = await grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-600', ttlMs: 60_000 });
+    const session = await connect(urlAs(login!.user, login!.password));
+    try {
+      expect((await session.query('SELECT * FROM t_acme.projects')).rowCount).toBe(2);
+      clock.advance(61_000);
+      const access = await openTenantAccess(fleet, { credentialsDir: credentialsDir(), maxConnections: 1 });
+      await access.close();
+      expect(await code(session.query('SELECT * FROM t_acme.projects'))).not.toBe('ALLOWED');
+      expect((await listSupportGrants(fleet, { all: true })).find((g) => g.id === grant.id)?.state).toBe('revoked');
+    } finally {
+      await session.end().catch(() => undefined);
+    }
   });
 
   test('a grant id that does not exist, or is malformed, is refused', async () => {

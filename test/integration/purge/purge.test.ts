@@ -145,17 +145,18 @@ describe('a reinstall racing a purge: whichever commits first wins, the other se
     const id = 'site-10';
     await uninstallTenant(fleet, id);
     clock.advance(31 * DAY_MS);
-    // Hold the tenant's lock (as a migrating runner would) so the purge stops right before its re-check.
+    // Hold the tenant's lease row (as a purge or support grant in progress would) so the purge stops right before its re-check.
     const blocker = new pg.Client({ connectionString: db().url });
     await blocker.connect();
     const other = await openTestFleet(db().url, { clock, actor: 'user:site-admin' });
     try {
-      await blocker.query(`SELECT pg_advisory_lock(hashtextextended('fleet:tenant:' || $1::text, 0))`, [id]);
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT fleet.lock_tenant_for_transaction($1)', [id]);
       const purge = purgeFleet(fleet, { execute: true, allowMass: true });
       await waitForLockWaiters(fleet, 1);
       const reinstall = await installTenant(other, id);
       expect(reinstall).toMatchObject({ outcome: 'reactivated', to: 'active' });
-      await blocker.query(`SELECT pg_advisory_unlock(hashtextextended('fleet:tenant:' || $1::text, 0))`, [id]);
+      await blocker.query('COMMIT');
       const report = await purge;
       expect(report.results.find((r) => r.tenant === id)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^active \(reinstalled/) });
       expect(await countRows(fleet, id)).toBe(4);
