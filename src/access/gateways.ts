@@ -75,13 +75,18 @@ export async function scrubGateway(client: pg.Client): Promise<void> {
 
 export class GatewayTenantNotFound extends Error {}
 
+/** The administrator's connections that move gateways (a pool of their own: moves are on the request path). */
+export interface Queryable {
+  query(text: string, values: unknown[]): Promise<unknown>;
+}
+
 /**
  * Move a scrubbed, idle gateway connection to a tenant (its role `tenantRole`). Throws
  * GatewayTenantNotFound (nothing changed) for an unregistered tenant.
  */
-export async function moveGateway(region: RegionDatabase, gateway: Gateway, tenantId: string, tenantRole: string): Promise<void> {
+export async function moveGateway(admin: Queryable, gateway: Gateway, tenantId: string, tenantRole: string): Promise<void> {
   try {
-    await region.query('SELECT fleet.move_gateway($1, $2, $3, $4)', [gateway.role, backendPid(gateway.client), tenantId, tenantRole]);
+    await admin.query('SELECT fleet.move_gateway($1, $2, $3, $4)', [gateway.role, backendPid(gateway.client), tenantId, tenantRole]);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === NO_DATA_FOUND) throw new GatewayTenantNotFound();

@@ -17,7 +17,12 @@ interface RegionAccess {
   readonly auth: SessionAuth;
   readonly prefix: string;
   readonly pool: SessionPool;
+  /** logins 'gateway': the administrator's connections that move gateways between tenants. */
+  readonly movers?: pg.Pool;
 }
+
+/** Administrator connections per region for gateway moves: a move is one short round trip. */
+const MOVER_CONNECTIONS = 8;
 
 class NotFound extends Error {}
 
@@ -49,7 +54,9 @@ export class Access implements TenantAccess {
               }
             : { open: (tenantId: string) => this.#connect(this.#regions.get(region.name) as RegionAccess, tenantId, options.signerFactory) }),
         });
-        return [region.name, { region, auth, prefix, pool }];
+        const movers = options.logins === 'gateway' ? new pg.Pool({ ...region.connectionConfig, max: Math.min(MOVER_CONNECTIONS, options.maxConnections), idleTimeoutMillis: 10_000, application_name: 'fleet-gateway-mover' }) : undefined;
+        movers?.on('error', () => undefined);
+        return [region.name, { region, auth, prefix, pool, ...(movers ? { movers } : {}) }];
       }),
     );
   }
@@ -96,7 +103,10 @@ export class Access implements TenantAccess {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#regions.values()].map((r) => r.pool.close()));
+    await Promise.all([...this.#regions.values()].map(async (r) => {
+      await r.pool.close();
+      await r.movers?.end();
+    }));
   }
 
   #region(name: string): RegionAccess {
@@ -171,10 +181,12 @@ export class Access implements TenantAccess {
   async #moveGateway(home: RegionAccess, client: pg.Client, tenantId: string): Promise<void> {
     const gateway = this.#gateways.get(client);
     if (!gateway) throw new Error('not a gateway connection');
-    await scrubGateway(client);
-    try {
-      await this.#moveTo(home, gateway, tenantId);
-    } catch (error) {
+    // The scrub (on the gateway's connection) and the move (the administrator's) at once: the
+    // connection is idle and serves nobody until both are done; a failure of either closes it.
+    const [scrubbed, moved] = await Promise.allSettled([scrubGateway(client), this.#moveTo(home, gateway, tenantId)]);
+    if (scrubbed.status === 'rejected') throw scrubbed.reason;
+    if (moved.status === 'rejected') {
+      const error: unknown = moved.reason;
       if (error instanceof GatewayTenantNotFound) throw new MoveRefused(new NotFound());
       if (error instanceof FleetError) throw new MoveRefused(error);
       throw error;
@@ -182,7 +194,7 @@ export class Access implements TenantAccess {
   }
 
   async #moveTo(home: RegionAccess, gateway: Gateway, tenantId: string): Promise<void> {
-    await moveGateway(home.region, gateway, tenantId, tenantRoleName(home.prefix, schemaNameFor(tenantId)));
+    await moveGateway(home.movers ?? home.region, gateway, tenantId, tenantRoleName(home.prefix, schemaNameFor(tenantId)));
   }
 
   async #login(home: RegionAccess, tenantId: string, role: string, signerFactory: SignerFactory | undefined): Promise<pg.Client> {
