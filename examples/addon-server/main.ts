@@ -35,7 +35,8 @@ const fleet = await openFleet({
   ...(env.FLEET_HOME ? { embeddedDir: env.FLEET_HOME } : {}),
 });
 const secret = env.FLEET_APP_SECRET ? { appSecret: env.FLEET_APP_SECRET } : {};
-const access = await openTenantAccess(fleet, secret);
+// Gateway logins: a tenant without a warm connection gets a moved one, not a new login (docs/access.md).
+const access = await openTenantAccess(fleet, { ...secret, logins: 'gateway' });
 const { app } = await buildAddonServer({
   fleet,
   access,

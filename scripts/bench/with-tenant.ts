@@ -2,7 +2,7 @@
  * What `withTenant` costs per unit of work: the same query with and without it, in the same run,
  * on the same server, one connection each, measured in alternating batches.
  *
- *   node --import tsx scripts/bench/with-tenant.ts [--runs 5] [--iterations 2000] [--tenants 20] [--cold 300]
+ *   node --import tsx scripts/bench/with-tenant.ts [--runs 5] [--iterations 2000] [--tenants 20] [--cold 300] [--logins tenant|gateway]
  *
  * Where: FLEET_DATABASE_URL (an administrator's URL; a scratch database fleet_bench_access_* is
  * created on that server and dropped, roles included), else an embedded PostgreSQL in a temp dir.
@@ -43,6 +43,7 @@ const { values } = parseArgs({
     tenants: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '500' },
     cold: { type: 'string', default: '300' },
+    logins: { type: 'string', default: 'tenant' },
   },
 });
 const RUNS = Number(values.runs);
@@ -50,6 +51,8 @@ const ITERATIONS = Number(values.iterations);
 const TENANTS = Number(values.tenants);
 const WARMUP = Number(values.warmup);
 const COLD = Number(values.cold);
+// --logins gateway: the units on gateway logins; "cold" is then a move of the one connection.
+const LOGINS = values.logins === 'gateway' ? 'gateway' : 'tenant';
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'tenant-fleet-bench-access-'));
@@ -90,7 +93,7 @@ const access = await (async () => {
     );
   }
   await region.query('ANALYZE');
-  return { ids, access: await openTenantAccess(fleet, { maxConnections: TENANTS, credentialsDir: path.join(scratch, 'credentials') }) };
+  return { ids, access: await openTenantAccess(fleet, { maxConnections: TENANTS, credentialsDir: path.join(scratch, 'credentials'), logins: LOGINS }) };
 })();
 
 try {
@@ -167,7 +170,7 @@ try {
   }
 
   // Cold: a tenant's first unit of work. One slot, tenants round-robin: every unit opens a connection.
-  const coldAccess = await openTenantAccess(fleet, { maxConnections: 1, credentialsDir: path.join(scratch, 'credentials') });
+  const coldAccess = await openTenantAccess(fleet, { maxConnections: 1, credentialsDir: path.join(scratch, 'credentials'), logins: LOGINS });
   const coldCases: Record<string, () => Promise<void>> = {
     'baseline, new connection': async () => {
       const { id, key } = next();

@@ -5,11 +5,11 @@ import { dropRoleStatements } from './tenant-role.ts';
 
 /**
  * The shapes of the roles a fleet makes: `<prefix>_` followed by a tenant role (`t_...`), a session
- * role (`l_t_...`), a support grant, the bench role of scripts/bench, or the tenants group and app
+ * role (`l_t_...`), a gateway login (`l_gw_<n>`), a support grant, the bench role of scripts/bench, or the tenants group and app
  * role of databases from before control migration 0004. Anything else starting `f<8 hex>_` is not
  * ours and is never swept.
  */
-export const FLEET_ROLE_PATTERN = '^f[0-9a-f]{8}_(t_|l_t_|support_[0-9]+$|tenants$|app$|bench$)';
+export const FLEET_ROLE_PATTERN = '^f[0-9a-f]{8}_(t_|l_t_|l_gw_[0-9]+$|support_[0-9]+$|tenants$|app$|bench$)';
 
 /**
  * Drop every role this database's fleet made (tenant and session roles, support roles, and any

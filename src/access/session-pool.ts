@@ -14,6 +14,19 @@ export interface SessionPoolOptions {
   readonly idleTimeoutMs: number;
   /** Open a new connection for a tenant (connect included). Throwing frees the slot. */
   readonly open: (tenant: string) => Promise<pg.Client>;
+  /**
+   * Gateway connections: move an idle connection of tenant `from` to `to` instead of closing it
+   * and opening another. Throwing MoveRefused leaves it `from`'s (idle again); anything else
+   * closes it.
+   */
+  readonly move?: (client: pg.Client, from: string, to: string) => Promise<void>;
+}
+
+/** A move refused before anything changed (e.g. an unknown tenant): the connection is still the previous tenant's. */
+export class MoveRefused extends Error {
+  constructor(readonly error: unknown) {
+    super('move refused');
+  }
 }
 
 export interface SessionPoolStats {
@@ -31,7 +44,7 @@ interface Idle {
   readonly timer: NodeJS.Timeout;
 }
 
-type Grant = { kind: 'client'; client: pg.Client } | { kind: 'slot' };
+type Grant = { kind: 'client'; client: pg.Client } | { kind: 'slot' } | { kind: 'move'; client: pg.Client; from: string };
 
 interface Waiter {
   readonly tenant: string;
@@ -67,6 +80,11 @@ export class SessionPool {
     if (warm) return { client: warm, warm: true };
     const grant = await this.#slot(tenant);
     if (grant.kind === 'client') return { client: grant.client, warm: true };
+    if (grant.kind === 'move') {
+      const moved = await this.#move(grant.client, grant.from, tenant);
+      if (moved) return { client: moved, warm: false };
+      // The connection was lost on the way: its slot is ours to open a new one.
+    }
     try {
       const client = await this.#options.open(tenant);
       client.on('error', () => this.#onError(client));
@@ -87,6 +105,8 @@ export class SessionPool {
     if (waiter) {
       if (waiter.tenant === tenant) {
         waiter.resolve({ kind: 'client', client });
+      } else if (this.#options.move) {
+        waiter.resolve({ kind: 'move', client, from: tenant });
       } else {
         // The slot passes to the waiter (once this connection is closed), who opens one of its tenant.
         void this.#end(client).then(() => waiter.resolve({ kind: 'slot' }));
@@ -135,12 +155,43 @@ export class SessionPool {
       return Promise.resolve({ kind: 'slot' });
     }
     const oldest = this.#lru.values().next();
+    if (!oldest.done && this.#options.move) {
+      this.#removeIdle(oldest.value);
+      return Promise.resolve({ kind: 'move', client: oldest.value.client, from: oldest.value.tenant });
+    }
     if (!oldest.done) {
       // Its slot is ours once the server has seen it close: the cap holds on the server too.
       this.#removeIdle(oldest.value);
       return this.#end(oldest.value.client).then(() => ({ kind: 'slot' }) as const);
     }
     return new Promise<Grant>((resolve, reject) => this.#waiters.push({ tenant, resolve, reject }));
+  }
+
+  /**
+   * Move a connection (its slot stays taken) to `tenant`. Refused: given back to `from`, and the
+   * refusal thrown. Failed otherwise: closed, and undefined returned (the caller opens a new one
+   * in the slot).
+   */
+  async #move(client: pg.Client, from: string, tenant: string): Promise<pg.Client | undefined> {
+    try {
+      if (!broken.has(client)) {
+        await (this.#options.move as NonNullable<SessionPoolOptions['move']>)(client, from, tenant);
+        if (!broken.has(client)) return client;
+      }
+    } catch (error) {
+      if (!(error instanceof MoveRefused)) {
+        await this.#end(client);
+        return undefined;
+      }
+      if (broken.has(client)) {
+        void this.#end(client).then(() => this.#free());
+      } else {
+        this.release(from, client);
+      }
+      throw error.error;
+    }
+    await this.#end(client);
+    return undefined;
   }
 
   /** A slot became free: hand it to the first waiter, or give it back. */

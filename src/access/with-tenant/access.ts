@@ -6,7 +6,8 @@ import { touchTenant } from '../../tenants/touch.ts';
 import { assertTenantId, schemaNameFor } from '../../tenants/ids.ts';
 import { sessionRoleName, tenantRoleName } from '../names.ts';
 import { prepareSessionLogin, sessionConnectionConfig, type SessionAuth, type SignerFactory } from '../session-login.ts';
-import { SessionPool, type SessionPoolStats } from '../session-pool.ts';
+import { MoveRefused, SessionPool, type SessionPoolStats } from '../session-pool.ts';
+import { claimGateway, GatewayTenantNotFound, moveGateway, scrubGateway, type Gateway } from '../gateways.ts';
 import { loginFailed, notFound } from './errors.ts';
 import { DEFAULT_IDLE_TIMEOUT_MS, type RegionAccessInfo, type TenantAccess, type TenantAccessOptions, type TenantWork, type WithTenantOptions } from './types.ts';
 import { runUnit, UnitFailed, type UnitOutcome } from './unit.ts';
@@ -16,7 +17,12 @@ interface RegionAccess {
   readonly auth: SessionAuth;
   readonly prefix: string;
   readonly pool: SessionPool;
+  /** logins 'gateway': the administrator's connections that move gateways between tenants. */
+  readonly movers?: pg.Pool;
 }
+
+/** Administrator connections per region for gateway moves: a move is one short round trip. */
+const MOVER_CONNECTIONS = 8;
 
 class NotFound extends Error {}
 
@@ -29,6 +35,8 @@ export class Access implements TenantAccess {
   readonly #home = new Map<string, RegionAccess>();
   /** Session role → connection settings (IAM: one token signer per role, reused). Bounded. */
   readonly #configs = new Map<string, Promise<pg.ClientConfig>>();
+  /** Gateway connections → their gateway (logins: 'gateway'). */
+  readonly #gateways = new WeakMap<pg.Client, Gateway>();
   #closed = false;
 
   constructor(fleet: Fleet, regions: ReadonlyArray<{ region: RegionDatabase; auth: SessionAuth; prefix: string }>, options: TenantAccessOptions & { maxConnections: number }) {
@@ -39,9 +47,16 @@ export class Access implements TenantAccess {
         const pool = new SessionPool({
           max: options.maxConnections,
           idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-          open: (tenantId) => this.#connect(this.#regions.get(region.name) as RegionAccess, tenantId, options.signerFactory),
+          ...(options.logins === 'gateway'
+            ? {
+                open: (tenantId: string) => this.#openGateway(this.#regions.get(region.name) as RegionAccess, tenantId, options.signerFactory),
+                move: (client: pg.Client, _from: string, tenantId: string) => this.#moveGateway(this.#regions.get(region.name) as RegionAccess, client, tenantId),
+              }
+            : { open: (tenantId: string) => this.#connect(this.#regions.get(region.name) as RegionAccess, tenantId, options.signerFactory) }),
         });
-        return [region.name, { region, auth, prefix, pool }];
+        const movers = options.logins === 'gateway' ? new pg.Pool({ ...region.connectionConfig, max: Math.min(MOVER_CONNECTIONS, options.maxConnections), idleTimeoutMillis: 10_000, application_name: 'fleet-gateway-mover' }) : undefined;
+        movers?.on('error', () => undefined);
+        return [region.name, { region, auth, prefix, pool, ...(movers ? { movers } : {}) }];
       }),
     );
   }
@@ -88,7 +103,10 @@ export class Access implements TenantAccess {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#regions.values()].map((r) => r.pool.close()));
+    await Promise.all([...this.#regions.values()].map(async (r) => {
+      await r.pool.close();
+      await r.movers?.end();
+    }));
   }
 
   #region(name: string): RegionAccess {
@@ -128,6 +146,55 @@ export class Access implements TenantAccess {
         throw loginFailed(home.region.name, home.auth.kind, tenantId, role, again);
       });
     }
+  }
+
+  /** A new gateway connection (claimed for this process), moved to the tenant. */
+  async #openGateway(home: RegionAccess, tenantId: string, signerFactory: SignerFactory | undefined): Promise<pg.Client> {
+    const gateway = await claimGateway({
+      region: home.region,
+      auth: home.auth.kind,
+      connect: async (role, password) => {
+        const base = await sessionConnectionConfig(home.region, home.auth, role, { clock: this.fleet.clock, ...(signerFactory ? { signerFactory } : {}) });
+        const config = password === undefined ? base : base.connectionString ? { ...base, connectionString: withPassword(base.connectionString, password) } : { ...base, password };
+        const client = new pg.Client({ ...config, application_name: 'fleet-tenant', connectionTimeoutMillis: 10_000 });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+        } catch (error) {
+          await client.end().catch(() => undefined);
+          throw loginFailed(home.region.name, home.auth.kind, tenantId, role, error);
+        }
+        return client;
+      },
+    });
+    this.#gateways.set(gateway.client, gateway);
+    try {
+      await this.#moveTo(home, gateway, tenantId);
+    } catch (error) {
+      await gateway.client.end().catch(() => undefined);
+      throw error instanceof GatewayTenantNotFound ? new NotFound() : error;
+    }
+    return gateway.client;
+  }
+
+  /** An idle gateway connection of another tenant, scrubbed and moved to this one (the pool calls this). */
+  async #moveGateway(home: RegionAccess, client: pg.Client, tenantId: string): Promise<void> {
+    const gateway = this.#gateways.get(client);
+    if (!gateway) throw new Error('not a gateway connection');
+    // The scrub (on the gateway's connection) and the move (the administrator's) at once: the
+    // connection is idle and serves nobody until both are done; a failure of either closes it.
+    const [scrubbed, moved] = await Promise.allSettled([scrubGateway(client), this.#moveTo(home, gateway, tenantId)]);
+    if (scrubbed.status === 'rejected') throw scrubbed.reason;
+    if (moved.status === 'rejected') {
+      const error: unknown = moved.reason;
+      if (error instanceof GatewayTenantNotFound) throw new MoveRefused(new NotFound());
+      if (error instanceof FleetError) throw new MoveRefused(error);
+      throw error;
+    }
+  }
+
+  async #moveTo(home: RegionAccess, gateway: Gateway, tenantId: string): Promise<void> {
+    await moveGateway(home.movers ?? home.region, gateway, tenantId, tenantRoleName(home.prefix, schemaNameFor(tenantId)));
   }
 
   async #login(home: RegionAccess, tenantId: string, role: string, signerFactory: SignerFactory | undefined): Promise<pg.Client> {
@@ -175,3 +242,9 @@ export class Access implements TenantAccess {
 }
 
 const INVALID_PASSWORD = '28P01';
+
+function withPassword(connectionString: string, password: string): string {
+  const url = new URL(connectionString);
+  url.password = encodeURIComponent(password);
+  return url.toString();
+}

@@ -26,6 +26,13 @@ export interface TenantAccessOptions {
   readonly appSecret?: string;
   /** Where a generated application secret lives; default `<package>/.fleet/credentials`. */
   readonly credentialsDir?: string;
+  /**
+   * Which logins carry the units of work: 'tenant' (default), one login per tenant, a tenant
+   * without an idle connection of its own pays a new connection; 'gateway', a fixed set of
+   * gateway logins whose idle connections move between tenants (scrubbed, one administrator
+   * round trip) instead (gateways.ts): the request path's choice.
+   */
+  readonly logins?: 'tenant' | 'gateway';
   /** IAM token signers (AWS regions); tests inject one. */
   readonly signerFactory?: SignerFactory;
 }

@@ -63,7 +63,8 @@ export function enterSql(readOnly: boolean, role: string, schema: string): strin
 
 /**
  * The check before COMMIT, in one query: role and search_path as entered, the same transaction,
- * still read-only when it began so, and no new large object owned by the tenant's roles (tenants
+ * still read-only when it began so (and nothing written: a unit could turn read-only off, write,
+ * and turn it on again; a transaction that wrote anything has a transaction id), and no new large object owned by the tenant's roles (tenants
  * may not create large objects: the tenant copy and export know only schemas; the purge drops
  * any the roles own, never reassigns them).
  * pg_largeobject_metadata is read by PUBLIC and has no owner index: a scan of a table that holds
@@ -72,7 +73,7 @@ export function enterSql(readOnly: boolean, role: string, schema: string): strin
 export const CHECK_SQL = `SELECT current_user::text = $1 AS role_ok,
        current_setting('search_path') = $2 AS path_ok,
        extract(epoch FROM transaction_timestamp()) = $3::numeric AS same_transaction,
-       (NOT $4::boolean OR current_setting('transaction_read_only') = 'on') AS read_only_ok,
+       (NOT $4::boolean OR (current_setting('transaction_read_only') = 'on' AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL)) AS read_only_ok,
        NOT EXISTS (SELECT 1 FROM pg_catalog.pg_largeobject_metadata m
                     WHERE m.lomowner IN (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname IN ($1, session_user))
                       AND m.oid <> ALL ($5::oid[])) AS no_large_objects,

@@ -177,8 +177,10 @@ describe('read-only that is not', () => {
   test('a read-only unit that turns read-only off (RESET / SET TO DEFAULT / SET ... off) commits nothing', async () => {
     const before = await projects('t_alpha');
     const tricks = ['RESET transaction_read_only', 'SET transaction_read_only TO DEFAULT', 'SET LOCAL transaction_read_only = off', 'SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE; RESET transaction_read_only'];
-    for (const trick of tricks) {
-      const sql = `${trick}; INSERT INTO projects (id, key, name) VALUES (992, 'X992', 'written read-only')`;
+    const again: Array<[string, string]> = [['RESET transaction_read_only', '; SET transaction_read_only = on'], ['SET transaction_read_only TO DEFAULT', '; SET LOCAL transaction_read_only TO on']];
+    for (const [trick, after] of [...tricks.map((t): [string, string] => [t, '']), ...again]) {
+      // `after`: read-only turned on again once the write is done.
+      const sql = `${trick}; INSERT INTO projects (id, key, name) VALUES (992, 'X992', 'written read-only')${after}`;
       expect(await outcome(access.withTenant('alpha', (c) => c.query(sql), { readOnly: true })), trick).not.toBe('ALLOWED');
       expect(await outcome(runTenantSql(access, { tenantId: 'alpha', sql })), trick).not.toBe('ALLOWED');
       expect(await projects('t_alpha'), trick).toBe(before);
