@@ -52,7 +52,7 @@ export async function scheduleMove(fleet: Fleet, tenantId: string, toRegion: str
   if (situation.status !== 'not-started' && source.copy?.peer !== toRegion) {
     throw new FleetError('REFUSED', `tenant ${tenantId} is being moved to region ${source.copy?.peer ?? '?'} (${situation.status}): finish that move (commit) or roll it back first`);
   }
-  if (situation.status === 'not-started' && source.region.name === toRegion) throw FleetError.forOption('INPUT_INVALID', 'to', (o) => `tenant ${tenantId} is already in region ${toRegion}: ${o} names the region it moves to`);
+  if (situation.status === 'not-started' && source.region.name === toRegion) throw FleetError.forOption('INPUT_INVALID', 'toRegion', (o) => `tenant ${tenantId} is already in region ${toRegion}: ${o} names the region it moves to`);
   if (situation.status === 'not-started' && source.status !== 'active') {
     throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${tenantId} is ${source.status} in region ${source.region.name}: only an active tenant moves (reinstall it first)`);
   }

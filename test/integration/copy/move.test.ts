@@ -39,7 +39,7 @@ async function registry(url: string, tenantId: string): Promise<{ status: string
   return withDb(url, async (c) => (await c.query('SELECT status, moved_from FROM fleet.tenants WHERE id = $1', [tenantId])).rows[0]);
 }
 
-const text = fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replace(/[\ud800-\udfff]/g, '\ufffd').replaceAll('\u0000', ''));
+const text = fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replace(/\p{Cs}/gu, '\ufffd').replaceAll('\u0000', ''));
 const json = fc.jsonValue({ maxDepth: 2 }).filter((v) => !/\\u0000|\\ud[89a-f]/i.test(JSON.stringify(v) ?? ''));
 const kindRow = (i: number): fc.Arbitrary<KindRow> =>
   fc.record({
