@@ -9,3 +9,4 @@ export { listTables, type CopyTable } from './tables.ts';
 export { dropTenantData } from './drop-copy.ts';
 export { commitMove, moveStatus, moveTenant, rollbackMove, scheduleMove, startMove, type MovePlan, type MoveResult } from './move.ts';
 export type { MoveStatus } from './move-state.ts';
+export { exportTenant, type ExportManifest } from './export.ts';
