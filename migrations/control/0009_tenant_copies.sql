@@ -29,3 +29,14 @@ CREATE TABLE fleet.tenant_copies (
   details     jsonb NOT NULL DEFAULT '{}'::jsonb
 );
 REVOKE ALL ON TABLE fleet.tenant_copies FROM PUBLIC;
+
+-- A live tenant's schema set aside by a restore that replaced it: kept (renamed, no tenant
+-- privilege on it) until drop_after, then dropped by `fleet tenants restore --discard-aside`.
+CREATE TABLE fleet.aside_schemas (
+  schema_name  text PRIMARY KEY,
+  tenant_id    text NOT NULL,
+  set_aside_at timestamptz NOT NULL,
+  drop_after   timestamptz NOT NULL,
+  actor        text NOT NULL
+);
+REVOKE ALL ON TABLE fleet.aside_schemas FROM PUBLIC;
