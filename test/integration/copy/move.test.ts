@@ -3,7 +3,9 @@ import fc from 'fast-check';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
+import pg from 'pg';
 import { addTenants } from '../../../src/provisioning/add-tenants.ts';
+import { releaseTenantLock, tryTenantLock } from '../../../src/tenants/tenant-lock.ts';
 import { schemaNameFor } from '../../../src/tenants/ids.ts';
 import { listTables } from '../../../src/copy/tables.ts';
 import { schemaChecksums, type TableChecksum } from '../../../src/copy/checksum.ts';
@@ -112,6 +114,26 @@ describe('move', () => {
     expect(await registry(us.url, 'hooks')).toEqual({ status: 'active', moved_from: 'eu' });
     const again = await moveTenant(fleet, 'hooks', 'us');
     expect(again.status).toBe('committed');
+  });
+
+  test('a move racing a migration or a purge: the lease holder wins, the move refuses with nothing changed, then runs', async () => {
+    await addTenants(fleet, ['race'], { region: 'eu' });
+    const holder = new pg.Client({ connectionString: eu.url });
+    await holder.connect();
+    try {
+      // What a runner (or a purge's transaction) holds while it works on the tenant.
+      expect(await tryTenantLock(holder, 'race')).toBe(true);
+      const error = await moveTenant(fleet, 'race', 'us').then(() => undefined, (e: unknown) => e);
+      expect((error as Error).message).toMatch(/held in region eu by a migration, a purge or another copy/);
+      expect(await registry(eu.url, 'race')).toMatchObject({ status: 'active' });
+      expect(await registry(us.url, 'race')).toBeUndefined();
+      await releaseTenantLock(holder, 'race');
+    } finally {
+      await holder.end();
+    }
+    // Given back, the move runs.
+    await moveTenant(fleet, 'race', 'us');
+    expect(await registry(us.url, 'race')).toEqual({ status: 'active', moved_from: 'eu' });
   });
 
   test('a target region at another migration version is refused before anything is copied, with the fix', async () => {
