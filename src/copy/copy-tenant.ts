@@ -96,8 +96,8 @@ export async function copyTenant(options: CopyTenantOptions): Promise<CopyReport
               for (const table of tables) await streamTable(src, source.schema, dst, target.schema, table);
               await writeSequences(dst, target.schema, sequences);
               await step({ action: 'copy.data', details: { tables: tables.length, sequences: sequences.length } });
-              const sourceSums = await schemaChecksums(src, source.schema, tables);
-              const targetSums = await schemaChecksums(dst, target.schema, tables);
+              // Two servers (or two backends), one scan each: side by side.
+              const [sourceSums, targetSums] = await Promise.all([schemaChecksums(src, source.schema, tables), schemaChecksums(dst, target.schema, tables)]);
               const problems = checksumDifferences(sourceSums, targetSums);
               if (problems.length > 0) throw new FleetError('REFUSED', `the copy of tenant ${JSON.stringify(source.tenantId)} does not equal its source; the target copy was dropped:`, problems);
               return { version, tables: sourceSums, sequences: sequences.length, durationMs: 0 };

@@ -4,7 +4,7 @@
  * on it: moving a tenant between regions, with the phases of Atlassian's realm-migration hooks.
  */
 export { copyTenant, type CopyDestination, type CopyReport, type CopySource, type CopyStep, type CopyTenantOptions } from './copy-tenant.ts';
-export { checksumDifferences, schemaChecksums, tableChecksum, CHECKSUM_BLOCK_ROWS, type TableChecksum } from './checksum.ts';
+export { checksumDifferences, schemaChecksums, tableChecksum, type TableChecksum } from './checksum.ts';
 export { listTables, type CopyTable } from './tables.ts';
 export { dropTenantData } from './drop-copy.ts';
 export { commitMove, moveStatus, moveTenant, rollbackMove, scheduleMove, startMove, type MovePlan, type MoveResult } from './move.ts';
