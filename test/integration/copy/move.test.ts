@@ -5,6 +5,8 @@ import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
 import pg from 'pg';
 import { addTenants } from '../../../src/provisioning/add-tenants.ts';
+import { openTenantAccess } from '../../../src/access/with-tenant.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { releaseTenantLock, tryTenantLock } from '../../../src/tenants/tenant-lock.ts';
 import { schemaNameFor } from '../../../src/tenants/ids.ts';
 import { listTables } from '../../../src/copy/tables.ts';
@@ -100,7 +102,16 @@ describe('move', () => {
     await addTenants(fleet, ['hooks'], { region: 'eu' });
     await seedKinds(eu.url, 'hooks', [{ code: 'a', parent: null, label: 'x', payload: null, doc: null, docb: null, tags: null, moods: null, feeling: 'ok', at: null, amount: '1.5', ratio: 2 }]);
     expect((await moveStatus(fleet, 'hooks')).status).toBe('not-started');
-    await startMove(fleet, 'hooks', 'us');
+    const access = await openTenantAccess(fleet, { appSecret: 'a-test-application-secret-of-enough-length-0123456789', credentialsDir: tempDir('copy-creds'), maxConnections: 2 });
+    try {
+      expect(await access.withTenant('hooks', async () => 'served')).toBe('served');
+      await startMove(fleet, 'hooks', 'us');
+      // Served nowhere while it is copied: the unit of work is refused.
+      const refused = await access.withTenant('hooks', async () => 'served').then(() => undefined, (e: unknown) => e);
+      expect((refused as FleetError).code).toBe('TENANT_NOT_ACTIVE');
+    } finally {
+      await access.close();
+    }
     expect(await moveStatus(fleet, 'hooks')).toMatchObject({ status: 'ready-to-commit', from: 'eu', to: 'us' });
     expect(await registry(eu.url, 'hooks')).toMatchObject({ status: 'moving' });
     expect(await registry(us.url, 'hooks')).toMatchObject({ status: 'moving' });
