@@ -10,6 +10,9 @@ import { registerPolicyCommand } from './commands/policy.ts';
 import { registerSqlCommand } from './commands/sql.ts';
 import { registerSupportCommand } from './commands/support.ts';
 import { registerTenantLifecycleCommands } from './commands/tenants-lifecycle.ts';
+import { registerTenantsMoveCommand } from './commands/tenants-move.ts';
+import { registerTenantsExportCommand } from './commands/tenants-export.ts';
+import { registerTenantsRestoreCommand } from './commands/tenants-restore.ts';
 import { registerPurgeCommand } from './commands/purge.ts';
 import { registerLifecycleCommand } from './commands/lifecycle.ts';
 import { EXIT } from './cli/run-command.ts';
@@ -35,7 +38,11 @@ Examples:
   $ npx fleet status`);
 
 registerStartCommand(program);
-registerTenantLifecycleCommands(registerTenantsCommand(program));
+const tenants = registerTenantsCommand(program);
+registerTenantLifecycleCommands(tenants);
+registerTenantsMoveCommand(tenants);
+registerTenantsExportCommand(tenants);
+registerTenantsRestoreCommand(tenants);
 registerMigrateCommand(program);
 registerRollbackCommand(program);
 registerStatusCommand(program);

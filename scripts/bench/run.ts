@@ -80,7 +80,7 @@ const NAIVE_MAX = Number(args['naive-max']);
 const REGIONS_TENANTS = Number(args['regions-tenants']);
 const REGIONS_CONCURRENCY = Number(args['regions-concurrency'] ?? CONCURRENCY);
 const FLOOR_SESSIONS = 8;
-const known = new Set(['fresh', 'release', 'noop', 'memory', 'regions', 'scaling', 'verify', 'requests']);
+const known = new Set(['fresh', 'release', 'noop', 'memory', 'regions', 'scaling', 'verify', 'requests', 'copy']);
 const unknownCases = [...CASES].filter((c) => !known.has(c));
 if (unknownCases.length > 0 || FRESH_SIZES.length === 0 || !(RUNS >= 1) || !(CONCURRENCY >= 1)) {
   console.error(`bad options: cases must be among ${[...known].join(',')}; --tenants a list of sizes; --runs and --concurrency >= 1`);
@@ -411,6 +411,11 @@ try {
     const requests = await (await import('./requests.ts')).caseRequests({ adminUrl: server.adminUrl, log });
     rows.push(...requests.rows);
     figures.requests = requests.figures;
+  }
+  if (CASES.has('copy')) {
+    const copy = await (await import('./copy.ts')).caseCopy({ adminUrl: server.adminUrl, version: server.version, log });
+    rows.push(...copy.rows);
+    figures.copy = copy.figures;
   }
 } finally {
   for (const db of bases.values()) await dropDatabaseAndRoles(server.adminUrl, db).catch(() => undefined);

@@ -69,6 +69,9 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
       }
       case 'provisioning':
         return { row, after: {}, outcome: 'completed', changed: false, provision: true };
+      case 'moving':
+      case 'restoring':
+        throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${id} is being ${row.status === 'moving' ? 'moved to another region' : 'restored'} (src/copy); install it again once that is done`);
       case 'disconnected': {
         const after = { status: 'active' as const, disconnected_at: null, disconnect_cause: null, purge_after: null, last_contact_at: now };
         await markReactivated(client, id, now);

@@ -6,7 +6,7 @@ import { FleetError } from '../errors.ts';
 import { assertTenantId } from './ids.ts';
 
 /** A tenant's place in its lifecycle: the status column of fleet.tenants. */
-export type TenantStatus = 'provisioning' | 'active' | 'disconnected' | 'purged';
+export type TenantStatus = 'provisioning' | 'active' | 'disconnected' | 'purged' | 'moving' | 'restoring';
 export type DisconnectCause = 'uninstalled' | 'stale';
 
 /** A tenant's registry row as the lifecycle reads it. */

@@ -1,0 +1,300 @@
+import type pg from 'pg';
+import type { Fleet } from '../fleet.ts';
+import { recordAudit } from '../audit.ts';
+import { quoteIdent } from '../db/quote.ts';
+import { withClient, withTransaction } from '../db/scoped.ts';
+import { FleetError } from '../errors.ts';
+import { readMigrationFiles } from '../migrate/migration-files.ts';
+import { runSettings } from '../migrate/run-fleet.ts';
+import { backupExpiry } from '../purge/backup-expiry.ts';
+import { schemaSize } from '../purge/plan.ts';
+import { dropTenantRole } from '../access/tenant-role.ts';
+import { lockTenantForTransaction, releaseTenantLock, tryTenantLock } from '../tenants/tenant-lock.ts';
+import { schemaNameFor } from '../tenants/ids.ts';
+import { copyTenant, type CopyReport } from './copy-tenant.ts';
+import { dropTenantData } from './drop-copy.ts';
+import { ledgerVersion, readTenantLedger } from './ledger.ts';
+import { moveSituation, readSides, type MoveSituation, type MoveStatus, type RegionSide } from './move-state.ts';
+import { withCopyPools } from './pools.ts';
+import { assertSameVersion, regionVersion } from './region-version.ts';
+
+export interface MovePlan {
+  readonly tenantId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly version: string | null;
+}
+
+export interface MoveResult extends MovePlan {
+  readonly status: MoveStatus;
+  readonly copy?: CopyReport;
+}
+
+const busy = (id: string, region: string) =>
+  new FleetError('REFUSED', `tenant ${id} is held in region ${region} by a migration, a purge or another copy; nothing was changed: run the move again when it is done`);
+
+async function audit(pool: pg.Pool, fleet: Fleet, tenantId: string, action: string, details: Record<string, unknown>, states: { from?: string; to?: string; reason?: string } = {}): Promise<void> {
+  await withClient(pool, (client) =>
+    recordAudit(client, { at: fleet.clock.now(), tenantId, action, fromState: states.from ?? null, toState: states.to ?? null, reason: states.reason ?? null, actor: fleet.actor, details }),
+  );
+}
+
+/**
+ * Check a move before anything changes (the realm-migration `schedule` hook): the tenant is
+ * active in one region, the target is another region of this fleet, its migration version equals
+ * the tenant's.
+ */
+export async function scheduleMove(fleet: Fleet, tenantId: string, toRegion: string): Promise<MovePlan> {
+  const target = fleet.region(toRegion);
+  const situation = moveSituation(await readSides(fleet, tenantId));
+  const source = situation.source;
+  if (!source) throw new FleetError('INPUT_INVALID', `tenant ${JSON.stringify(tenantId)} is not registered in any region of this fleet; check the id with \`fleet tenants list\``);
+  if (situation.status !== 'not-started' && source.copy?.peer !== toRegion) {
+    throw new FleetError('REFUSED', `tenant ${tenantId} is being moved to region ${source.copy?.peer ?? '?'} (${situation.status}): finish that move (commit) or roll it back first`);
+  }
+  if (situation.status === 'not-started' && source.region.name === toRegion) throw FleetError.forOption('INPUT_INVALID', 'toRegion', (o) => `tenant ${tenantId} is already in region ${toRegion}: ${o} names the region it moves to`);
+  if (situation.status === 'not-started' && source.status !== 'active') {
+    throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${tenantId} is ${source.status} in region ${source.region.name}: only an active tenant moves (reinstall it first)`);
+  }
+  const other = await readSides(fleet, tenantId);
+  const squatter = other.find((s) => s.region === target && s.copy?.direction !== 'in' && !(s.status === 'moving' && s.movedFrom === source.region.name));
+  if (squatter && situation.status === 'not-started') {
+    throw new FleetError('REFUSED', `region ${toRegion} already has a registry row for tenant ${tenantId} (status ${squatter.status}); a purged one is kept as evidence: move it elsewhere or remove that row by hand`);
+  }
+  const files = readMigrationFiles(fleet.migrationsDir);
+  const version = ledgerVersion(tenantId, await withClient(source.region.controlPool, (c) => readTenantLedger(c, tenantId)), files);
+  const targetVersion = await withClient(target.controlPool, (c) => regionVersion(c));
+  assertSameVersion(tenantId, { region: source.region.name, version }, { region: toRegion, version: targetVersion });
+  return { tenantId, from: source.region.name, to: toRegion, version };
+}
+
+/**
+ * Copy the tenant to the target region and verify it (the `start` hook). The tenant stops being
+ * served (status 'moving' in the source) before the copy begins and until commit or rollback.
+ * Holds the tenant's lease in the source throughout, so no migration or purge runs meanwhile.
+ * A half-made target left by a killed start is dropped first. A copy that does not verify is
+ * dropped, the source serves again, and status answers 'failed'.
+ */
+export async function startMove(fleet: Fleet, tenantId: string, toRegion: string): Promise<MoveResult> {
+  const plan = await scheduleMove(fleet, tenantId, toRegion);
+  const sourceRegion = fleet.region(plan.from);
+  const targetRegion = fleet.region(plan.to);
+  const schema = schemaNameFor(tenantId);
+  return withCopyPools([sourceRegion, targetRegion], async (pools) => {
+    const sourcePool = pools.get(plan.from) as pg.Pool;
+    const targetPool = pools.get(plan.to) as pg.Pool;
+    return withClient(sourcePool, async (lease) => {
+      if (!(await tryTenantLock(lease, tenantId))) throw busy(tenantId, plan.from);
+      try {
+        const now = fleet.clock.now();
+        await withTransaction(lease, async () => {
+          const { rows } = await lease.query<{ status: string }>('SELECT status FROM fleet.tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+          const status = rows[0]?.status;
+          if (status !== 'active' && status !== 'moving') throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${tenantId} is ${status ?? 'not registered'} in region ${plan.from}; nothing was changed`);
+          await lease.query(`UPDATE fleet.tenants SET status = 'moving', updated_at = $2 WHERE id = $1`, [tenantId, now]);
+          await lease.query(
+            `INSERT INTO fleet.tenant_copies (tenant_id, direction, kind, peer, phase, started_at, updated_at, actor)
+             VALUES ($1, 'out', 'move', $2, 'copying', $3, $3, $4)
+             ON CONFLICT (tenant_id) DO UPDATE SET phase = 'copying', peer = excluded.peer, started_at = excluded.started_at, updated_at = excluded.updated_at, actor = excluded.actor, details = '{}'`,
+            [tenantId, plan.to, now, fleet.actor],
+          );
+          await recordAudit(lease, { at: now, tenantId, action: 'move.started', fromState: status, toState: 'moving', actor: fleet.actor, details: { to: plan.to, version: plan.version } });
+        });
+        await clearTarget(fleet, targetPool, tenantId, schema, plan.from);
+        await withClient(targetPool, (client) =>
+          withTransaction(client, async () => {
+            await client.query(
+              `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at, moved_from) VALUES ($1, $2, $3, 'moving', $4, $4, $5)`,
+              [tenantId, schema, plan.to, now, plan.from],
+            );
+            await client.query(
+              `INSERT INTO fleet.tenant_copies (tenant_id, direction, kind, peer, phase, started_at, updated_at, actor) VALUES ($1, 'in', 'move', $2, 'copying', $3, $3, $4)`,
+              [tenantId, plan.from, now, fleet.actor],
+            );
+            await recordAudit(client, { at: now, tenantId, action: 'move.copy-in', fromState: null, toState: 'moving', actor: fleet.actor, details: { from: plan.from } });
+          }),
+        );
+        let copy: CopyReport;
+        try {
+          copy = await copyTenant({
+            source: { pool: sourcePool, tenantId, schema },
+            target: { pool: targetPool, tenantId, schema, region: plan.to, status: 'moving' },
+            files: readMigrationFiles(fleet.migrationsDir),
+            settings: runSettings(fleet),
+            onStep: (s) => audit(sourcePool, fleet, tenantId, s.action, { ...s.details, to: plan.to }),
+          });
+        } catch (error) {
+          await failMove(fleet, lease, targetPool, tenantId, schema, plan, error as Error);
+          throw error;
+        }
+        const sums = { version: copy.version, tables: copy.tables };
+        await withClient(targetPool, (c) => c.query(`UPDATE fleet.tenant_copies SET phase = 'verified', updated_at = $2, details = $3 WHERE tenant_id = $1`, [tenantId, fleet.clock.now(), JSON.stringify(sums)]));
+        await lease.query(`UPDATE fleet.tenant_copies SET phase = 'verified', updated_at = $2, details = $3 WHERE tenant_id = $1`, [tenantId, fleet.clock.now(), JSON.stringify(sums)]);
+        return { ...plan, status: 'ready-to-commit', copy };
+      } finally {
+        await releaseTenantLock(lease, tenantId).catch(() => undefined);
+      }
+    });
+  });
+}
+
+/** A target row left by a killed start (status 'moving', moved from the source): its data, roles, ledger and row go. */
+async function clearTarget(fleet: Fleet, targetPool: pg.Pool, tenantId: string, schema: string, from: string): Promise<void> {
+  await withClient(targetPool, async (client) => {
+    const { rows } = await client.query<{ status: string; moved_from: string | null }>('SELECT status, moved_from FROM fleet.tenants WHERE id = $1', [tenantId]);
+    const row = rows[0];
+    if (row && !(row.status === 'moving' && row.moved_from === from)) {
+      throw new FleetError('REFUSED', `the target region already registers tenant ${tenantId} (status ${row.status}); nothing was copied`);
+    }
+    await dropTenantData(client, { id: tenantId, schema });
+    if (row) {
+      await withTransaction(client, async () => {
+        await client.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
+        await client.query('DELETE FROM fleet.tenants WHERE id = $1', [tenantId]);
+        await recordAudit(client, { at: fleet.clock.now(), tenantId, action: 'move.half-copy-dropped', fromState: 'moving', toState: null, actor: fleet.actor, details: { from } });
+      });
+    }
+  });
+}
+
+async function failMove(fleet: Fleet, lease: pg.ClientBase, targetPool: pg.Pool, tenantId: string, schema: string, plan: MovePlan, error: Error): Promise<void> {
+  await clearTarget(fleet, targetPool, tenantId, schema, plan.from).catch(() => undefined);
+  await withTransaction(lease, async () => {
+    await lease.query(`UPDATE fleet.tenants SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'moving'`, [tenantId, fleet.clock.now()]);
+    await lease.query(`UPDATE fleet.tenant_copies SET phase = 'failed', updated_at = $2, details = $3 WHERE tenant_id = $1`, [tenantId, fleet.clock.now(), JSON.stringify({ error: error.message })]);
+    await recordAudit(lease, { at: fleet.clock.now(), tenantId, action: 'move.failed', fromState: 'moving', toState: 'active', reason: error.message, actor: fleet.actor, details: { to: plan.to } });
+  });
+}
+
+/** Where the move stands (the `status` hook): 'ready-to-commit' after a verified start, 'failed' after one that did not verify. */
+export async function moveStatus(fleet: Fleet, tenantId: string): Promise<{ readonly status: MoveStatus; readonly from?: string; readonly to?: string; readonly error?: string }> {
+  const situation = moveSituation(await readSides(fleet, tenantId));
+  const error = situation.source?.copy?.phase === 'failed' ? String(situation.source.copy.details.error ?? '') : undefined;
+  return {
+    status: situation.status,
+    ...(situation.source ? { from: situation.source.region.name } : {}),
+    ...(situation.source?.copy ? { to: situation.source.copy.peer } : {}),
+    ...(error !== undefined ? { error } : {}),
+  };
+}
+
+/**
+ * Switch the registry and drop the source (the `commit` hook). The switch is one commit in the
+ * target database (its row 'moving' → 'active'): before it the source's registry is the truth and
+ * the tenant is served nowhere; after it the target serves, and the source's row, still 'moving',
+ * is never served again. Then the source's schema and roles are dropped as a purge drops them,
+ * with a tombstone "moved to R", and its registry row deleted. Killed anywhere, commit again.
+ */
+export async function commitMove(fleet: Fleet, tenantId: string): Promise<MoveResult> {
+  const situation = moveSituation(await readSides(fleet, tenantId));
+  const { source, target } = situation;
+  if (situation.status !== 'ready-to-commit' && situation.status !== 'committed') {
+    throw new FleetError('REFUSED', `tenant ${tenantId}'s move is ${situation.status}: commit needs a verified copy (run start${situation.status === 'copying' ? ' again, or roll back' : ''}); nothing was changed`);
+  }
+  if (!source || !target) throw new FleetError('REFUSED', `tenant ${tenantId}: the move's source or target row is missing; nothing was changed`);
+  const plan: MovePlan = { tenantId, from: source.region.name, to: target.region.name, version: null };
+  return withCopyPools([source.region, target.region], async (pools) => {
+    const sourcePool = pools.get(plan.from) as pg.Pool;
+    const targetPool = pools.get(plan.to) as pg.Pool;
+    return withClient(sourcePool, async (lease) => {
+      if (!(await tryTenantLock(lease, tenantId))) throw busy(tenantId, plan.from);
+      try {
+        if (situation.status === 'ready-to-commit') await switchToTarget(fleet, lease, targetPool, tenantId, plan);
+        await dropSource(fleet, lease, tenantId, source, plan.to);
+        return { ...plan, status: 'committed' as const };
+      } finally {
+        await releaseTenantLock(lease, tenantId).catch(() => undefined);
+      }
+    });
+  });
+}
+
+async function switchToTarget(fleet: Fleet, lease: pg.ClientBase, targetPool: pg.Pool, tenantId: string, plan: MovePlan): Promise<void> {
+  // The copy was verified at start; what can have changed since is the ledger (the lease was
+  // free between start and commit): both sides must still be at one version.
+  const sourceLedger = await readTenantLedger(lease, tenantId);
+  await withClient(targetPool, (client) =>
+    withTransaction(client, async () => {
+      await lockTenantForTransaction(client, tenantId);
+      const targetLedger = await readTenantLedger(client, tenantId);
+      if (sourceLedger.join() !== targetLedger.join()) {
+        throw new FleetError('REFUSED', `tenant ${tenantId} was migrated on one side since its copy was verified (source ${sourceLedger.at(-1) ?? 'none'}, target ${targetLedger.at(-1) ?? 'none'}): run start again (it copies afresh), then commit; nothing was switched`);
+      }
+      const now = fleet.clock.now();
+      const updated = await client.query(`UPDATE fleet.tenants SET status = 'active', updated_at = $2, last_contact_at = $2 WHERE id = $1 AND status = 'moving'`, [tenantId, now]);
+      if ((updated.rowCount ?? 0) !== 1) throw new FleetError('REFUSED', `tenant ${tenantId}'s target row in ${plan.to} is no longer 'moving'; nothing was switched`);
+      await client.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
+      await recordAudit(client, { at: now, tenantId, action: 'moved-in', fromState: 'moving', toState: 'active', reason: `moved from ${plan.from}`, actor: fleet.actor, details: { from: plan.from } });
+    }),
+  );
+}
+
+/** The source's half of commit, in one transaction on the lease connection, as a purge drops a tenant. */
+async function dropSource(fleet: Fleet, lease: pg.ClientBase, tenantId: string, source: RegionSide, to: string): Promise<void> {
+  await withTransaction(lease, async () => {
+    await lockTenantForTransaction(lease, tenantId);
+    const { rows } = await lease.query<{ status: string }>('SELECT status FROM fleet.tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+    if (rows[0]?.status !== 'moving') return;
+    const size = await schemaSize(lease, source.schema);
+    const now = fleet.clock.now();
+    const expires = backupExpiry(fleet.config, now);
+    await lease.query(`DROP SCHEMA IF EXISTS ${quoteIdent(source.schema)} CASCADE`);
+    await dropTenantRole(lease, { id: tenantId, schema: source.schema });
+    await lease.query('DELETE FROM fleet.migrations WHERE tenant_id = $1', [tenantId]);
+    await lease.query(
+      `INSERT INTO fleet.tombstones (tenant_id, schema_name, region, disconnected_at, disconnect_cause, purge_after, purged_at, backup_expires_at, tables, approx_bytes, actor)
+       VALUES ($1, $2, $3, NULL, $4, $5, $5, $6, $7, $8, $9)`,
+      [tenantId, source.schema, source.region.name, `moved to ${to}`, now, expires, size.tables, size.bytes, fleet.actor],
+    );
+    await lease.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
+    await lease.query('DELETE FROM fleet.tenants WHERE id = $1', [tenantId]);
+    await recordAudit(lease, { at: now, tenantId, action: 'moved-out', fromState: 'moving', toState: null, reason: `moved to ${to}`, actor: fleet.actor, details: { to, schema: source.schema, tables: size.tables, approxBytes: size.bytes, backupExpiresAt: expires.toISOString() } });
+  });
+}
+
+/** Drop the target copy and serve the tenant from the source again (the `rollback` hook). Refused once committed. */
+export async function rollbackMove(fleet: Fleet, tenantId: string): Promise<MoveResult> {
+  const situation: MoveSituation = moveSituation(await readSides(fleet, tenantId));
+  const { source } = situation;
+  if (situation.status === 'committed') throw new FleetError('REFUSED', `tenant ${tenantId} already moved to ${situation.target?.region.name ?? '?'}: a committed move is not rolled back (move it back instead)`);
+  if (!source || situation.status === 'not-started') throw new FleetError('INPUT_INVALID', `tenant ${tenantId} is not being moved; nothing to roll back`);
+  const to = source.copy?.peer ?? '';
+  const plan: MovePlan = { tenantId, from: source.region.name, to, version: null };
+  const schema = schemaNameFor(tenantId);
+  return withCopyPools([source.region, fleet.region(to)], async (pools) => {
+    const sourcePool = pools.get(plan.from) as pg.Pool;
+    const targetPool = pools.get(to) as pg.Pool;
+    return withClient(sourcePool, async (lease) => {
+      if (!(await tryTenantLock(lease, tenantId))) throw busy(tenantId, plan.from);
+      try {
+        await clearTarget(fleet, targetPool, tenantId, schema, plan.from);
+        await withTransaction(lease, async () => {
+          const now = fleet.clock.now();
+          await lease.query(`UPDATE fleet.tenants SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'moving'`, [tenantId, now]);
+          await lease.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
+          await recordAudit(lease, { at: now, tenantId, action: 'move.rolled-back', fromState: 'moving', toState: 'active', actor: fleet.actor, details: { to } });
+        });
+        return { ...plan, status: 'not-started' as const };
+      } finally {
+        await releaseTenantLock(lease, tenantId).catch(() => undefined);
+      }
+    });
+  });
+}
+
+/**
+ * `fleet tenants move`: start and commit, resumable. A rerun after a kill finds where the last
+ * run stopped: a committed switch is finished (the source dropped); anything before it is copied
+ * afresh (the half-made target dropped first); a tenant already in the target region is reported.
+ */
+export async function moveTenant(fleet: Fleet, tenantId: string, toRegion: string): Promise<MoveResult> {
+  fleet.region(toRegion);
+  const situation = moveSituation(await readSides(fleet, tenantId));
+  if (situation.status === 'committed' || (situation.status === 'ready-to-commit' && situation.target?.region.name === toRegion)) return commitMove(fleet, tenantId);
+  if (situation.status === 'not-started' && situation.source?.region.name === toRegion && situation.source.status === 'active' && situation.source.movedFrom !== null) {
+    return { tenantId, from: situation.source.movedFrom, to: toRegion, version: null, status: 'committed' };
+  }
+  const started = await startMove(fleet, tenantId, toRegion);
+  const committed = await commitMove(fleet, tenantId);
+  return { ...committed, version: started.version, ...(started.copy ? { copy: started.copy } : {}) };
+}

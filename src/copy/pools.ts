@@ -1,0 +1,24 @@
+import pg from 'pg';
+import type { RegionDatabase } from '../db/region-database.ts';
+
+/**
+ * A small pool of the copy's own on a region's database: the copy holds a lease connection, a
+ * snapshot connection and a load connection at once, more than the region's control pool (one)
+ * allows, and must not take the tenant pool's connections from a run.
+ */
+export function copyPool(region: RegionDatabase): pg.Pool {
+  const pool = new pg.Pool({ ...region.connectionConfig, max: 3, idleTimeoutMillis: 5_000, application_name: 'fleet-copy' });
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
+
+/** Run fn with a copy pool per region named, and close them after. */
+export async function withCopyPools<T>(regions: readonly RegionDatabase[], fn: (pools: Map<string, pg.Pool>) => Promise<T>): Promise<T> {
+  const pools = new Map(regions.map((r) => [r.name, copyPool(r)]));
+  try {
+    return await fn(pools);
+  } finally {
+    await Promise.all([...pools.values()].map((p) => p.end()));
+  }
+}
