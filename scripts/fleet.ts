@@ -72,6 +72,10 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // A pipeline reading stdout as JSON gets the error as JSON too (commander wrote the human form to stderr).
+    if (error.exitCode !== 0 && argv.includes('--json')) {
+      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'USAGE', message: error.message.replace(/^error: /, ''), commander: error.code } })}\n`);
+    }
   } else {
     throw error;
   }

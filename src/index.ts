@@ -27,3 +27,4 @@ export { sampleTenants } from './tenants/sample-fleet.ts';
 export { assertTenantId, tenantIdProblem, TENANT_ID_PATTERN, TENANT_ID_RULE } from './tenants/ids.ts';
 export type { TenantStatus } from './tenants/tenant-row.ts';
 export { fleetHome } from './config/home.ts';
+export { databaseUserFor, describeTarget, embeddedRegions, resolveTargets, type DatabaseRole, type RegionTarget } from './db/targets.ts';

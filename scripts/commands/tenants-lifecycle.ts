@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { installTenant, uninstallTenant, sweepStaleTenants, holdTenant, releaseTenant, type TransitionResult } from '../../src/lifecycle/index.ts';
 import { progressFor, type Output } from '../cli/output.ts';
 import { printRunReport } from '../cli/report.ts';
-import { collect, isoDate, positiveInt } from '../cli/parse.ts';
+import { collect, isoDate, nonNegativeInt, positiveInt } from '../cli/parse.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 
 function printTransition(out: Output, verb: string, r: TransitionResult): void {
@@ -78,19 +78,32 @@ Atlassian recommends 60 for paid sites). A tenant already disconnected keeps its
     .option('--stale-after <days>', 'days without contact (default lifecycle.staleAfterDays of the fleet description, 30)', positiveInt('--stale-after', 3650))
     .option('--region <name>', 'only this region (repeatable)', collect)
     .option('--execute', 'mark them disconnected (their grace period starts now)')
-    .option('--json', 'JSON: { dryRun, cutoff, stale: [{ tenant, region, lastContactAt, purgeAfter }], disconnected }')
+    .option('--max <n>', 'refuse to execute when more than n tenants are stale in this run', nonNegativeInt('--max'))
+    .option('--allow-mass', 'execute even when the brake is tripped (more than lifecycle.purgeMaxShare of a region, or --max)')
+    .option('--embedded', 'allow --execute against the embedded PostgreSQL under .fleet/ (refused otherwise)')
+    .option('--json', 'JSON: { dryRun, cutoff, stale: [{ tenant, region, lastContactAt, purgeAfter }], disconnected, brake, databases }')
     .addHelpText('after', `
 Examples:
   $ fleet tenants sweep                      # who has been silent for 30 days? (changes nothing)
-  $ fleet tenants sweep --stale-after 45 --execute --json
+  $ fleet tenants sweep --stale-after 45 --execute --max 20 --json
 
 Atlassian sends no event when a site is deleted, and Forge none on uninstall: silence counts. A
-tenant marked stale that makes contact again (the app calls touch) is active again by itself.`)
-    .action(async (flags: { staleAfter?: number; region?: string[]; execute?: boolean; json?: boolean }, command: Command) => {
+tenant marked stale that makes contact again (the app calls touch) is active again by itself.
+The purge's brake applies: an --execute that would disconnect more than lifecycle.purgeMaxShare of
+a region's tenants (or more than --max) is refused (exit 1, nothing changed) unless --allow-mass.`)
+    .action(async (flags: { staleAfter?: number; region?: string[]; execute?: boolean; max?: number; allowMass?: boolean; embedded?: boolean; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
-        withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1 }, async (fleet) => {
-          const report = await sweepStaleTenants(fleet, { ...(flags.staleAfter !== undefined ? { staleAfterDays: flags.staleAfter } : {}), execute: Boolean(flags.execute) });
+        withFleet(
+          globals,
+          { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1, ...(flags.execute ? { destructive: { what: 'fleet tenants sweep --execute', embedded: Boolean(flags.embedded) } } : {}) },
+          async (fleet) => {
+          const report = await sweepStaleTenants(fleet, {
+            ...(flags.staleAfter !== undefined ? { staleAfterDays: flags.staleAfter } : {}),
+            ...(flags.max !== undefined ? { max: flags.max } : {}),
+            execute: Boolean(flags.execute),
+            allowMass: Boolean(flags.allowMass),
+          });
           if (out.json) {
             out.printJson({ command: 'tenants sweep', ok: true, ...report });
             return EXIT.ok;
@@ -99,10 +112,16 @@ tenant marked stale that makes contact again (the app calls touch) is active aga
             ? `Dry run: ${report.stale.length} active tenant(s) without contact since ${report.cutoff} (${report.staleAfterDays} days); nothing was changed. Add --execute to mark them disconnected.`
             : `${out.green('✓')} Marked ${report.disconnected} silent tenant(s) disconnected (no contact since ${report.cutoff}, ${report.staleAfterDays} days).`;
           out.line(report.dryRun ? out.bold(head) : head);
+          for (const d of report.databases) out.line(`  database ${out.bold(d.region)}: ${d.database}`);
           for (const s of report.stale.slice(0, 100)) out.line(`  ${s.region}/${s.tenant}: last contact ${s.lastContactAt}${s.purgeAfter ? `, purge after ${s.purgeAfter}` : ''}`);
           if (report.stale.length > 100) out.line(out.dim(`  … and ${report.stale.length - 100} more (use --json for all)`));
+          if (report.brake.tripped) {
+            out.line(out.yellow(`The brake: ${report.dryRun ? 'an --execute would be refused' : 'overridden with --allow-mass'}:`));
+            for (const l of report.brake.limits.filter((x) => x.exceeded)) out.line(out.yellow(`  ${l.message}`));
+          }
           return EXIT.ok;
-        }),
+          },
+        ),
       );
     });
 
