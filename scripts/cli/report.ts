@@ -19,6 +19,7 @@ export function printRunReport(out: Output, report: MigrateReport, verb: 'migrat
     `${mark} ${verb}: ${s.applied} tenant(s) changed (${s.migrationsApplied} migration(s) ${verb === 'migrate' ? 'applied' : 'reverted'}), ${s.failed} failed, ${s.skipped} skipped, ${s.upToDate} already up to date, in ${(report.durationMs / 1000).toFixed(2)} s`,
   );
   if (report.stopped) out.line(out.yellow(`stopped: ${report.stopped}`));
+  if (report.stopped === 'interrupted') out.line(out.yellow(`  interrupted: the tenants in flight finished, the others were not started. Run the same command again to finish (done tenants are not touched again).`));
   const skippedByReason = new Map<string, number>();
   for (const r of report.results) if (r.status === 'skipped') skippedByReason.set(r.reason ?? '', (skippedByReason.get(r.reason ?? '') ?? 0) + 1);
   for (const [reason, n] of skippedByReason) out.line(out.dim(`  skipped ${n}: ${reason}`));

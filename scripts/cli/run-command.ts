@@ -103,7 +103,7 @@ export async function withFleet<T>(globals: GlobalOptions, options: FleetCommand
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (!controller.signal.aborted) {
-      process.stderr.write(`\n${signal}: finishing the tenants in flight, starting no new one (again to leave now)\n`);
+      process.stderr.write(`\n${signal}: finishing the tenants in flight, starting no new one (again to leave now); run the same command again afterwards to finish the job\n`);
       process.exitCode = signal === 'SIGINT' ? 130 : 143;
       controller.abort();
       return;
