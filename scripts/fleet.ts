@@ -12,6 +12,8 @@ import { registerSupportCommand } from './commands/support.ts';
 import { registerTenantLifecycleCommands } from './commands/tenants-lifecycle.ts';
 import { registerPurgeCommand } from './commands/purge.ts';
 import { registerLifecycleCommand } from './commands/lifecycle.ts';
+import { registerAuditCommand } from './commands/audit.ts';
+import { registerTenantShowCommand } from './commands/tenants-show.ts';
 import { EXIT } from './cli/run-command.ts';
 
 /**
@@ -35,7 +37,9 @@ Examples:
   $ npx fleet status`);
 
 registerStartCommand(program);
-registerTenantLifecycleCommands(registerTenantsCommand(program));
+const tenants = registerTenantsCommand(program);
+registerTenantLifecycleCommands(tenants);
+registerTenantShowCommand(tenants);
 registerMigrateCommand(program);
 registerRollbackCommand(program);
 registerStatusCommand(program);
@@ -46,6 +50,7 @@ registerSupportCommand(program);
 registerVerifyCommand(program);
 registerPurgeCommand(program);
 registerLifecycleCommand(program);
+registerAuditCommand(program);
 
 return program;
 }

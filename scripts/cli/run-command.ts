@@ -13,7 +13,7 @@ export interface GlobalOptions {
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Library options whose flag is not the option's name in kebab case. */
-const FLAGS: Readonly<Record<string, string>> = { staleAfterDays: '--stale-after' };
+const FLAGS: Readonly<Record<string, string>> = { staleAfterDays: '--stale-after', allowNew: '--new' };
 
 /** The flag that sets a library option: `now` is --now, `failFast` is --fail-fast. */
 export function flagOf(option: string): string {
