@@ -5,6 +5,7 @@ import { assertMigrationName, loadFleetPlan, workItems } from './load-plan.ts';
 import { executeAcrossFleet, runSettings, type RunEvent } from './run-fleet.ts';
 import { migrateTenantDown, type TenantRunSettings } from './tenant-migrator.ts';
 import { summarize, type MigrateReport, type PlannedTenant } from './migrate-fleet.ts';
+import { resolveMigrationName } from './migration-name.ts';
 
 export interface RollbackOptions {
   /**
@@ -61,9 +62,3 @@ export async function rollbackFleet(fleet: Fleet, options: RollbackOptions): Pro
   return { ok: summary.failed === 0 && outcome.stopped === undefined, dryRun: false, target: keep ?? '0', planned, results: outcome.results, summary, ...(outcome.stopped ? { stopped: outcome.stopped } : {}), durationMs: Math.round(performance.now() - started) };
 }
 
-/** A full name as is; a version alone (`0006`) as the one migration whose name starts with it and `_`. */
-export function resolveMigrationName(files: readonly { readonly name: string }[], to: string): string {
-  if (files.some((f) => f.name === to)) return to;
-  const matches = files.filter((f) => f.name.startsWith(`${to}_`));
-  return matches.length === 1 && matches[0] ? matches[0].name : to;
-}
