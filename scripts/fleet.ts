@@ -29,6 +29,14 @@ const program = new Command('fleet')
   .addHelpText('after', `
 Where it connects: FLEET_DATABASE_URL (one region, named by FLEET_REGION, default "local"), else each
 region's endpoint in the fleet description (IAM auth, verified TLS), else an embedded PostgreSQL under .fleet/.
+As whom (IAM): purge as databaseUsers.purge, support as databaseUsers.support, everything else as
+databaseUsers.migrator. Destructive commands refuse the embedded default unless --embedded.
+
+Exit codes: 0 done, 1 a tenant or the database failed (or a brake refused), 2 bad usage,
+configuration or migration files, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); after an
+interrupt, run the same command again to finish. With --json, stdout carries exactly one JSON
+document (errors too: { ok: false, error: { code, message } }); human text, progress and the
+heartbeat (every 10 s off a terminal) go to stderr.
 
 Examples:
   $ npx fleet start
