@@ -15,6 +15,8 @@ import { registerTenantsExportCommand } from './commands/tenants-export.ts';
 import { registerTenantsRestoreCommand } from './commands/tenants-restore.ts';
 import { registerPurgeCommand } from './commands/purge.ts';
 import { registerLifecycleCommand } from './commands/lifecycle.ts';
+import { registerAuditCommand } from './commands/audit.ts';
+import { registerTenantShowCommand } from './commands/tenants-show.ts';
 import { EXIT } from './cli/run-command.ts';
 
 /**
@@ -30,6 +32,14 @@ const program = new Command('fleet')
   .addHelpText('after', `
 Where it connects: FLEET_DATABASE_URL (one region, named by FLEET_REGION, default "local"), else each
 region's endpoint in the fleet description (IAM auth, verified TLS), else an embedded PostgreSQL under .fleet/.
+As whom (IAM): purge as databaseUsers.purge, support as databaseUsers.support, everything else as
+databaseUsers.migrator. Destructive commands refuse the embedded default unless --embedded.
+
+Exit codes: 0 done, 1 a tenant or the database failed (or a brake refused), 2 bad usage,
+configuration or migration files, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); after an
+interrupt, run the same command again to finish. With --json, stdout carries exactly one JSON
+document (errors too: { ok: false, error: { code, message } }); human text, progress and the
+heartbeat (every 10 s off a terminal) go to stderr.
 
 Examples:
   $ npx fleet start
@@ -40,6 +50,7 @@ Examples:
 registerStartCommand(program);
 const tenants = registerTenantsCommand(program);
 registerTenantLifecycleCommands(tenants);
+registerTenantShowCommand(tenants);
 registerTenantsMoveCommand(tenants);
 registerTenantsExportCommand(tenants);
 registerTenantsRestoreCommand(tenants);
@@ -53,6 +64,7 @@ registerSupportCommand(program);
 registerVerifyCommand(program);
 registerPurgeCommand(program);
 registerLifecycleCommand(program);
+registerAuditCommand(program);
 
 return program;
 }
@@ -79,6 +91,10 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // A pipeline reading stdout as JSON gets the error as JSON too (commander wrote the human form to stderr).
+    if (error.exitCode !== 0 && argv.includes('--json')) {
+      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'USAGE', message: error.message.replace(/^error: /, ''), commander: error.code } })}\n`);
+    }
   } else {
     throw error;
   }

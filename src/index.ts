@@ -22,9 +22,12 @@ export { createMigrationFile, type NewMigration } from './migrate/new-migration.
 export { verifyFleet, type RegionVerification, type TenantDrift, type VerifyOptions, type VerifyReport } from './verify/verify-fleet.ts';
 export { addTenants, type AddTenantsOptions, type AddTenantsReport, type AlreadyRegistered } from './provisioning/add-tenants.ts';
 export { prepareTenantSchema } from './provisioning/prepare-schema.ts';
-export { listTenants, type TenantRecord } from './tenants/list-tenants.ts';
+export { listTenants, type ListTenantsOptions, type TenantRecord } from './tenants/list-tenants.ts';
+export { showTenant, type TenantDetails } from './tenants/show-tenant.ts';
+export { queryAudit, AUDIT_DEFAULT_LIMIT, type AuditQuery, type AuditRecord } from './audit-query.ts';
 export { sampleTenants } from './tenants/sample-fleet.ts';
 export { assertTenantId, tenantIdProblem, TENANT_ID_PATTERN, TENANT_ID_RULE } from './tenants/ids.ts';
 export type { TenantStatus } from './tenants/tenant-row.ts';
 export { fleetHome } from './config/home.ts';
 export { commitMove, copyTenant, discardAside, exportTenant, restoreTenant, type RestoreOptions, type RestoreResult, moveStatus, moveTenant, rollbackMove, scheduleMove, startMove, type CopyReport, type ExportManifest, type MoveResult, type MoveStatus, type TableChecksum } from './copy/index.ts';
+export { databaseUserFor, describeTarget, embeddedRegions, resolveTargets, type DatabaseRole, type RegionTarget } from './db/targets.ts';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { purgeFleet, type PurgeEvent, type PurgeReport, purgeEvidence, type PurgeEvidence } from '../../src/purge/index.ts';
 import type { RunEvent } from '../../src/index.ts';
 import { progressFor, type Output } from '../cli/output.ts';
-import { collect, isoDate, nonNegativeInt } from '../cli/parse.ts';
+import { collect, isoDate, nonNegativeInt, readIdFile } from '../cli/parse.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 
 interface PurgeFlags {
@@ -11,6 +11,9 @@ interface PurgeFlags {
   max?: number;
   execute?: boolean;
   allowMass?: boolean;
+  tenant?: string[];
+  file?: string;
+  embedded?: boolean;
   json?: boolean;
 }
 
@@ -27,7 +30,20 @@ export function formatBytes(bytes: number): string {
 
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '-');
 
+/** The header line naming where the command acted: an on-call engineer must never wonder which database. */
+export function printDatabases(out: Output, databases: readonly { region: string; database: string }[]): void {
+  for (const d of databases) out.line(`  database ${out.bold(d.region)}: ${d.database}`);
+}
+
+function printDueSummary(out: Output, report: PurgeReport): void {
+  if (report.due.length === 0) return;
+  const list = (record: Readonly<Record<string, number>>) => Object.entries(record).map(([k, n]) => `${k} ${n}`).join(', ');
+  out.line(`  by cause: ${list(report.dueSummary.byCause)}`);
+  out.line(`  by day disconnected: ${list(report.dueSummary.byDate)}`);
+}
+
 function printPlan(out: Output, report: PurgeReport): void {
+  printDueSummary(out, report);
   for (const r of report.regions) out.line(`  ${out.bold(r.region)}: ${r.due} due of ${r.nonPurged} tenant(s) not purged`);
   for (const d of report.due.slice(0, 200)) {
     out.line(
@@ -49,14 +65,19 @@ function printBrake(out: Output, report: PurgeReport): void {
 function printReport(out: Output, report: PurgeReport): void {
   if (report.dryRun) {
     out.line(out.bold(`Dry run at ${report.now}: ${report.due.length} tenant(s) due for purge (~${formatBytes(report.summary.approxBytes)}); nothing was changed.`));
+    printDatabases(out, report.databases);
     printPlan(out, report);
     printBrake(out, report);
+    for (const n of report.notDue) out.line(out.yellow(`  not due, not purged: ${n.tenant} (${n.reason})`));
     if (report.due.length > 0) out.line(`To purge them: fleet purge --execute${report.brake.tripped ? ' --allow-mass   (only once you know why this many are due)' : ''}`);
     return;
   }
   const s = report.summary;
   const mark = report.ok ? out.green('✓') : out.red('✗');
-  out.line(`${mark} purge: ${s.purged} tenant(s) purged (~${formatBytes(s.approxBytes)}), ${s.skipped} skipped (${s.busy} busy), ${s.failed} failed, of ${s.due} due, in ${(report.durationMs / 1000).toFixed(2)} s`);
+  out.line(`${mark} purge: ${s.purged} tenant(s) purged (~${formatBytes(s.approxBytes)}), ${s.skipped} skipped (${s.busy} busy, ${s.interrupted} not started: interrupted), ${s.failed} failed, of ${s.due} due, in ${(report.durationMs / 1000).toFixed(2)} s`);
+  printDatabases(out, report.databases);
+  for (const n of report.notDue) out.line(out.yellow(`  not due, not purged: ${n.tenant} (${n.reason})`));
+  if (s.interrupted > 0) out.line(out.red(`  interrupted: ${s.interrupted} due tenant(s) not started; run the purge again.`));
   if (report.brake.tripped) out.line(out.yellow(`  the brake was overridden with --allow-mass: ${report.brake.limits.filter((l) => l.exceeded).map((l) => l.message).join('; ')}`));
   for (const r of report.results.slice(0, 200)) {
     if (r.status === 'purged') out.line(`  purged  ${r.region}/${r.tenant} (schema ${r.schema}, ${r.tables} table(s), ~${formatBytes(r.approxBytes ?? 0)}); last backup holding it expires ${day(r.backupExpiresAt ?? null)}`);
@@ -91,9 +112,12 @@ export function registerPurgeCommand(program: Command): void {
     .description('delete the data of tenants disconnected for the whole grace period (a dry run unless --execute)')
     .option('--now <iso>', 'judge "due" at this time (a preview; with --execute it may not be later than now)', isoDate('--now'))
     .option('--region <name>', 'only this region (repeatable)', collect)
+    .option('--tenant <id...>', 'only these tenants, and only if due (a listed tenant not due is reported, not purged)')
+    .option('--file <path>', 'only the tenants listed in this file, one per line (# comments allowed)')
     .option('--max <n>', 'refuse to execute when more than n tenants are due in this run', nonNegativeInt('--max'))
     .option('--execute', 'drop the due tenants\' schemas (each in its own transaction, re-checked under its lock)')
     .option('--allow-mass', 'execute even when the brake is tripped (more than lifecycle.purgeMaxShare of a region, or --max)')
+    .option('--embedded', 'allow --execute against the embedded PostgreSQL under .fleet/ (refused otherwise: no database configured is a mistake)')
     .option('--json', 'one JSON document: due tenants, the brake, per-tenant results, summary')
     .addHelpText(
       'after',
@@ -103,20 +127,29 @@ Examples:
   $ fleet purge --now 2026-12-31T00:00:00Z   # what will be due by then
   $ fleet purge --execute --max 50 --json    # the daily job
   $ fleet purge --execute --allow-mass       # after checking why so many are due
+  $ fleet purge --tenant acme globex --execute   # exactly these, if due
   $ fleet purge report --since 2026-01-01    # evidence for an auditor
 
 Due: disconnected, purge_after passed, no legal hold. The brake refuses an --execute that would
 purge more than lifecycle.purgeMaxShare (default 10%) of a region's tenants, or more than --max.
 Killed at any point, run it again: each tenant is purged in one transaction, all or nothing.
-Exit codes: 0 done (or a dry run), 1 a tenant failed or the brake refused, 2 bad usage or configuration.`,
+Connects as databaseUsers.purge of the fleet description (IAM). An --execute with no database
+configured (the embedded default) is refused unless --embedded.
+Exit codes: 0 done (or a dry run), 1 a tenant failed, the brake refused or the run was interrupted
+(then also 130 for Ctrl-C, 143 for SIGTERM), 2 bad usage or configuration.`,
     )
     .action(async (flags: PurgeFlags, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
-      await runCommand(Boolean(flags.json), (out) =>
-        withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1 }, async (fleet, context) => {
+      await runCommand(Boolean(flags.json), (out) => {
+        const tenants = [...(flags.tenant ?? []), ...(flags.file ? readIdFile(flags.file) : [])];
+        return withFleet(
+          globals,
+          { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1, role: 'purge', ...(flags.execute ? { destructive: { what: 'fleet purge --execute', embedded: Boolean(flags.embedded) } } : {}) },
+          async (fleet, context) => {
           const progress = progressFor(out, 'purge');
           const report = await purgeFleet(fleet, {
             ...(flags.now ? { now: flags.now } : {}),
+            ...(tenants.length > 0 ? { tenants } : {}),
             ...(flags.max !== undefined ? { max: flags.max } : {}),
             execute: Boolean(flags.execute),
             allowMass: Boolean(flags.allowMass),
@@ -127,8 +160,9 @@ Exit codes: 0 done (or a dry run), 1 a tenant failed or the brake refused, 2 bad
           if (out.json) out.printJson({ command: 'purge', ...report });
           else printReport(out, report);
           return report.ok ? EXIT.ok : EXIT.failed;
-        }),
-      );
+          },
+        );
+      });
     });
 
   purge
@@ -146,7 +180,7 @@ Examples:
       const globals = command.optsWithGlobals<GlobalOptions & { since?: Date; region?: string[]; json?: boolean }>();
       const flags = globals;
       await runCommand(Boolean(flags.json), (out) =>
-        withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1 }, async (fleet) => {
+        withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1, role: 'purge' }, async (fleet) => {
           const evidence = await purgeEvidence(fleet, flags.since ? { since: flags.since } : {});
           if (out.json) out.printJson({ command: 'purge report', ok: true, ...evidence });
           else printEvidence(out, evidence);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fleetStatus } from '../../src/index.ts';
+import { FleetError, fleetStatus } from '../../src/index.ts';
 import { printStatus } from '../cli/status-view.ts';
 import { collect } from '../cli/parse.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
@@ -9,6 +9,7 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('where every tenant stands: region, schema, status, last migration, pending count')
     .option('--region <name>', 'only this region (repeatable)', collect)
+    .option('--tenant <id>', 'only this tenant (repeatable; unknown ids exit 2)', collect)
     .option('--summary', 'only the per-region summary, no line per tenant')
     .option('--json', 'JSON: { latest, regions: [...], tenants: [...] }')
     .addHelpText('after', `
@@ -16,11 +17,14 @@ Examples:
   $ fleet status
   $ fleet status --summary
   $ fleet status --json | jq '.tenants[] | select(.pending > 0)'`)
-    .action(async (flags: { region?: string[]; summary?: boolean; json?: boolean }, command: Command) => {
+    .action(async (flags: { region?: string[]; tenant?: string[]; summary?: boolean; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
         withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1 }, async (fleet) => {
-          const status = await fleetStatus(fleet);
+          const all = await fleetStatus(fleet);
+          const unknown = (flags.tenant ?? []).filter((id) => !all.tenants.some((t) => t.id === id));
+          if (unknown.length > 0) throw new FleetError('INPUT_INVALID', `--tenant ${unknown.join(', ')}: not registered in ${all.regions.map((r) => r.region).join(', ')}`);
+          const status = flags.tenant ? { ...all, tenants: all.tenants.filter((t) => flags.tenant?.includes(t.id)) } : all;
           if (out.json) out.printJson(status);
           else printStatus(out, status, { tenants: !flags.summary });
           return EXIT.ok;

@@ -5,7 +5,10 @@ import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-comm
 
 /** `fleet support grant|list|revoke|sweep`: time-boxed, ticket-bound, read-only access to one tenant. */
 export function registerSupportCommand(program: Command): void {
-  const support = program.command('support').description('time-boxed, read-only support access to one tenant, bound to a ticket');
+  const support = program
+    .command('support')
+    .description('time-boxed, read-only support access to one tenant, bound to a ticket')
+    .addHelpText('after', '\nConnects as databaseUsers.support of the fleet description (IAM).');
 
   support
     .command('grant')
@@ -29,7 +32,7 @@ valid until the expiry. Every grant is an audit event (support.granted) naming t
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), async (out) => {
         const ttlMs = parseTtl(flags.ttl);
-        return withFleet(globals, { concurrency: 1 }, async (fleet) => {
+        return withFleet(globals, { concurrency: 1, role: 'support' }, async (fleet) => {
           const { grant, login } = await grantSupport(fleet, { tenantId: tenant, ticket: flags.ticket, ttlMs, ...(flags.to !== undefined ? { to: flags.to } : {}) });
           if (out.json) {
             out.printJson({ command: 'support grant', ok: true, grant, ...(login ? { login } : {}) });
@@ -61,7 +64,7 @@ Examples:
     .action(async (flags: { all?: boolean; tenant?: string; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
-        withFleet(globals, { concurrency: 1 }, async (fleet) => {
+        withFleet(globals, { concurrency: 1, role: 'support' }, async (fleet) => {
           const grants = await listSupportGrants(fleet, { all: Boolean(flags.all), ...(flags.tenant !== undefined ? { tenantId: flags.tenant } : {}) });
           if (out.json) out.printJson(grants);
           else {
@@ -84,7 +87,7 @@ Example:
     .action(async (id: string, flags: { json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
-        withFleet(globals, { concurrency: 1 }, async (fleet) => {
+        withFleet(globals, { concurrency: 1, role: 'support' }, async (fleet) => {
           const { grant, changed } = await revokeSupportGrant(fleet, id);
           if (out.json) out.printJson({ command: 'support revoke', ok: true, changed, grant });
           else out.line(changed ? `Revoked ${grant.id} (ticket ${grant.ticket}, tenant ${grant.tenant}).` : `${grant.id} was already revoked (${grant.revokeReason}, ${grant.revokedAt?.toISOString()}).`);
@@ -104,7 +107,7 @@ Examples:
     .action(async (flags: { json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
-        withFleet(globals, { concurrency: 1 }, async (fleet) => {
+        withFleet(globals, { concurrency: 1, role: 'support' }, async (fleet) => {
           const { revoked } = await sweepSupportGrants(fleet);
           if (out.json) out.printJson({ command: 'support sweep', ok: true, revoked });
           else {

@@ -49,19 +49,23 @@ completed, so an interrupted bulk add is simply run again.`)
     .command('list')
     .description('list registered tenants')
     .option('--region <name>', 'only this region (repeatable)', collect)
-    .option('--json', 'a JSON array of { id, region, schema, status, ... }')
+    .option('--status <status>', 'only tenants in this state: provisioning, active, disconnected or purged (repeatable)', collect)
+    .option('--json', 'a JSON array of { id, region, schema, status, disconnectedAt, disconnectCause, purgeAfter, holdReason, ... }')
     .addHelpText('after', `
 Examples:
   $ fleet tenants list
-  $ fleet tenants list --json | jq -r '.[] | select(.status == "disconnected") | .id'`)
-    .action(async (flags: { region?: string[]; json?: boolean }, command: Command) => {
+  $ fleet tenants list --status disconnected --json | jq -r '.[] | select(.disconnectCause == "stale") | .id'`)
+    .action(async (flags: { region?: string[]; status?: string[]; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
         withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1 }, async (fleet) => {
-          const list = await listTenants(fleet);
+          const list = await listTenants(fleet, flags.status ? { status: flags.status } : {});
           if (out.json) out.printJson(list);
           else {
-            for (const t of list) out.line(`${t.id}\t${t.region}\t${t.schema}\t${t.status}${t.purgeAfter ? `\tpurge after ${t.purgeAfter}` : ''}${t.holdReason ? `\tHOLD: ${t.holdReason}` : ''}`);
+            for (const t of list) {
+              const gone = t.disconnectedAt ? `\tdisconnected ${t.disconnectedAt} (${t.disconnectCause ?? '?'})` : '';
+              out.line(`${t.id}\t${t.region}\t${t.schema}\t${t.status}${gone}${t.purgeAfter ? `\tpurge after ${t.purgeAfter}` : ''}${t.holdReason ? `\tHOLD: ${t.holdReason}` : ''}`);
+            }
             out.error(out.dim(`${list.length} tenant(s)`));
           }
           return EXIT.ok;

@@ -76,7 +76,7 @@ export function describeTarget(target: RegionTarget): string {
       return `${u.hostname}:${u.port || 5432}${u.pathname}`;
     }
     case 'iam':
-      return `${target.host}:${target.port}/${target.database} (IAM)`;
+      return `${target.host}:${target.port}/${target.database} (IAM, ${target.awsRegion})`;
     case 'embedded':
       return `embedded/${target.database}`;
   }
@@ -118,4 +118,25 @@ export async function connectionConfig(target: RegionTarget, deps: ConnectionDep
       return { connectionString: await deps.embeddedUrl(target.database) };
     }
   }
+}
+
+/**
+ * The database users of the fleet description, one per kind of work: the purge connects only as
+ * the purge user (the one the purge roles of the stacks may sign for), support grants as the
+ * support user, everything else (migrate, provisioning, the lifecycle) as the migrator.
+ */
+export type DatabaseRole = 'migrator' | 'purge' | 'support';
+
+/** The database user a kind of work signs IAM tokens as (`databaseUsers.<role>`). */
+export function databaseUserFor(config: FleetConfig, role: DatabaseRole): string {
+  return config.databaseUsers[role];
+}
+
+/**
+ * Regions that would fall back to the embedded PostgreSQL: no FLEET_DATABASE_URL(_<REGION>) and no
+ * endpoint in the description. A destructive command run there by mistake acts on an empty,
+ * throw-away database and reports success, so callers refuse unless told the embedded one is meant.
+ */
+export function embeddedRegions(targets: readonly RegionTarget[]): string[] {
+  return targets.filter((t) => t.kind === 'embedded').map((t) => t.region);
 }

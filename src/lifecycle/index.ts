@@ -9,3 +9,4 @@ export { sweepStaleTenants, type StaleTenant, type SweepOptions, type SweepRepor
 export { touchTenant, TOUCH_INTERVAL_MS, type TouchResult } from '../tenants/touch.ts';
 export type { TransitionResult } from './transition.ts';
 export type { DisconnectCause, TenantStatus } from '../tenants/tenant-row.ts';
+export { unknownTenants } from './unknown-tenants.ts';

@@ -16,6 +16,11 @@ export interface InstallOptions {
   /** Why, for the audit trail; default "installed". */
   readonly reason?: string;
   readonly details?: Record<string, unknown>;
+  /**
+   * Whether an id never seen may be provisioned as a new tenant (default true: an install callback
+   * is how new tenants arrive). False for an operator's reinstall, where an unknown id is a typo.
+   */
+  readonly allowNew?: boolean;
   readonly concurrency?: number;
   readonly onEvent?: (event: RunEvent) => void;
 }
@@ -47,6 +52,13 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
   };
 
   if (!located) {
+    if (options.allowNew === false) {
+      throw FleetError.forOption(
+        'INPUT_INVALID',
+        'allowNew',
+        (o) => `tenant ${JSON.stringify(id)} is unknown in ${fleet.regions.map((r) => r.name).join(', ')}: nothing was changed. Check the id (fleet tenants list); to provision a new tenant under it, pass ${o}`,
+      );
+    }
     const report = await addTenants(fleet, [id], { ...(options.region !== undefined ? { region: options.region } : {}), ...migrateOptions });
     const after = await findTenant(fleet, id);
     if (!after) throw new FleetError('INPUT_INVALID', `tenant ${id} was not registered: ${JSON.stringify(report.alreadyRegistered)}`);

@@ -4,6 +4,9 @@ import { DAY_MS } from '../clock.ts';
 import { recordAuditMany } from '../audit.ts';
 import { withClient, withTransaction } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
+import { evaluateBrake, type BrakeDecision } from '../purge/brake.ts';
+import { BrakeRefusal } from '../purge/brake-refusal.ts';
+import { summarizeDue } from '../purge/due-summary.ts';
 import { purgeAfterFor } from './grace.ts';
 
 export interface SweepOptions {
@@ -13,6 +16,10 @@ export interface SweepOptions {
   readonly regions?: readonly string[];
   /** Mark them disconnected; without it, only list them (a dry run). */
   readonly execute?: boolean;
+  /** Refuse to execute when more than this many tenants are stale in the run (the purge's brake). */
+  readonly max?: number;
+  /** Execute even when the brake is tripped (more than lifecycle.purgeMaxShare of a region, or max). */
+  readonly allowMass?: boolean;
 }
 
 export interface StaleTenant {
@@ -33,6 +40,15 @@ export interface SweepReport {
   readonly stale: readonly StaleTenant[];
   /** How many were marked disconnected (0 in a dry run). */
   readonly disconnected: number;
+  /**
+   * The purge's brake over the stale tenants: a sweep that would disconnect more than
+   * lifecycle.purgeMaxShare of a region (or more than max) is refused unless allowMass, since every
+   * tenant it disconnects is purged once the grace period is over.
+   */
+  readonly brake: BrakeDecision;
+  readonly allowMass: boolean;
+  /** The database each region's sweep acted on, safe to print (no password). */
+  readonly databases: readonly { readonly region: string; readonly database: string }[];
 }
 
 interface StaleRow {
@@ -60,8 +76,26 @@ export async function sweepStaleTenants(fleet: Fleet, options: SweepOptions = {}
   const cutoff = new Date(now.getTime() - staleAfterDays * DAY_MS);
   const purgeAfter = purgeAfterFor(fleet, now);
 
-  const perRegion = await Promise.all(regions.map((region) => (options.execute ? disconnectStale(fleet, region, now, cutoff, purgeAfter, staleAfterDays) : listStale(region, cutoff))));
-  const stale = perRegion.flat();
+  if (options.max !== undefined && (!Number.isInteger(options.max) || options.max < 0)) {
+    throw FleetError.forOption('INPUT_INVALID', 'max', (o) => `${o} must be a whole number of tenants (0 or more), got ${JSON.stringify(options.max)}`);
+  }
+  const planned = await Promise.all(regions.map(async (region) => ({ region: region.name, stale: await listStale(region, cutoff), nonPurged: await countNonPurged(region) })));
+  const brake = evaluateBrake(
+    planned.map((p) => ({ region: p.region, due: p.stale.length, nonPurged: p.nonPurged })),
+    fleet.config.lifecycle.purgeMaxShare,
+    options.max,
+  );
+  const listed = planned.flatMap((p) => p.stale);
+  if (options.execute && brake.tripped && !options.allowMass) {
+    throw new BrakeRefusal(
+      `the mass-deletion brake refused this sweep: ${listed.length} active tenant(s) silent since ${cutoff.toISOString()}; nothing was changed. Each one disconnected would be purged after the grace period. If they really are gone, run again with --allow-mass; if not, find out why they stopped calling (the app's contact recording, the clock) first.`,
+      brake.limits.filter((l) => l.exceeded).map((l) => l.message),
+      listed,
+      summarizeDue(listed.map((t) => ({ disconnectCause: 'stale', disconnectedAt: t.lastContactAt }))),
+    );
+  }
+  // The execute checks the condition again under the row locks: a tenant touched since the listing is left alone.
+  const stale = options.execute ? (await Promise.all(regions.map((region) => disconnectStale(fleet, region, now, cutoff, purgeAfter, staleAfterDays)))).flat() : listed;
   return {
     dryRun: !options.execute,
     now: now.toISOString(),
@@ -69,7 +103,15 @@ export async function sweepStaleTenants(fleet: Fleet, options: SweepOptions = {}
     cutoff: cutoff.toISOString(),
     stale,
     disconnected: options.execute ? stale.length : 0,
+    brake,
+    allowMass: options.allowMass ?? false,
+    databases: regions.map((r) => ({ region: r.name, database: r.description })),
   };
+}
+
+async function countNonPurged(region: RegionDatabase): Promise<number> {
+  const { rows } = await region.query<{ n: number }>(`SELECT count(*)::int AS n FROM fleet.tenants WHERE status <> 'purged'`);
+  return rows[0]?.n ?? 0;
 }
 
 async function listStale(region: RegionDatabase, cutoff: Date): Promise<StaleTenant[]> {

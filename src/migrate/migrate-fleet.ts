@@ -5,6 +5,9 @@ import { pendingFor } from './plan.ts';
 import { executeAcrossFleet, runSettings, type RunEvent, type TenantResult } from './run-fleet.ts';
 import { LOCKED_BY_ANOTHER_RUNNER, migrateTenantUp, type TenantPreparer, type TenantRunSettings } from './tenant-migrator.ts';
 import { inShard, type Shard } from './shard.ts';
+import { pickCanaries } from './canaries.ts';
+import { assertMigrationsHoldSql } from './migration-files.ts';
+import { resolveMigrationName } from './migration-name.ts';
 
 export interface MigrateOptions {
   /** Stop at this migration (inclusive); default the latest. */
@@ -50,6 +53,10 @@ export interface MigrateReport {
   readonly results: readonly TenantResult[];
   readonly summary: MigrateSummary;
   readonly stopped?: string;
+  /** The canary tenants (spread over the regions), run first; empty without canary. */
+  readonly canaries?: readonly { readonly tenant: string; readonly region: string }[];
+  /** With `to`: tenants already at a later migration than the target (migrate never goes back; rollback does). */
+  readonly pastTarget?: readonly string[];
   readonly durationMs: number;
 }
 
@@ -73,6 +80,7 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
   const started = performance.now();
   if (options.tenants) assertTenantIds(options.tenants);
   const plan = await loadFleetPlan(fleet);
+  options = options.to !== undefined ? { ...options, to: resolveMigrationName(plan.files, options.to) } : options;
   if (options.to !== undefined) assertMigrationName(plan.files, options.to);
   let items = workItems(plan, options.tenants);
   if (options.shard) {
@@ -90,9 +98,14 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
     return needsWork;
   });
   const upToDate = considered - work.length;
+  assertMigrationsHoldSql(plan.files, new Set(planned.flatMap((p) => p.pending)));
+  const targetIndex = options.to === undefined ? -1 : plan.files.findIndex((f) => f.name === options.to);
+  const pastTarget = targetIndex < 0 ? [] : items.filter((i) => plan.files.some((f, n) => n > targetIndex && i.tenant.applied.includes(f.name))).map((i) => i.tenant.id);
+  const canaries = pickCanaries(work, Math.min(options.canary ?? 0, work.length)).map((i) => ({ tenant: i.tenant.id, region: i.region.name }));
+  const extra = { canaries, ...(pastTarget.length > 0 ? { pastTarget } : {}) };
 
   if (options.dryRun || work.length === 0) {
-    return { ok: true, dryRun: options.dryRun ?? false, target: options.to ?? null, planned, results: [], summary: summarize(considered, [], upToDate), durationMs: Math.round(performance.now() - started) };
+    return { ok: true, dryRun: options.dryRun ?? false, target: options.to ?? null, planned, results: [], summary: summarize(considered, [], upToDate), ...extra, durationMs: Math.round(performance.now() - started) };
   }
 
   const settings = runSettings(fleet, { ...options.settings, ...(options.prepare ? { prepare: options.prepare } : {}) });
@@ -117,6 +130,7 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
     results: outcome.results,
     summary,
     ...(outcome.stopped ? { stopped: outcome.stopped } : {}),
+    ...extra,
     durationMs: Math.round(performance.now() - started),
   };
 }

@@ -99,3 +99,14 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
     };
   });
 }
+
+/** SQL with its comments and blank space removed: empty for a template `migration new` wrote. */
+function withoutComments(sql: string): string {
+  return sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '').trim();
+}
+
+/** Refuses to apply a migration that holds no SQL (an unfilled template), naming each such file. */
+export function assertMigrationsHoldSql(files: readonly MigrationFile[], names: ReadonlySet<string>): void {
+  const empty = files.filter((f) => names.has(f.name) && withoutComments(f.sql) === '').map((f) => `${f.file}: only comments or nothing; write its SQL (or delete the file) before migrating`);
+  if (empty.length > 0) throw new FleetError('MIGRATION_FILES_INVALID', `${empty.length} migration(s) to apply hold no SQL; nothing was touched:`, empty);
+}

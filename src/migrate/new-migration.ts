@@ -11,9 +11,12 @@ export interface NewMigration {
 
 /** Write the next numbered migration file (and its down file when asked) into dir. */
 export function createMigrationFile(dir: string, rawName: string, options: { down?: boolean; noTransaction?: boolean } = {}): NewMigration {
-  const slug = rawName.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  // The name is the ledger's key for ever: refused, never silently reshaped into another one.
+  const slug = rawName;
   if (!/^[a-z0-9_]{1,50}$/.test(slug)) {
-    throw new FleetError('INPUT_INVALID', `migration name ${JSON.stringify(rawName)} must be 1-50 characters of a-z, 0-9, _ (spaces and - become _), e.g. add_issue_labels`);
+    const suggestion = rawName.trim().toLowerCase().replace(/[\s-]+/g, '_');
+    const hint = /^[a-z0-9_]{1,50}$/.test(suggestion) ? `; did you mean ${suggestion}?` : ', e.g. add_issue_labels';
+    throw new FleetError('INPUT_INVALID', `migration name ${JSON.stringify(rawName)} must be 1-50 characters of a-z, 0-9 and _, exactly as the file will be named${hint}`);
   }
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
   const files = readMigrationFiles(dir);

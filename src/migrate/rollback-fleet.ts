@@ -5,9 +5,13 @@ import { assertMigrationName, loadFleetPlan, workItems } from './load-plan.ts';
 import { executeAcrossFleet, runSettings, type RunEvent } from './run-fleet.ts';
 import { migrateTenantDown, type TenantRunSettings } from './tenant-migrator.ts';
 import { summarize, type MigrateReport, type PlannedTenant } from './migrate-fleet.ts';
+import { resolveMigrationName } from './migration-name.ts';
 
 export interface RollbackOptions {
-  /** The migration to return to: it stays applied, every later one is reverted. `0` reverts all. */
+  /**
+   * The migration to return to: it stays applied, every later one is reverted. `0` reverts all.
+   * Its version alone (`0006`) names it too.
+   */
   readonly to: string;
   readonly tenants?: readonly string[];
   readonly concurrency?: number;
@@ -25,7 +29,7 @@ export async function rollbackFleet(fleet: Fleet, options: RollbackOptions): Pro
   const started = performance.now();
   if (options.tenants) assertTenantIds(options.tenants);
   const plan = await loadFleetPlan(fleet);
-  const keep = options.to === '0' ? null : options.to;
+  const keep = options.to === '0' ? null : resolveMigrationName(plan.files, options.to);
   if (keep !== null) assertMigrationName(plan.files, keep);
   const keepIndex = keep === null ? -1 : plan.files.findIndex((f) => f.name === keep);
   const items = workItems(plan, options.tenants);
@@ -46,7 +50,7 @@ export async function rollbackFleet(fleet: Fleet, options: RollbackOptions): Pro
   const work = items.filter((i) => plannedIds.has(i.tenant.id));
   const upToDate = items.length - work.length;
   if (options.dryRun || work.length === 0) {
-    return { ok: true, dryRun: options.dryRun ?? false, target: options.to, planned, results: [], summary: summarize(items.length, [], upToDate), durationMs: Math.round(performance.now() - started) };
+    return { ok: true, dryRun: options.dryRun ?? false, target: keep ?? '0', planned, results: [], summary: summarize(items.length, [], upToDate), durationMs: Math.round(performance.now() - started) };
   }
   const settings = runSettings(fleet, options.settings);
   const outcome = await executeAcrossFleet(work, (client, item) => migrateTenantDown(client, item.tenant, plan.files, settings, keep), {
@@ -55,5 +59,6 @@ export async function rollbackFleet(fleet: Fleet, options: RollbackOptions): Pro
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const summary = summarize(items.length, outcome.results, upToDate);
-  return { ok: summary.failed === 0 && outcome.stopped === undefined, dryRun: false, target: options.to, planned, results: outcome.results, summary, ...(outcome.stopped ? { stopped: outcome.stopped } : {}), durationMs: Math.round(performance.now() - started) };
+  return { ok: summary.failed === 0 && outcome.stopped === undefined, dryRun: false, target: keep ?? '0', planned, results: outcome.results, summary, ...(outcome.stopped ? { stopped: outcome.stopped } : {}), durationMs: Math.round(performance.now() - started) };
 }
+

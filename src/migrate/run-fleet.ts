@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { pickCanaries } from './canaries.ts';
 import pLimit from 'p-limit';
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
@@ -132,8 +133,8 @@ export async function executeAcrossFleet(items: readonly WorkItem[], task: Tenan
   };
 
   const canaryCount = Math.min(options.canary ?? 0, items.length);
-  const canaries = items.slice(0, canaryCount);
-  const rest = items.slice(canaryCount);
+  const canaries = pickCanaries(items, canaryCount);
+  const rest = items.filter((item) => !canaries.includes(item));
   if (canaries.length > 0) {
     await runBatch(canaries, 'canary');
     const failed = results.filter((r) => r.status === 'failed');

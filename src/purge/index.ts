@@ -4,3 +4,6 @@
  */
 export { purgeFleet, type PurgeEvent, type PurgeOptions, type PurgeReport, type PurgeResult } from './purge-fleet.ts';
 export { purgeEvidence, type PurgeEvidence, type PurgeRecord, type PurgeReportOptions } from './purge-report.ts';
+export { BrakeRefusal } from './brake-refusal.ts';
+export { evaluateBrake, type BrakeDecision, type BrakeLimit, type RegionCount } from './brake.ts';
+export { summarizeDue, type DueSummary } from './due-summary.ts';

@@ -2,8 +2,11 @@ import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { withClient } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
+import { assertTenantIds } from '../tenants/ids.ts';
 import { evaluateBrake, type BrakeDecision } from './brake.ts';
-import { planRegionPurge, type DueTenant, type RegionPurgePlan } from './plan.ts';
+import { BrakeRefusal } from './brake-refusal.ts';
+import { summarizeDue, type DueSummary } from './due-summary.ts';
+import { notDueReason, planRegionPurge, type DueTenant, type RegionPurgePlan } from './plan.ts';
 import { purgeTenant } from './purge-tenant.ts';
 
 export interface PurgeOptions {
@@ -14,6 +17,11 @@ export interface PurgeOptions {
   readonly now?: Date;
   /** Only these regions; default all. */
   readonly regions?: readonly string[];
+  /**
+   * Only these tenants, and only those of them that are due: a listed tenant that is not due is
+   * reported in `notDue`, never purged.
+   */
+  readonly tenants?: readonly string[];
   /** Refuse to execute when more than this many tenants are due in the run. */
   readonly max?: number;
   /** Drop the schemas. Without it, a dry run: the listing and the brake's verdict, nothing changed. */
@@ -33,6 +41,8 @@ export interface PurgeResult {
   readonly reason?: string;
   /** Skipped because a runner or another purge held it: still due, so the run is not ok. */
   readonly busy?: boolean;
+  /** Skipped because the run was interrupted before it started: still due, so the run is not ok. */
+  readonly interrupted?: boolean;
   readonly error?: { readonly message: string; readonly code?: string };
   readonly tables?: number;
   readonly approxBytes?: number;
@@ -44,17 +54,23 @@ export interface PurgeResult {
 export type PurgeEvent = { readonly type: 'start'; readonly tenants: number } | { readonly type: 'tenant'; readonly result: PurgeResult };
 
 export interface PurgeReport {
-  /** False when any tenant failed, or was due but held by a runner (busy) and so left as it was. */
+  /** False when any tenant failed, was due but held by a runner (busy), or was not started because the run was interrupted. */
   readonly ok: boolean;
   readonly dryRun: boolean;
   readonly now: string;
   readonly allowMass: boolean;
   readonly brake: BrakeDecision;
+  /** The database each region's purge acted on, safe to print (no password). */
+  readonly databases: readonly { readonly region: string; readonly database: string }[];
   readonly regions: readonly { readonly region: string; readonly nonPurged: number; readonly due: number }[];
   readonly due: readonly DueTenant[];
+  /** The due tenants counted by disconnect cause and by day of disconnection. */
+  readonly dueSummary: DueSummary;
+  /** With `tenants`: the listed tenants that are not due, and why (unknown, active, held, not yet). */
+  readonly notDue: readonly { readonly tenant: string; readonly reason: string }[];
   /** One per due tenant when executed; empty for a dry run. */
   readonly results: readonly PurgeResult[];
-  readonly summary: { readonly due: number; readonly purged: number; readonly skipped: number; readonly busy: number; readonly failed: number; readonly approxBytes: number };
+  readonly summary: { readonly due: number; readonly purged: number; readonly skipped: number; readonly busy: number; readonly interrupted: number; readonly failed: number; readonly approxBytes: number };
   readonly durationMs: number;
 }
 
@@ -82,27 +98,34 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   const started = performance.now();
   const now = checkOptions(fleet, options);
   const regions = options.regions && options.regions.length > 0 ? options.regions.map((r) => fleet.region(r)) : fleet.regions;
-  const plans = await Promise.all(regions.map((region) => planRegionPurge(fleet, region, now)));
+  if (options.tenants) assertTenantIds(options.tenants);
+  const wanted = options.tenants && options.tenants.length > 0 ? new Set(options.tenants) : undefined;
+  const plans = (await Promise.all(regions.map((region) => planRegionPurge(fleet, region, now)))).map((p) => (wanted ? { ...p, due: p.due.filter((d) => wanted.has(d.tenant)) } : p));
+  const notDue = wanted ? await whyNotDue(regions, [...wanted].filter((id) => !plans.some((p) => p.due.some((d) => d.tenant === id))), now) : [];
   const brake = evaluateBrake(plans.map((p) => ({ region: p.region, due: p.due.length, nonPurged: p.nonPurged })), fleet.config.lifecycle.purgeMaxShare, options.max);
   const due = plans.flatMap((p) => p.due);
   const base = {
     now: now.toISOString(),
     allowMass: options.allowMass ?? false,
     brake,
+    databases: regions.map((r) => ({ region: r.name, database: r.description })),
     regions: plans.map((p) => ({ region: p.region, nonPurged: p.nonPurged, due: p.due.length })),
     due,
+    dueSummary: summarizeDue(due),
+    notDue,
   };
   const approxBytes = (list: readonly { approxBytes?: number }[]) => list.reduce((n, d) => n + (d.approxBytes ?? 0), 0);
 
   if (!options.execute) {
-    return { ok: true, dryRun: true, ...base, results: [], summary: { due: due.length, purged: 0, skipped: 0, busy: 0, failed: 0, approxBytes: approxBytes(due) }, durationMs: Math.round(performance.now() - started) };
+    return { ok: true, dryRun: true, ...base, results: [], summary: { due: due.length, purged: 0, skipped: 0, busy: 0, interrupted: 0, failed: 0, approxBytes: approxBytes(due) }, durationMs: Math.round(performance.now() - started) };
   }
   if (brake.tripped && !options.allowMass) {
     const exceeded = brake.limits.filter((l) => l.exceeded);
-    throw new FleetError(
-      'REFUSED',
+    throw new BrakeRefusal(
       `the mass-deletion brake refused this purge: ${due.length} tenant(s) due; nothing was purged. If this many tenants really are gone, run again with --allow-mass; if not, find out why they were marked disconnected (fleet tenants list --json) before anything is deleted.`,
       exceeded.map((l) => l.message),
+      due,
+      base.dueSummary,
     );
   }
 
@@ -116,8 +139,8 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   );
   const results = perRegion.flat();
   const count = (status: PurgeResult['status']) => results.filter((r) => r.status === status).length;
-  const summary = { due: due.length, purged: count('purged'), skipped: count('skipped'), busy: results.filter((r) => r.busy === true).length, failed: count('failed'), approxBytes: approxBytes(results.filter((r) => r.status === 'purged')) };
-  return { ok: summary.failed === 0 && summary.busy === 0, dryRun: false, ...base, results, summary, durationMs: Math.round(performance.now() - started) };
+  const summary = { due: due.length, purged: count('purged'), skipped: count('skipped'), busy: results.filter((r) => r.busy === true).length, interrupted: results.filter((r) => r.interrupted === true).length, failed: count('failed'), approxBytes: approxBytes(results.filter((r) => r.status === 'purged')) };
+  return { ok: summary.failed === 0 && summary.busy === 0 && summary.interrupted === 0, dryRun: false, ...base, results, summary, durationMs: Math.round(performance.now() - started) };
 }
 
 async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPurgePlan, now: Date, emit: (event: PurgeEvent) => void, signal?: AbortSignal): Promise<PurgeResult[]> {
@@ -126,7 +149,7 @@ async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPur
     const started = performance.now();
     const base = { tenant: tenant.tenant, region: region.name, schema: tenant.schema };
     if (signal?.aborted) {
-      const result: PurgeResult = { ...base, status: 'skipped', reason: 'not started: interrupted; run the purge again to finish', durationMs: 0 };
+      const result: PurgeResult = { ...base, status: 'skipped', reason: 'not started: interrupted; run the purge again to finish', interrupted: true, durationMs: 0 };
       results.push(result);
       emit({ type: 'tenant', result });
       continue;
@@ -144,4 +167,18 @@ async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPur
     emit({ type: 'tenant', result });
   }
   return results;
+}
+
+/** Why each listed tenant is not due: the same rule as the plan (notDueReason), or unknown. */
+async function whyNotDue(regions: readonly RegionDatabase[], ids: readonly string[], now: Date): Promise<{ tenant: string; reason: string }[]> {
+  if (ids.length === 0) return [];
+  const found = new Map<string, string>();
+  for (const region of regions) {
+    const { rows } = await region.query<{ id: string; status: string; purge_after: Date | null; hold_reason: string | null }>(
+      'SELECT id, status, purge_after, hold_reason FROM fleet.tenants WHERE id = ANY($1::text[])',
+      [ids],
+    );
+    for (const row of rows) found.set(row.id, `region ${region.name}: ${notDueReason(row, now) ?? 'due'}`);
+  }
+  return ids.map((tenant) => ({ tenant, reason: found.get(tenant) ?? `no such tenant in ${regions.map((r) => r.name).join(', ')}` }));
 }

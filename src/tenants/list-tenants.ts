@@ -1,4 +1,5 @@
 import type { Fleet } from '../fleet.ts';
+import { FleetError } from '../errors.ts';
 
 export interface TenantRecord {
   readonly id: string;
@@ -7,9 +8,19 @@ export interface TenantRecord {
   readonly status: string;
   readonly createdAt: string;
   readonly lastContactAt: string | null;
+  readonly disconnectedAt: string | null;
+  /** `uninstalled` (an uninstall event) or `stale` (the sweep: no contact), when disconnected or purged. */
+  readonly disconnectCause: string | null;
   readonly purgeAfter: string | null;
   readonly holdReason: string | null;
 }
+
+export interface ListTenantsOptions {
+  /** Only tenants in these states. */
+  readonly status?: readonly string[];
+}
+
+const STATUSES = ['provisioning', 'active', 'disconnected', 'purged'];
 
 interface Row {
   id: string;
@@ -17,16 +28,25 @@ interface Row {
   status: string;
   created_at: Date;
   last_contact_at: Date | null;
+  disconnected_at: Date | null;
+  disconnect_cause: string | null;
   purge_after: Date | null;
   hold_reason: string | null;
 }
 
 /** Every registered tenant of every region (purged ones too: their tombstone is part of the record). */
-export async function listTenants(fleet: Fleet): Promise<TenantRecord[]> {
+export async function listTenants(fleet: Fleet, options: ListTenantsOptions = {}): Promise<TenantRecord[]> {
+  const unknown = (options.status ?? []).filter((s) => !STATUSES.includes(s));
+  if (unknown.length > 0) {
+    throw FleetError.forOption('INPUT_INVALID', 'status', (o) => `${o} ${unknown.map((s) => JSON.stringify(s)).join(', ')} is not a tenant status: one of ${STATUSES.join(', ')}`);
+  }
+  const status = options.status && options.status.length > 0 ? [...options.status] : null;
   const perRegion = await Promise.all(
     fleet.regions.map(async (region) => {
       const { rows } = await region.query<Row>(
-        'SELECT id, schema_name, status, created_at, last_contact_at, purge_after, hold_reason FROM fleet.tenants ORDER BY id',
+        `SELECT id, schema_name, status, created_at, last_contact_at, disconnected_at, disconnect_cause, purge_after, hold_reason
+           FROM fleet.tenants WHERE ($1::text[] IS NULL OR status = ANY($1::text[])) ORDER BY id`,
+        [status],
       );
       return rows.map((row) => ({
         id: row.id,
@@ -35,6 +55,8 @@ export async function listTenants(fleet: Fleet): Promise<TenantRecord[]> {
         status: row.status,
         createdAt: row.created_at.toISOString(),
         lastContactAt: row.last_contact_at?.toISOString() ?? null,
+        disconnectedAt: row.disconnected_at?.toISOString() ?? null,
+        disconnectCause: row.disconnect_cause,
         purgeAfter: row.purge_after?.toISOString() ?? null,
         holdReason: row.hold_reason,
       }));

@@ -103,7 +103,12 @@ describe('the fleet CLI', () => {
 
   test('migration new writes the next numbered file', async () => {
     const dir = migrationsCopy();
-    const result = await runFleet(['migration', 'new', 'Add issue votes', '--down', '--json'], cliEnv(db().url, { FLEET_MIGRATIONS_DIR: dir }));
+    // A name that would have to be reshaped is refused (the ledger keys on it for ever), with the fix.
+    const reshaped = await runFleet(['migration', 'new', 'Add issue votes', '--down', '--json'], cliEnv(db().url, { FLEET_MIGRATIONS_DIR: dir }));
+    expect(reshaped.exitCode).toBe(2);
+    expect(JSON.parse(reshaped.stdout).error.message).toContain('did you mean add_issue_votes?');
+    expect(readdirSync(dir).some((f) => f.startsWith('0007'))).toBe(false);
+    const result = await runFleet(['migration', 'new', 'add_issue_votes', '--down', '--json'], cliEnv(db().url, { FLEET_MIGRATIONS_DIR: dir }));
     expect(result.exitCode, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).name).toBe('0007_add_issue_votes');
     expect(readdirSync(dir)).toEqual(expect.arrayContaining(['0007_add_issue_votes.sql', '0007_add_issue_votes.down.sql']));
