@@ -2,6 +2,8 @@ import type { Fleet } from '../fleet.ts';
 import { assertTenantIds } from '../tenants/ids.ts';
 import { assertMigrationName, loadFleetPlan, workItems } from './load-plan.ts';
 import { pendingFor } from './plan.ts';
+import { checkOutOfOrder } from './file-checks.ts';
+import type { MigrationPhase } from './migration-files.ts';
 import { executeAcrossFleet, runSettings, type RunEvent, type TenantResult } from './run-fleet.ts';
 import { LOCKED_BY_ANOTHER_RUNNER, migrateTenantUp, type TenantPreparer, type TenantRunSettings } from './tenant-migrator.ts';
 import { inShard, type Shard } from './shard.ts';
@@ -9,6 +11,13 @@ import { inShard, type Shard } from './shard.ts';
 export interface MigrateOptions {
   /** Stop at this migration (inclusive); default the latest. */
   readonly to?: string;
+  /**
+   * `pre-deploy`: each tenant's pending migrations up to, not including, its first pending
+   * post-deploy one (`-- fleet:phase post-deploy`). `post-deploy` (the default): all of them.
+   */
+  readonly phase?: MigrationPhase;
+  /** Apply new files whose version sorts before one a tenant already has (refused by default). */
+  readonly allowOutOfOrder?: boolean;
   readonly tenants?: readonly string[];
   readonly concurrency?: number;
   readonly canary?: number;
@@ -46,6 +55,8 @@ export interface MigrateReport {
   readonly ok: boolean;
   readonly dryRun: boolean;
   readonly target: string | null;
+  /** Which phase ran (migrate only). */
+  readonly phase?: MigrationPhase;
   readonly planned: readonly PlannedTenant[];
   readonly results: readonly TenantResult[];
   readonly summary: MigrateSummary;
@@ -74,6 +85,7 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
   if (options.tenants) assertTenantIds(options.tenants);
   const plan = await loadFleetPlan(fleet);
   if (options.to !== undefined) assertMigrationName(plan.files, options.to);
+  if (!options.allowOutOfOrder) checkOutOfOrder(plan.states.map((s) => s.state), plan.files);
   let items = workItems(plan, options.tenants);
   if (options.shard) {
     const shard = options.shard;
@@ -82,7 +94,7 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
   const considered = items.length;
   const planned: PlannedTenant[] = [];
   const work = items.filter((item) => {
-    const pending = pendingFor(item.tenant, plan.files, options.to);
+    const pending = pendingFor(item.tenant, plan.files, options.to, options.phase);
     const needsWork = pending.length > 0 || item.tenant.status === 'provisioning';
     if (needsWork) {
       planned.push({ tenant: item.tenant.id, region: item.region.name, schema: item.tenant.schema, status: item.tenant.status, pending: pending.map((f) => f.name) });
@@ -92,13 +104,13 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
   const upToDate = considered - work.length;
 
   if (options.dryRun || work.length === 0) {
-    return { ok: true, dryRun: options.dryRun ?? false, target: options.to ?? null, planned, results: [], summary: summarize(considered, [], upToDate), durationMs: Math.round(performance.now() - started) };
+    return { ok: true, dryRun: options.dryRun ?? false, target: options.to ?? null, phase: options.phase ?? 'post-deploy', planned, results: [], summary: summarize(considered, [], upToDate), durationMs: Math.round(performance.now() - started) };
   }
 
   const settings = runSettings(fleet, { ...options.settings, ...(options.prepare ? { prepare: options.prepare } : {}) });
   const outcome = await executeAcrossFleet(
     work,
-    (client, item) => migrateTenantUp(client, item.tenant, plan.files, settings, options.to),
+    (client, item) => migrateTenantUp(client, item.tenant, plan.files, settings, options.to, options.phase),
     {
       concurrency: options.concurrency ?? fleet.config.runner.concurrency,
       ...(options.canary !== undefined ? { canary: options.canary } : {}),
@@ -113,6 +125,7 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
     ok: summary.failed === 0 && outcome.stopped === undefined && !outcome.results.some((r) => r.status === 'skipped' && r.reason === LOCKED_BY_ANOTHER_RUNNER),
     dryRun: false,
     target: options.to ?? null,
+    phase: options.phase ?? 'post-deploy',
     planned,
     results: outcome.results,
     summary,
