@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_MIGRATIONS_DIR, createMigrationFile } from '../../src/index.ts';
+import { DEFAULT_MIGRATIONS_DIR, createMigrationFile, lintMigrationPaths } from '../../src/index.ts';
 import { EXIT, runCommand, type GlobalOptions } from '../cli/run-command.ts';
 
 export function registerMigrationCommand(program: Command): void {
@@ -26,6 +26,39 @@ Examples:
           if (created.downFile) out.line(`created ${created.downFile}`);
         }
         return EXIT.ok;
+      });
+    });
+
+  migration
+    .command('lint')
+    .description("lint tenant migrations with squawk, the fleet's rules (no database needed)")
+    .argument('[files...]', 'migration files; default every up file of the migrations directory')
+    .option('--json', 'print { ok, files, findings: [{ file, line, column, rule, severity, message, help?, allowed? }] }')
+    .addHelpText('after', `
+An error rule (a lock every tenant's table would wait on, or a change the running release breaks on)
+fails the lint unless the file allows it in its leading comments:
+  -- fleet:allow require-concurrent-index-creation: the table holds at most 50 rows per tenant
+A post-deploy migration (-- fleet:phase post-deploy) may drop columns and tables.
+
+Examples:
+  $ fleet migration lint
+  $ fleet migration lint migrations/tenant/0007_add_votes.sql --json
+
+Exit codes: 0 no error, 1 an error rule broken and not allowed, 2 bad usage or files.`)
+    .action(async (paths: string[], flags: { json?: boolean }, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      await runCommand(Boolean(flags.json), async (out) => {
+        const dir = globals.migrationsDir ?? process.env.FLEET_MIGRATIONS_DIR ?? DEFAULT_MIGRATIONS_DIR;
+        const report = await lintMigrationPaths(dir, paths);
+        if (out.json) out.printJson(report);
+        else {
+          for (const f of report.findings) {
+            const tag = f.allowed !== undefined ? out.dim(`allowed (${f.allowed})`) : f.severity === 'error' ? out.red('error') : out.yellow('warning');
+            out.line(`${f.file}:${f.line}:${f.column}: ${tag} ${f.rule}: ${f.message}${f.help ? out.dim(` (${f.help})`) : ''}`);
+          }
+          out.line(`${report.files.length} file(s) linted: ${report.ok ? out.green('ok') : out.red('refused')}`);
+        }
+        return report.ok ? EXIT.ok : EXIT.failed;
       });
     });
 }

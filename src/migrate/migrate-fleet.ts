@@ -4,6 +4,7 @@ import { assertMigrationName, loadFleetPlan, workItems } from './load-plan.ts';
 import { pendingFor } from './plan.ts';
 import { checkOutOfOrder } from './file-checks.ts';
 import type { MigrationPhase } from './migration-files.ts';
+import { lintMigrations, lintRefusal, type LintReport } from './lint.ts';
 import { executeAcrossFleet, runSettings, type RunEvent, type TenantResult } from './run-fleet.ts';
 import { LOCKED_BY_ANOTHER_RUNNER, migrateTenantUp, type TenantPreparer, type TenantRunSettings } from './tenant-migrator.ts';
 import { inShard, type Shard } from './shard.ts';
@@ -18,6 +19,13 @@ export interface MigrateOptions {
   readonly phase?: MigrationPhase;
   /** Apply new files whose version sorts before one a tenant already has (refused by default). */
   readonly allowOutOfOrder?: boolean;
+  /**
+   * Lint (squawk, src/migrate/lint.ts) the files about to be applied to tenants that already
+   * exist before touching any, and refuse on an error rule the file does not allow. A tenant still
+   * provisioning is not counted: its tables are new and empty, no lock on them waits for anyone.
+   * The CLI lints by default; the library only when asked.
+   */
+  readonly lint?: boolean;
   readonly tenants?: readonly string[];
   readonly concurrency?: number;
   readonly canary?: number;
@@ -61,6 +69,8 @@ export interface MigrateReport {
   readonly results: readonly TenantResult[];
   readonly summary: MigrateSummary;
   readonly stopped?: string;
+  /** The lint of the files about to be applied, when the run linted (warnings and allowed findings included). */
+  readonly lint?: LintReport;
   readonly durationMs: number;
 }
 
@@ -102,6 +112,12 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
     return needsWork;
   });
   const upToDate = considered - work.length;
+  let lint: LintReport | undefined;
+  if (options.lint && !options.dryRun) {
+    const names = new Set(work.filter((i) => i.tenant.status !== 'provisioning').flatMap((i) => pendingFor(i.tenant, plan.files, options.to, options.phase).map((f) => f.name)));
+    lint = await lintMigrations(plan.files.filter((f) => names.has(f.name)), { pgVersion: oldestEngine(fleet) });
+    if (!lint.ok) throw lintRefusal(lint);
+  }
 
   if (options.dryRun || work.length === 0) {
     return { ok: true, dryRun: options.dryRun ?? false, target: options.to ?? null, phase: options.phase ?? 'post-deploy', planned, results: [], summary: summarize(considered, [], upToDate), durationMs: Math.round(performance.now() - started) };
@@ -130,6 +146,12 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
     results: outcome.results,
     summary,
     ...(outcome.stopped ? { stopped: outcome.stopped } : {}),
+    ...(lint ? { lint } : {}),
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** The oldest PostgreSQL major version among the fleet's regions: what the lint's rules assume. */
+export function oldestEngine(fleet: Fleet): number {
+  return Math.min(...fleet.config.regions.map((r) => Number.parseInt(String(r.engineVersion), 10)).filter((v) => Number.isFinite(v)), 17);
 }
