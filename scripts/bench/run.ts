@@ -6,7 +6,8 @@
  *   --large 10000            size of the release, nothing-pending, memory and verify cases (default: largest --tenants)
  *   --scaling 100,1000,10000 sizes of the scaling case (ms per tenant) and its chart
  *   --runs 3                 runs per case (the median is reported)
- *   --large-runs N           runs of the fresh case at 10,000 tenants and more (default --runs): each takes minutes
+ *   --large-runs N           runs of the fresh and provision cases at --large-from tenants and more (default --runs): each takes minutes
+ *   --large-from 10000       the size from which --large-runs applies
  *   --cases fresh,release,noop,memory,regions,scaling,verify   (also: requests, see requests.ts;
  *                            provision, provision-release: against the provisioning floor, below)
  *   --provision 1000,5000,10000  sizes of the provision case (`fleet tenants add` vs the provisioning
@@ -64,6 +65,7 @@ const { values: args } = parseArgs({
     provision: { type: 'string', default: '1000,5000,10000' },
     runs: { type: 'string', default: '3' },
     'large-runs': { type: 'string' },
+    'large-from': { type: 'string', default: '10000' },
     cases: { type: 'string', default: 'fresh,release,noop,memory,regions,scaling,verify' },
     concurrency: { type: 'string', default: '8' },
     'naive-max': { type: 'string', default: '1000' },
@@ -83,7 +85,7 @@ const PROVISION_SIZES = sizesOf(args.provision);
 const LARGE = Number(args.large ?? Math.max(...FRESH_SIZES));
 const RUNS = Number(args.runs);
 const LARGE_RUNS = Number(args['large-runs'] ?? args.runs);
-const runsFor = (size: number) => (size >= 10_000 ? LARGE_RUNS : RUNS);
+const runsFor = (size: number) => (size >= Number(args['large-from']) ? LARGE_RUNS : RUNS);
 const CASES = new Set(args.cases.split(',').map((c) => c.trim()));
 const CONCURRENCY = Number(args.concurrency);
 const NAIVE_MAX = Number(args['naive-max']);
@@ -456,7 +458,7 @@ async function caseProvision(): Promise<void> {
         { label: 'fleet tenants add', colour: '#1f77b4', points: points.map((p) => ({ tenants: p.tenants, value: p.ours })) },
         { label: 'floor: psql x8', colour: '#999999', points: points.map((p) => ({ tenants: p.tenants, value: p.floor })) },
       ],
-      `median of ${RUNS} runs (${LARGE_RUNS} at 10,000)\n${server.version}\n${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\nfleet includes process start`,
+      `median of ${RUNS} runs (${LARGE_RUNS} from ${Number(args['large-from']).toLocaleString('en-US')})\n${server.version}\n${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\nfleet includes process start`,
       'tenants added per second',
     );
     writeFileSync(path.resolve(PACKAGE_ROOT, args.svg), svg);
@@ -473,7 +475,7 @@ async function caseProvisionRelease(): Promise<void> {
   const ours: number[] = [];
   const floor: number[] = [];
   try {
-    for (let r = 0; r < RUNS; r += 1) {
+    for (let r = 0; r < runsFor(LARGE); r += 1) {
       const b = await createDatabase(server.adminUrl, 'prelfloor', base);
       const url = databaseUrl(server.adminUrl, b);
       await adminQuery(url, 'CREATE SCHEMA floor; CREATE TABLE floor.ledger (tenant_id text NOT NULL, name text NOT NULL, applied_at timestamptz NOT NULL, PRIMARY KEY (tenant_id, name))');
