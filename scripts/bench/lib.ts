@@ -365,6 +365,11 @@ const floorLedger = (schema: string, name: string) => `INSERT INTO floor.ledger 
  */
 export function provisionFloorSetupSql(schemas: readonly string[], rolePrefix: string, database: string): string {
   const out = [
+    // The prefix registered as a fleet's is: a test run's sweep of orphaned access roles on a shared
+    // server (src/access/cleanup.ts) would otherwise take the floor's roles for orphans and drop them.
+    'CREATE SCHEMA fleet;',
+    'CREATE TABLE fleet.access_settings (role_prefix text NOT NULL);',
+    `INSERT INTO fleet.access_settings VALUES ('${rolePrefix}');`,
     'CREATE SCHEMA floor;',
     'CREATE TABLE floor.tenants (id text PRIMARY KEY, status text NOT NULL, updated_at timestamptz NOT NULL);',
     'CREATE TABLE floor.ledger (tenant_id text NOT NULL REFERENCES floor.tenants (id), name text NOT NULL, applied_at timestamptz NOT NULL, PRIMARY KEY (tenant_id, name));',
