@@ -89,7 +89,7 @@ export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
     await Promise.all(
       regions.map(async (region) => {
         try {
-          await withClient(region.controlPool, ensureControlSchema);
+          await withClient(region.controlPool, (client) => ensureControlSchema(client, options.config.extensions));
         } catch (error) {
           if (error instanceof FleetError) throw error;
           throw new FleetError('DATABASE_UNAVAILABLE', `cannot reach region ${region.name} at ${region.description}: ${(error as Error).message}. Check that the database is up and the connection settings (FLEET_DATABASE_URL or the fleet description) are right.`);

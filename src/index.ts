@@ -19,6 +19,8 @@ export { fleetStatus, type FleetStatus, type RegionVersionSummary, type TenantSt
 export type { RunEvent, TenantResult } from './migrate/run-fleet.ts';
 export { parseShard, type Shard } from './migrate/shard.ts';
 export { createMigrationFile, type NewMigration } from './migrate/new-migration.ts';
+export { checkFleetMigrations, checkMigrations, type CheckProblem, type CheckReport } from './check/index.ts';
+export { lintMigrations, lintMigrationPaths, ERROR_RULES, EXCLUDED_RULES, type LintFinding, type LintReport } from './migrate/lint.ts';
 export { verifyFleet, type RegionVerification, type TenantDrift, type VerifyOptions, type VerifyReport } from './verify/verify-fleet.ts';
 export { addTenants, type AddTenantsOptions, type AddTenantsReport, type AlreadyRegistered } from './provisioning/add-tenants.ts';
 export { prepareTenantSchema } from './provisioning/prepare-schema.ts';

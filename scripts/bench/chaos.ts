@@ -38,7 +38,7 @@ const ids = writeIdFile(tenantIds(TENANTS, 'chaos'));
 const migrations = mkdtempSync(path.join(os.tmpdir(), 'fleet-chaos-migrations-'));
 cpSync(DEFAULT_MIGRATIONS_DIR, migrations, { recursive: true });
 writeFileSync(path.join(migrations, '0007_chaos_release.sql'), 'CREATE TABLE release_marks (n int PRIMARY KEY);\nINSERT INTO release_marks VALUES (7);\nALTER TABLE comments ADD COLUMN edited_by text;\n');
-writeFileSync(path.join(migrations, '0008_chaos_release.sql'), 'CREATE INDEX comments_author ON comments (author);\nINSERT INTO release_marks VALUES (8);\n');
+writeFileSync(path.join(migrations, '0008_chaos_release.sql'), '-- fleet:allow require-concurrent-index-creation: bench data, a few rows per tenant\nCREATE INDEX comments_author ON comments (author);\nINSERT INTO release_marks VALUES (8);\n');
 writeFileSync(path.join(migrations, '0007_chaos_release.down.sql'), 'ALTER TABLE comments DROP COLUMN edited_by;\nDROP TABLE release_marks;\n');
 writeFileSync(path.join(migrations, '0008_chaos_release.down.sql'), 'DROP INDEX comments_author;\nDELETE FROM release_marks WHERE n = 8;\n');
 

@@ -332,3 +332,84 @@ export function writeIdFile(ids: readonly string[]): { file: string; cleanup: ()
   writeFileSync(file, `${ids.join('\n')}\n`);
   return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Run one SQL script through psql (one session); returns the wall clock. */
+export async function runPsql(url: string, sql: string): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-psql-'));
+  try {
+    const file = path.join(dir, 'script.sql');
+    writeFileSync(file, sql);
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`psql exited ${String(code)}: ${err.slice(0, 500)}`))));
+    });
+    return performance.now() - started;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Session logins per transaction in the provisioning floor, as createSessionLogins (src/access/tenant-role.ts). */
+const FLOOR_LOGIN_CHUNK = 500;
+const floorLedger = (schema: string, name: string) => `INSERT INTO floor.ledger (tenant_id, name, applied_at) VALUES ('${schema}', '${name}', now());`;
+
+/**
+ * The provisioning floor's first part, one session: the bookkeeping tables (a registry, a ledger,
+ * the session-role registrations), PUBLIC's CONNECT revoked (control migration 0006), every
+ * tenant registered in one INSERT, then the session logins created and granted CONNECT a chunk
+ * per transaction, as `fleet tenants add` does before the tenants are provisioned in parallel.
+ */
+export function provisionFloorSetupSql(schemas: readonly string[], rolePrefix: string, database: string): string {
+  const out = [
+    // The prefix registered as a fleet's is: a test run's sweep of orphaned access roles on a shared
+    // server (src/access/cleanup.ts) would otherwise take the floor's roles for orphans and drop them.
+    'CREATE SCHEMA fleet;',
+    'CREATE TABLE fleet.access_settings (role_prefix text NOT NULL);',
+    `INSERT INTO fleet.access_settings VALUES ('${rolePrefix}');`,
+    'CREATE SCHEMA floor;',
+    'CREATE TABLE floor.tenants (id text PRIMARY KEY, status text NOT NULL, updated_at timestamptz NOT NULL);',
+    'CREATE TABLE floor.ledger (tenant_id text NOT NULL REFERENCES floor.tenants (id), name text NOT NULL, applied_at timestamptz NOT NULL, PRIMARY KEY (tenant_id, name));',
+    'CREATE TABLE floor.session_roles (role_name text PRIMARY KEY, tenant_id text NOT NULL UNIQUE, schema_name text NOT NULL);',
+    `REVOKE CONNECT ON DATABASE ${quoteIdent(database)} FROM PUBLIC;`,
+    `INSERT INTO floor.tenants (id, status, updated_at) SELECT unnest(ARRAY[${schemas.map((s) => `'${s}'`).join(',')}]::text[]), 'provisioning', now();`,
+  ];
+  for (let i = 0; i < schemas.length; i += FLOOR_LOGIN_CHUNK) {
+    const logins = schemas.slice(i, i + FLOOR_LOGIN_CHUNK).map((s) => quoteIdent(`${rolePrefix}_l_${s}`));
+    out.push('BEGIN;', ...logins.map((l) => `CREATE ROLE ${l} LOGIN NOINHERIT;`), `GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${logins.join(', ')};`, 'COMMIT;');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * The provisioning floor's per-tenant part (8 sessions): what createTenantRole sends, in one
+ * transaction (the schema, the privilege role, its grants and default privileges, the login's
+ * membership, the registration row), then each migration in its own transaction with its ledger
+ * row, then the activation.
+ */
+export function provisionFloorTenantSql(files: readonly MigrationFile[], rolePrefix: string): (schema: string) => string {
+  const provision = provisionSql(rolePrefix);
+  return (schema) => {
+    const q = quoteIdent(schema);
+    const roleDdl = provision(schema)
+      .split('\n')
+      .filter((line) => !line.startsWith(`CREATE ROLE ${quoteIdent(`${rolePrefix}_l_${schema}`)}`));
+    return [
+      'BEGIN;',
+      ...roleDdl,
+      `INSERT INTO floor.session_roles (role_name, tenant_id, schema_name) VALUES ('${rolePrefix}_l_${schema}', '${schema}', '${schema}');`,
+      'COMMIT;',
+      ...files.map((f) => `BEGIN;\nSET LOCAL search_path TO ${q};\n${f.sql}\n${floorLedger(schema, f.name)}\nCOMMIT;`),
+      `UPDATE floor.tenants SET status = 'active', updated_at = now() WHERE id = '${schema}';`,
+      '',
+    ].join('\n');
+  };
+}
+
+/** A release on the floor: the migration in its own transaction with its ledger row. */
+export function releaseFloorTenantSql(file: MigrationFile): (schema: string) => string {
+  return (schema) => `BEGIN;\nSET LOCAL search_path TO ${quoteIdent(schema)};\n${file.sql}\n${floorLedger(schema, file.name)}\nCOMMIT;\n`;
+}

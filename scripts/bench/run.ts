@@ -6,8 +6,13 @@
  *   --large 10000            size of the release, nothing-pending, memory and verify cases (default: largest --tenants)
  *   --scaling 100,1000,10000 sizes of the scaling case (ms per tenant) and its chart
  *   --runs 3                 runs per case (the median is reported)
- *   --large-runs N           runs of the fresh case at 10,000 tenants and more (default --runs): each takes minutes
- *   --cases fresh,release,noop,memory,regions,scaling,verify   (also: requests, see requests.ts)
+ *   --large-runs N           runs of the fresh and provision cases at --large-from tenants and more (default --runs): each takes minutes
+ *   --large-from 10000       the size from which --large-runs applies
+ *   --cases fresh,release,noop,memory,regions,scaling,verify   (also: requests, see requests.ts;
+ *                            provision, provision-release: against the provisioning floor, below)
+ *   --provision 1000,5000,10000  sizes of the provision case (`fleet tenants add` vs the provisioning
+ *                            floor: roles, CONNECT, each migration in its own transaction with a
+ *                            ledger row); its chart (tenants added per second) goes to --svg
  *   --concurrency 8          the runner's --concurrency (the floor always uses 8 psql sessions)
  *   --naive-max 1000         the naive loop runs at most this many tenants; larger sizes are extrapolated linearly
  *   --regions-tenants 1000   tenants per region in the two-region case
@@ -35,6 +40,10 @@ import {
   floorRolePrefix,
   freshTenantSql,
   median,
+  provisionFloorSetupSql,
+  provisionFloorTenantSql,
+  releaseFloorTenantSql,
+  runPsql,
   releaseTenantSql,
   runCli,
   runFloor,
@@ -53,8 +62,10 @@ const { values: args } = parseArgs({
     tenants: { type: 'string', default: '1000,10000' },
     large: { type: 'string' },
     scaling: { type: 'string', default: '100,1000,10000' },
+    provision: { type: 'string', default: '1000,5000,10000' },
     runs: { type: 'string', default: '3' },
     'large-runs': { type: 'string' },
+    'large-from': { type: 'string', default: '10000' },
     cases: { type: 'string', default: 'fresh,release,noop,memory,regions,scaling,verify' },
     concurrency: { type: 'string', default: '8' },
     'naive-max': { type: 'string', default: '1000' },
@@ -70,17 +81,18 @@ const { values: args } = parseArgs({
 const sizesOf = (text: string) => text.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
 const FRESH_SIZES = sizesOf(args.tenants);
 const SCALING_SIZES = sizesOf(args.scaling);
+const PROVISION_SIZES = sizesOf(args.provision);
 const LARGE = Number(args.large ?? Math.max(...FRESH_SIZES));
 const RUNS = Number(args.runs);
 const LARGE_RUNS = Number(args['large-runs'] ?? args.runs);
-const runsFor = (size: number) => (size >= 10_000 ? LARGE_RUNS : RUNS);
+const runsFor = (size: number) => (size >= Number(args['large-from']) ? LARGE_RUNS : RUNS);
 const CASES = new Set(args.cases.split(',').map((c) => c.trim()));
 const CONCURRENCY = Number(args.concurrency);
 const NAIVE_MAX = Number(args['naive-max']);
 const REGIONS_TENANTS = Number(args['regions-tenants']);
 const REGIONS_CONCURRENCY = Number(args['regions-concurrency'] ?? CONCURRENCY);
 const FLOOR_SESSIONS = 8;
-const known = new Set(['fresh', 'release', 'noop', 'memory', 'regions', 'scaling', 'verify', 'requests', 'copy']);
+const known = new Set(['fresh', 'release', 'noop', 'memory', 'regions', 'scaling', 'verify', 'requests', 'copy', 'provision', 'provision-release']);
 const unknownCases = [...CASES].filter((c) => !known.has(c));
 if (unknownCases.length > 0 || FRESH_SIZES.length === 0 || !(RUNS >= 1) || !(CONCURRENCY >= 1)) {
   console.error(`bad options: cases must be among ${[...known].join(',')}; --tenants a list of sizes; --runs and --concurrency >= 1`);
@@ -346,14 +358,15 @@ async function caseScaling(): Promise<void> {
     const spread = Math.max(...large.map((p) => p.ours)) / Math.min(...large.map((p) => p.ours));
     rows.push({ case: 'scaling: ms per tenant, largest / smallest from 1,000 up', size: large.map((p) => p.tenants.toLocaleString('en-US')).join(' → '), ours: `${spread.toFixed(2)}x`, baseline: '1.00x', ratio: '', target: '≤ 1.3x (flat)', met: spread <= 1.3 });
   }
-  if (args.svg) {
+  if (args.svg && !CASES.has('provision')) {
     const svg = scalingChart(
       'Fresh fleet: ms per tenant (6 starter migrations)',
       [
-        { label: 'fleet tenants add', colour: '#1f77b4', points: points.map((p) => ({ tenants: p.tenants, msPerTenant: p.ours })) },
-        { label: 'floor: psql x8', colour: '#999999', points: points.map((p) => ({ tenants: p.tenants, msPerTenant: p.floor })) },
+        { label: 'fleet tenants add', colour: '#1f77b4', points: points.map((p) => ({ tenants: p.tenants, value: p.ours })) },
+        { label: 'floor: psql x8', colour: '#999999', points: points.map((p) => ({ tenants: p.tenants, value: p.floor })) },
       ],
       `median of ${RUNS} runs\n${server.version}\n${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\nours includes process start`,
+      'ms per tenant',
     );
     writeFileSync(path.resolve(PACKAGE_ROOT, args.svg), svg);
     log(`chart written to ${args.svg}`);
@@ -389,6 +402,99 @@ async function caseVerify(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Against the provisioning floor (issue 13): psql does what `fleet tenants add` does, in 8 sessions.
+
+const provisionResults = new Map<number, { ours: number[]; floor: number[] }>();
+
+/** The provisioning floor over `size` fresh tenants: setup and logins in one session, then 8 sessions. */
+async function provisionFloor(size: number): Promise<number> {
+  const db = await createDatabase(server.adminUrl, `pfloor${size}`);
+  const prefix = await floorRolePrefix();
+  const schemas = tenantIds(size).map(schemaOf);
+  const url = databaseUrl(server.adminUrl, db);
+  try {
+    const setup = await runPsql(url, provisionFloorSetupSql(schemas, prefix, db));
+    return setup + (await runFloor(url, schemas, provisionFloorTenantSql(files, prefix), FLOOR_SESSIONS));
+  } finally {
+    await dropDatabaseAndRoles(server.adminUrl, db, prefix);
+  }
+}
+
+async function caseProvision(): Promise<void> {
+  for (const size of PROVISION_SIZES) {
+    const result = { ours: [] as number[], floor: [] as number[] };
+    for (let r = 0; r < runsFor(size); r += 1) {
+      // Alternated, so that a change of load hits both sides alike.
+      const floor = await provisionFloor(size);
+      result.floor.push(floor);
+      const keep = size === LARGE && !bases.has(size);
+      const { ms, db } = await oursFresh(size, keep);
+      if (keep) bases.set(size, db);
+      result.ours.push(ms);
+      log(`provision ${size}: ours ${s(ms)}, floor ${s(floor)} (${ratio(ms, floor)}); load ${os.loadavg()[0]?.toFixed(2)}`);
+    }
+    provisionResults.set(size, result);
+    const ours = median(result.ours);
+    const floor = median(result.floor);
+    rows.push({ case: `provision: \`fleet tenants add --file\` vs the provisioning floor (psql x${FLOOR_SESSIONS})${result.ours.length === 1 ? ', 1 run' : ''}`, size: size.toLocaleString('en-US'), ours: s(ours), baseline: s(floor), ratio: ratio(ours, floor), target: '≤ 1.3x', met: ours / floor <= 1.3 });
+  }
+  const sizes = [...provisionResults.keys()].sort((a, b) => a - b);
+  const points = sizes.map((size) => {
+    const r = provisionResults.get(size) as { ours: number[]; floor: number[] };
+    return { tenants: size, ours: (size / median(r.ours)) * 1000, floor: (size / median(r.floor)) * 1000, oursRuns: r.ours, floorRuns: r.floor };
+  });
+  figures.provision = points;
+  const first = points[0];
+  const last = points.at(-1);
+  if (first && last && last.tenants > first.tenants) {
+    // ms per tenant grows by (first rate / last rate); beyond the floor's own growth:
+    const growth = first.ours / last.ours / (first.floor / last.floor);
+    rows.push({ case: `provision: ms per tenant at ${last.tenants.toLocaleString('en-US')} over ${first.tenants.toLocaleString('en-US')}, beyond the floor's own growth (ours ${(first.ours / last.ours).toFixed(2)}x, floor ${(first.floor / last.floor).toFixed(2)}x)`, size: `${first.tenants.toLocaleString('en-US')} → ${last.tenants.toLocaleString('en-US')}`, ours: `${growth.toFixed(2)}x`, baseline: '1.00x', ratio: '', target: '≤ 1.2x', met: growth <= 1.2 });
+  }
+  if (args.svg && points.length > 0) {
+    const svg = scalingChart(
+      'Fresh tenants added per second (6 starter migrations)',
+      [
+        { label: 'fleet tenants add', colour: '#1f77b4', points: points.map((p) => ({ tenants: p.tenants, value: p.ours })) },
+        { label: 'floor: psql x8', colour: '#999999', points: points.map((p) => ({ tenants: p.tenants, value: p.floor })) },
+      ],
+      `median of ${RUNS} runs (${LARGE_RUNS} from ${Number(args['large-from']).toLocaleString('en-US')})\n${server.version}\n${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\nfleet includes process start`,
+      'tenants added per second',
+    );
+    writeFileSync(path.resolve(PACKAGE_ROOT, args.svg), svg);
+    log(`chart written to ${args.svg}`);
+  }
+}
+
+/** A one-migration release over LARGE migrated tenants vs the floor (each in its own transaction with a ledger row). */
+async function caseProvisionRelease(): Promise<void> {
+  const base = await ensureBase(LARGE);
+  const dir = releaseDir();
+  const release = readMigrationFiles(dir).at(-1) as MigrationFile;
+  const schemas = tenantIds(LARGE).map(schemaOf);
+  const ours: number[] = [];
+  const floor: number[] = [];
+  try {
+    for (let r = 0; r < runsFor(LARGE); r += 1) {
+      const b = await createDatabase(server.adminUrl, 'prelfloor', base);
+      const url = databaseUrl(server.adminUrl, b);
+      await adminQuery(url, 'CREATE SCHEMA floor; CREATE TABLE floor.ledger (tenant_id text NOT NULL, name text NOT NULL, applied_at timestamptz NOT NULL, PRIMARY KEY (tenant_id, name))');
+      floor.push(await runFloor(url, schemas, releaseFloorTenantSql(release), FLOOR_SESSIONS));
+      await dropDatabase(server.adminUrl, b);
+      const a = await createDatabase(server.adminUrl, 'prelease', base);
+      const run = checkCli('migrate (release)', await runCli(['migrate', '--concurrency', String(CONCURRENCY), '--json'], { env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, a), FLEET_MIGRATIONS_DIR: dir }, admin: server.adminUrl, watch: [a] }));
+      await dropDatabase(server.adminUrl, a);
+      ours.push(run.wallMs);
+      log(`provision-release ${LARGE}: ours ${s(ours.at(-1) as number)}, floor ${s(floor.at(-1) as number)}; load ${os.loadavg()[0]?.toFixed(2)}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  figures.provisionRelease = { size: LARGE, ours, floor };
+  rows.push({ case: `release over existing tenants: \`fleet migrate\` vs the floor (each migration in its own transaction with a ledger row, psql x${FLOOR_SESSIONS})`, size: LARGE.toLocaleString('en-US'), ours: s(median(ours)), baseline: s(median(floor)), ratio: ratio(median(ours), median(floor)), target: '≤ 1.3x', met: median(ours) / median(floor) <= 1.3 });
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function markdown(): string {
   const lines = ['| case | tenants | ours | baseline | ratio | target | met |', '|---|---:|---:|---:|---:|---|---|'];
@@ -402,6 +508,8 @@ try {
   log(`server: ${server.version} (${server.description}); ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
   if (CASES.has('fresh')) await caseFresh();
   if (CASES.has('scaling')) await caseScaling();
+  if (CASES.has('provision')) await caseProvision();
+  if (CASES.has('provision-release')) await caseProvisionRelease();
   if (CASES.has('noop')) await caseNoop();
   if (CASES.has('release')) await caseRelease();
   if (CASES.has('verify')) await caseVerify();

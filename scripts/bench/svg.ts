@@ -1,8 +1,8 @@
-/** A small hand-written SVG line chart: milliseconds per tenant against the number of tenants (log scale). */
+/** A small hand-written SVG line chart: a figure per size (ms per tenant, tenants per second) against the number of tenants (log scale). */
 export interface Series {
   readonly label: string;
   readonly colour: string;
-  readonly points: readonly { readonly tenants: number; readonly msPerTenant: number }[];
+  readonly points: readonly { readonly tenants: number; readonly value: number }[];
 }
 
 const W = 640;
@@ -13,12 +13,12 @@ function esc(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
-export function scalingChart(title: string, series: readonly Series[], note: string): string {
+export function scalingChart(title: string, series: readonly Series[], note: string, yLabel: string): string {
   const all = series.flatMap((s) => s.points);
   const xs = [...new Set(all.map((p) => p.tenants))].sort((a, b) => a - b);
   const minX = Math.log10(xs[0] ?? 1);
   const maxX = Math.log10(xs.at(-1) ?? 10);
-  const maxY = Math.max(1, ...all.map((p) => p.msPerTenant)) * 1.15;
+  const maxY = Math.max(1, ...all.map((p) => p.value)) * 1.15;
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const x = (t: number) => M.left + (maxX === minX ? plotW / 2 : ((Math.log10(t) - minX) / (maxX - minX)) * plotW);
@@ -39,13 +39,13 @@ export function scalingChart(title: string, series: readonly Series[], note: str
   out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${M.top + plotH}" y2="${M.top + plotH}" stroke="#555"/>`);
   out.push(`<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + plotH}" stroke="#555"/>`);
   out.push(`<text x="${M.left + plotW / 2}" y="${H - 12}" text-anchor="middle">tenants (log scale)</text>`);
-  out.push(`<text transform="translate(16 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">ms per tenant</text>`);
+  out.push(`<text transform="translate(16 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
   series.forEach((s, i) => {
     const pts = [...s.points].sort((a, b) => a.tenants - b.tenants);
-    out.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2.5" points="${pts.map((p) => `${x(p.tenants).toFixed(1)},${y(p.msPerTenant).toFixed(1)}`).join(' ')}"/>`);
+    out.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2.5" points="${pts.map((p) => `${x(p.tenants).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ')}"/>`);
     for (const p of pts) {
-      out.push(`<circle cx="${x(p.tenants).toFixed(1)}" cy="${y(p.msPerTenant).toFixed(1)}" r="4" fill="${s.colour}"/>`);
-      out.push(`<text x="${(x(p.tenants) + 6).toFixed(1)}" y="${(y(p.msPerTenant) - 6).toFixed(1)}" fill="${s.colour}" font-size="11">${formatNumber(p.msPerTenant)}</text>`);
+      out.push(`<circle cx="${x(p.tenants).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="4" fill="${s.colour}"/>`);
+      out.push(`<text x="${(x(p.tenants) + 6).toFixed(1)}" y="${(y(p.value) - 6).toFixed(1)}" fill="${s.colour}" font-size="11">${formatNumber(p.value)}</text>`);
     }
     const ly = M.top + 10 + i * 22;
     out.push(`<line x1="${W - M.right + 16}" x2="${W - M.right + 40}" y1="${ly}" y2="${ly}" stroke="${s.colour}" stroke-width="2.5"/>`);

@@ -3,6 +3,7 @@ import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { recordAudit } from '../audit.ts';
 import { quoteIdent } from '../db/quote.ts';
+import { tenantSearchPath } from '../db/search-path.ts';
 import { withTransaction } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
 import { lockTenantForTransaction } from '../tenants/tenant-lock.ts';
@@ -147,7 +148,7 @@ export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): 
       await client.query(
         [
           `ALTER ROLE ${r} SET default_transaction_read_only = on`,
-          `ALTER ROLE ${r} SET search_path TO ${s}`,
+          `ALTER ROLE ${r} SET search_path TO ${tenantSearchPath(grant.schema_name)}`,
           `GRANT USAGE ON SCHEMA ${s} TO ${r}`,
           `GRANT SELECT ON ALL TABLES IN SCHEMA ${s} TO ${r}`,
           `GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${r}`,

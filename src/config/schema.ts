@@ -136,9 +136,19 @@ export const fleetSchema = z
       })
       .strict(),
     tags: z.record(z.string(), z.string()).default({}),
+    /**
+     * PostgreSQL extensions every tenant may use (pg_trgm, btree_gin, ...): installed once per
+     * regional database in the shared schema fleet_ext, which is on every tenant's search_path.
+     */
+    extensions: z
+      .array(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'an extension name as PostgreSQL knows it, e.g. pg_trgm or btree_gin (lowercase letters, digits, _ and -)'))
+      .default([]),
   })
   .strict()
   .superRefine((fleet, ctx) => {
+    fleet.extensions.forEach((name, i) => {
+      if (fleet.extensions.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['extensions', i], message: `extension "${name}" is listed twice` });
+    });
     const seen = new Set<string>();
     fleet.regions.forEach((region, i) => {
       const at = ['regions', i];

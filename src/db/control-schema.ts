@@ -6,6 +6,7 @@ import { PACKAGE_ROOT } from '../config/load.ts';
 import { FleetError } from '../errors.ts';
 import { withTransaction } from './scoped.ts';
 import { SQLSTATE, sqlStateOf } from './sqlstate.ts';
+import { ensureExtensions } from './extensions.ts';
 
 /** The control schema's own migrations, applied when the runner connects to a region. */
 export const CONTROL_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'migrations', 'control');
@@ -37,8 +38,14 @@ const CONTROL_LOCK_KEY = 7_345_120_001;
  * upgrade itself runs under a transaction-level advisory lock, so concurrent runners wait for the
  * first one and then find nothing to do. A control migration whose file no longer matches the
  * checksum recorded when it was applied is refused (LEDGER_MISMATCH) before anything changes.
+ * Then the fleet's extensions, in their shared schema (src/db/extensions.ts).
  */
-export async function ensureControlSchema(client: pg.ClientBase): Promise<void> {
+export async function ensureControlSchema(client: pg.ClientBase, extensions: readonly string[] = []): Promise<void> {
+  await upgradeControlSchema(client);
+  await ensureExtensions(client, extensions);
+}
+
+async function upgradeControlSchema(client: pg.ClientBase): Promise<void> {
   const migrations = readControlMigrations();
   // Compare the applied set, not just the newest name: a database may hold a later control
   // migration and lack an earlier one (branches merged out of order), which must still be applied.

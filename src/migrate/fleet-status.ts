@@ -9,6 +9,8 @@ export interface TenantStatusRow {
   readonly status: string;
   readonly lastApplied: string | null;
   readonly pending: number;
+  /** Pending per phase: what `fleet migrate --phase pre-deploy` would apply, and what waits for the deploy. */
+  readonly pendingByPhase: { readonly preDeploy: number; readonly postDeploy: number };
 }
 
 export interface RegionVersionSummary {
@@ -19,6 +21,8 @@ export interface RegionVersionSummary {
   readonly versions: Readonly<Record<string, number>>;
   readonly byStatus: Readonly<Record<string, number>>;
   readonly pendingTenants: number;
+  /** Tenants with something to apply before the deploy, and tenants with something only after it. */
+  readonly pendingByPhase: { readonly preDeploy: number; readonly postDeploy: number };
 }
 
 export interface FleetStatus {
@@ -30,22 +34,35 @@ export interface FleetStatus {
 /** Where every tenant stands, from the same single query per region the runner plans with. */
 export async function fleetStatus(fleet: Fleet): Promise<FleetStatus> {
   const plan = await loadFleetPlan(fleet);
+  const order = new Map(plan.files.map((f, i) => [f.name, i]));
   const tenants: TenantStatusRow[] = [];
   const regions: RegionVersionSummary[] = [];
   for (const { region, state } of plan.states) {
     const versions: Record<string, number> = {};
     const byStatus: Record<string, number> = {};
     let pendingTenants = 0;
+    const phaseTenants = { preDeploy: 0, postDeploy: 0 };
     for (const tenant of state.tenants) {
-      const lastApplied = tenant.applied.at(-1) ?? null;
+      // The newest in version order: the ledger's names sort as text, where 10_x < 9_x.
+      const lastApplied = latestApplied(tenant.applied, order);
       const pending = pendingFor(tenant, plan.files).length;
-      tenants.push({ id: tenant.id, region: region.name, schema: tenant.schema, status: tenant.status, lastApplied, pending });
+      const preDeploy = pendingFor(tenant, plan.files, undefined, 'pre-deploy').length;
+      const pendingByPhase = { preDeploy, postDeploy: pending - preDeploy };
+      if (preDeploy > 0) phaseTenants.preDeploy += 1;
+      if (pending - preDeploy > 0) phaseTenants.postDeploy += 1;
+      tenants.push({ id: tenant.id, region: region.name, schema: tenant.schema, status: tenant.status, lastApplied, pending, pendingByPhase });
       const key = lastApplied ?? '(none)';
       versions[key] = (versions[key] ?? 0) + 1;
       byStatus[tenant.status] = (byStatus[tenant.status] ?? 0) + 1;
       if (pending > 0) pendingTenants += 1;
     }
-    regions.push({ region: region.name, database: region.description, tenants: state.tenants.length, versions, byStatus, pendingTenants });
+    regions.push({ region: region.name, database: region.description, tenants: state.tenants.length, versions, byStatus, pendingTenants, pendingByPhase: phaseTenants });
   }
   return { latest: plan.files.at(-1)?.name ?? null, regions, tenants };
+}
+
+function latestApplied(applied: readonly string[], order: ReadonlyMap<string, number>): string | null {
+  let best: string | null = null;
+  for (const name of applied) if (best === null || (order.get(name) ?? -1) > (order.get(best) ?? -1)) best = name;
+  return best;
 }

@@ -2,6 +2,7 @@ import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import { FleetError } from '../errors.ts';
 import { readMigrationFiles, type MigrationFile } from './migration-files.ts';
+import { checkExtensions } from './file-checks.ts';
 import { checkLedgerAgainstFiles, readRegionState, type RegionState } from './plan.ts';
 import type { WorkItem } from './run-fleet.ts';
 
@@ -11,13 +12,16 @@ export interface FleetPlan {
 }
 
 /**
- * Everything checked before anything changes: the files (numbering, duplicates), every region's
- * registry and ledger (one query each), and the ledger against the files.
+ * Everything checked before anything changes: the files (names, duplicate versions, directives,
+ * extensions the fleet does not install), every region's registry and ledger (one query each),
+ * and the ledger against the files (`allowChangedFiles`: a rollback, which reverts an edited file
+ * with the down SQL the ledger recorded).
  */
-export async function loadFleetPlan(fleet: Fleet): Promise<FleetPlan> {
+export async function loadFleetPlan(fleet: Fleet, options: { allowChangedFiles?: boolean } = {}): Promise<FleetPlan> {
   const files = readMigrationFiles(fleet.migrationsDir);
+  checkExtensions(files, fleet.config.extensions);
   const states = await Promise.all(fleet.regions.map(async (region) => ({ region, state: await readRegionState(region) })));
-  checkLedgerAgainstFiles(states.map((s) => s.state), files, fleet.migrationsDir);
+  checkLedgerAgainstFiles(states.map((s) => s.state), files, fleet.migrationsDir, options);
   return { files, states };
 }
 

@@ -20,7 +20,11 @@ export function createMigrationFile(dir: string, rawName: string, options: { dow
   }
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
   const files = readMigrationFiles(dir);
-  const name = `${String(files.length + 1).padStart(4, '0')}_${slug}`;
+  // The next version after the newest, in the newest's width (0007 after 0006, a timestamp + 1
+  // after a timestamp): gaps are allowed, so this never collides with an existing file.
+  const newest = files.at(-1);
+  const width = newest ? Math.max(4, (/^\d+/.exec(newest.name)?.[0] ?? '').length) : 4;
+  const name = `${String((newest?.number ?? 0) + 1).padStart(width, '0')}_${slug}`;
   const file = path.join(dir, `${name}.sql`);
   const header = options.noTransaction
     ? '-- fleet:no-transaction\n-- Runs outside a transaction, statement by statement: keep it idempotent (IF NOT EXISTS),\n-- a crash before the ledger row is written means it runs again.\n'

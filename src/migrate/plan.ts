@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { RegionDatabase } from '../db/region-database.ts';
-import type { MigrationFile } from './migration-files.ts';
+import type { MigrationFile, MigrationPhase } from './migration-files.ts';
 import { FleetError } from '../errors.ts';
 import type { TenantStatus } from '../tenants/tenant-row.ts';
 
@@ -66,7 +66,7 @@ export async function readRegionState(region: RegionDatabase, client?: pg.Client
  * The ledger must agree with the files: an applied migration whose file is gone or whose content
  * changed stops the run before any tenant is touched, naming the file.
  */
-export function checkLedgerAgainstFiles(states: readonly RegionState[], files: readonly MigrationFile[], migrationsDir: string): void {
+export function checkLedgerAgainstFiles(states: readonly RegionState[], files: readonly MigrationFile[], migrationsDir: string, options: { allowChangedFiles?: boolean } = {}): void {
   const byName = new Map(files.map((f) => [f.name, f]));
   const problems = new Set<string>();
   for (const state of states) {
@@ -76,8 +76,13 @@ export function checkLedgerAgainstFiles(states: readonly RegionState[], files: r
         problems.add(`${name}.sql is applied (region ${state.region}) but the file is gone from ${migrationsDir}; restore it`);
         continue;
       }
-      if (sums.some((sum) => sum !== file.checksum)) {
-        problems.add(`${file.file} was changed after it was applied (region ${state.region}): checksum ${file.checksum.slice(0, 12)} differs from the ledger's ${sums.filter((s) => s !== file.checksum)[0]?.slice(0, 12)}; revert the edit and add a new migration instead`);
+      if (!options.allowChangedFiles && sums.some((sum) => sum !== file.checksum)) {
+        const holders = state.tenants.filter((t) => t.applied.includes(name)).map((t) => t.id);
+        const before = files[files.indexOf(file) - 1]?.name ?? '0';
+        problems.add(
+          `${file.file} was changed after it was applied (region ${state.region}, tenant(s) ${holders.slice(0, 3).join(', ')}${holders.length > 3 ? ` and ${holders.length - 3} more` : ''}): checksum ${file.checksum.slice(0, 12)} differs from the ledger's ${sums.filter((s) => s !== file.checksum)[0]?.slice(0, 12)}. ` +
+            `Either revert the edit and add a new migration instead, or keep the edit: revert it on each tenant that has it with the down SQL the ledger recorded at apply time (fleet rollback --tenant ID --to ${before}), then run fleet migrate to apply the edited file`,
+        );
       }
     }
   }
@@ -95,8 +100,19 @@ export function checkLedgerAgainstFiles(states: readonly RegionState[], files: r
  * `fleet migrate` over 10,000 tenants with nothing pending, process start included (BENCHMARKS.md);
  * Umzug's pending() itself adds 13-80 ms per 2,500 tenants against about 1 ms for this filter.
  */
-export function pendingFor(tenant: TenantState, files: readonly MigrationFile[], to?: string): MigrationFile[] {
+export function pendingFor(tenant: TenantState, files: readonly MigrationFile[], to?: string, phase?: MigrationPhase): MigrationFile[] {
   const applied = new Set(tenant.applied);
   const limit = to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1;
-  return files.slice(0, limit).filter((f) => !applied.has(f.name));
+  return cutAtPhase(files.slice(0, limit).filter((f) => !applied.has(f.name)), phase);
+}
+
+/**
+ * The pending migrations a phase runs. `pre-deploy`: every one before the first pending
+ * post-deploy migration (which waits for the release, and so does everything after it: files
+ * run in order). `post-deploy` (or none): all of them.
+ */
+export function cutAtPhase<T extends Pick<MigrationFile, 'phase'>>(pending: readonly T[], phase?: MigrationPhase): T[] {
+  if (phase !== 'pre-deploy') return [...pending];
+  const first = pending.findIndex((f) => f.phase === 'post-deploy');
+  return first === -1 ? [...pending] : pending.slice(0, first);
 }

@@ -28,7 +28,7 @@ export interface RollbackOptions {
 export async function rollbackFleet(fleet: Fleet, options: RollbackOptions): Promise<MigrateReport> {
   const started = performance.now();
   if (options.tenants) assertTenantIds(options.tenants);
-  const plan = await loadFleetPlan(fleet);
+  const plan = await loadFleetPlan(fleet, { allowChangedFiles: true });
   const keep = options.to === '0' ? null : resolveMigrationName(plan.files, options.to);
   if (keep !== null) assertMigrationName(plan.files, keep);
   const keepIndex = keep === null ? -1 : plan.files.findIndex((f) => f.name === keep);

@@ -139,7 +139,9 @@ export async function executeAcrossFleet(items: readonly WorkItem[], task: Tenan
     await runBatch(canaries, 'canary');
     const failed = results.filter((r) => r.status === 'failed');
     if (failed.length > 0 && !stopped) {
-      stopped = `canary failed (${failed.map((r) => r.tenant).join(', ')}); the other ${rest.length} tenant(s) were not touched`;
+      // What to do next: the failed migration rolled back on the canaries where it failed; if the
+      // file is edited, canaries that did apply it hold the old text (the ledger says which).
+      stopped = `canary failed (${failed.map((r) => r.tenant).join(', ')}); the other ${rest.length} tenant(s) were not touched. Fix the migration and run again; a canary that already applied the file before the edit is reverted first with the down SQL the ledger recorded: fleet rollback --tenant ID --to <the migration before it>, then fleet migrate`;
       emit({ type: 'stopped', reason: stopped });
     }
   }

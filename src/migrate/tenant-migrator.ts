@@ -1,13 +1,15 @@
 import type pg from 'pg';
 import type { Umzug, UmzugStorage } from 'umzug';
 import type { Clock } from '../clock.ts';
-import { quoteIdent } from '../db/quote.ts';
+import { tenantSearchPath } from '../db/search-path.ts';
 import { SQLSTATE, sqlStateOf } from '../db/sqlstate.ts';
 import { setLocalTimeoutsSql } from '../db/timeouts.ts';
 import { RELEASE_OWN_LEASES_SQL, releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
-import type { MigrationFile } from './migration-files.ts';
+import type { MigrationFile, MigrationPhase } from './migration-files.ts';
 import { splitStatements } from '../db/split-statements.ts';
-import type { TenantState } from './plan.ts';
+import { extensionStatements } from './extension-statements.ts';
+import { parseDirectives } from './directives.ts';
+import { cutAtPhase, type TenantState } from './plan.ts';
 
 export interface TenantRunSettings {
   readonly clock: Clock;
@@ -70,7 +72,7 @@ async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => P
   const { client, tenant, settings } = ctx;
   try {
     await client.query(
-      `BEGIN; SET LOCAL search_path TO ${quoteIdent(tenant.schema)}; ${setLocalTimeoutsSql(settings)};\n${sql}`,
+      `BEGIN; SET LOCAL search_path TO ${tenantSearchPath(tenant.schema)}; ${setLocalTimeoutsSql(settings)};\n${sql}`,
     );
     await ledger();
     // The lease is given back in the migration's own transaction: no extra commit. If COMMIT
@@ -93,7 +95,7 @@ async function runSqlWithoutTransaction(ctx: RunContext, sql: string, ledger: ()
   const { client, tenant, settings } = ctx;
   await client.query(
     `SELECT set_config('search_path', $1, false), set_config('lock_timeout', $2, false), set_config('statement_timeout', $3, false)`,
-    [quoteIdent(tenant.schema), `${settings.lockTimeoutMs}ms`, `${settings.statementTimeoutMs}ms`],
+    [tenantSearchPath(tenant.schema), `${settings.lockTimeoutMs}ms`, `${settings.statementTimeoutMs}ms`],
   );
   try {
     for (const statement of splitStatements(sql)) await client.query(statement);
@@ -121,9 +123,11 @@ function applyUp(ctx: RunContext, file: MigrationFile): () => Promise<void> {
     const started = performance.now();
     const ledger = async () => {
       await ctx.client.query({
-        name: 'fleet-ledger-insert',
-        text: 'INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms) VALUES ($1, $2, $3, $4, $5)',
-        values: [ctx.tenant.id, file.name, file.checksum, ctx.settings.clock.now(), Math.round(performance.now() - started)],
+        // The text as written (up and down): what a rollback of this tenant reverts with if the
+        // file is edited later (control migration 0008).
+        name: 'fleet-ledger-insert-sql',
+        text: 'INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms, sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        values: [ctx.tenant.id, file.name, file.checksum, ctx.settings.clock.now(), Math.round(performance.now() - started), file.source, file.down?.source ?? null],
       });
     };
     await withLockRetries(ctx, () =>
@@ -132,9 +136,9 @@ function applyUp(ctx: RunContext, file: MigrationFile): () => Promise<void> {
   };
 }
 
-function applyDown(ctx: RunContext, file: MigrationFile): () => Promise<void> {
+function applyDown(ctx: RunContext, file: MigrationFile, recorded: ReadonlyMap<string, RecordedMigration>): () => Promise<void> {
   return async () => {
-    const down = file.down;
+    const down = downFor(file, recorded.get(file.name));
     if (!down) throw new Error(`${file.name} has no down file`);
     const ledger = async () => {
       await ctx.client.query('DELETE FROM fleet.migrations WHERE tenant_id = $1 AND name = $2', [ctx.tenant.id, file.name]);
@@ -156,7 +160,7 @@ const loadUmzug = () => (umzugModule ??= import('umzug'));
  * after the migration, leaving a window where a crash applies a migration without recording it),
  * so the storage only keeps Umzug's view in step.
  */
-async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], executed: string[]): Promise<Umzug<RunContext>> {
+async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], executed: string[], recorded: ReadonlyMap<string, RecordedMigration> = new Map()): Promise<Umzug<RunContext>> {
   const { Umzug } = await loadUmzug();
   const storage: UmzugStorage<RunContext> = {
     executed: async () => [...executed],
@@ -168,7 +172,7 @@ async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], exe
     },
   };
   return new Umzug<RunContext>({
-    migrations: files.map((file) => ({ name: file.name, up: applyUp(ctx, file), down: applyDown(ctx, file) })),
+    migrations: files.map((file) => ({ name: file.name, up: applyUp(ctx, file), down: applyDown(ctx, file, recorded) })),
     context: ctx,
     storage,
     logger: undefined,
@@ -196,9 +200,27 @@ function failureOf(error: unknown): TenantFailure {
   return { migration: migrationName, message, ...(code !== undefined ? { code } : {}) };
 }
 
-async function readLedger(client: pg.ClientBase, tenantId: string): Promise<string[]> {
-  const { rows } = await client.query<{ name: string }>('SELECT name FROM fleet.migrations WHERE tenant_id = $1 ORDER BY name', [tenantId]);
-  return rows.map((r) => r.name);
+/** A tenant's ledger row as a rollback needs it: what was applied, and the down recorded with it. */
+interface RecordedMigration {
+  readonly name: string;
+  readonly checksum: string;
+  readonly downSql: string | null;
+}
+
+async function readLedger(client: pg.ClientBase, tenantId: string): Promise<RecordedMigration[]> {
+  const { rows } = await client.query<RecordedMigration>('SELECT name, checksum, down_sql AS "downSql" FROM fleet.migrations WHERE tenant_id = $1 ORDER BY name', [tenantId]);
+  return rows;
+}
+
+/**
+ * The down to revert a tenant's migration with: the down file, unless the up file changed since
+ * this tenant applied it; then the down file as it was at apply time, which the ledger recorded
+ * (the edited down may undo the edited up, not what this tenant ran).
+ */
+export function downFor(file: MigrationFile, recorded: RecordedMigration | undefined): MigrationFile['down'] {
+  if (!recorded || recorded.checksum === file.checksum || recorded.downSql === null) return file.down;
+  const ext = extensionStatements(recorded.downSql);
+  return { file: `${file.name}.down.sql as recorded in the ledger`, sql: ext.sql, source: recorded.downSql, noTransaction: parseDirectives(recorded.downSql).noTransaction };
 }
 
 /**
@@ -211,6 +233,7 @@ export async function migrateTenantUp(
   files: readonly MigrationFile[],
   settings: TenantRunSettings,
   to?: string,
+  phase?: MigrationPhase,
 ): Promise<TenantOutcome> {
   const ctx = new RunContext(client, tenant, settings);
   const done: string[] = [];
@@ -242,7 +265,8 @@ export async function migrateTenantUp(
     // runner only cuts that list at `to`.
     const umzug = await tenantUmzug(ctx, files, executed);
     const upTo = new Set(files.slice(0, to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1).map((f) => f.name));
-    const pending = (await umzug.pending()).map((m) => m.name).filter((name) => upTo.has(name));
+    const byName = new Map(files.map((f) => [f.name, f]));
+    const pending = cutAtPhase((await umzug.pending()).map((m) => byName.get(m.name) as MigrationFile).filter((f) => upTo.has(f.name)), phase).map((f) => f.name);
     // A tenant that needs nothing after its last migration lets that COMMIT release the lock.
     if (status !== 'provisioning') ctx.releaseLockWith = pending.at(-1);
     if (pending.length > 0) {
@@ -288,7 +312,8 @@ export async function migrateTenantDown(
   const done: string[] = [];
   try {
     const locked = await withTenantLock(client, tenant.id, async (): Promise<TenantOutcome> => {
-      const umzug = await tenantUmzug(ctx, files, await readLedger(client, tenant.id));
+      const ledger = await readLedger(client, tenant.id);
+      const umzug = await tenantUmzug(ctx, files, ledger.map((r) => r.name), new Map(ledger.map((r) => [r.name, r])));
       const kept = new Set(keep === null ? [] : files.slice(0, files.findIndex((f) => f.name === keep) + 1).map((f) => f.name));
       const revert = (await umzug.executed()).map((m) => m.name).filter((name) => !kept.has(name));
       if (revert.length === 0) return { status: 'skipped', reason: 'nothing to roll back' };

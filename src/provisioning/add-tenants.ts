@@ -7,6 +7,7 @@ import { migrateFleet, type MigrateReport } from '../migrate/migrate-fleet.ts';
 import type { RunEvent } from '../migrate/run-fleet.ts';
 import { assertTenantIds, findSchemaCollisions, schemaNameFor } from '../tenants/ids.ts';
 import { prepareTenantSchema } from './prepare-schema.ts';
+import { createSessionLogins } from '../access/tenant-role.ts';
 
 export interface AddTenantsOptions {
   readonly region?: string;
@@ -107,6 +108,9 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
   // A concurrent add may have registered some of ours first: those are its to finish, and ours too
   // if it was interrupted; migrating them again is safe under the per-tenant lock.
   const toProvision = [...new Set([...fresh, ...resumed])];
+  // The session logins first, many per transaction: their CONNECT grants rewrite the database's
+  // ACL once per chunk instead of once per tenant (createSessionLogins).
+  await withClient(region.controlPool, (client) => createSessionLogins(client, toProvision.map((id) => ({ id, schema: schemaNameFor(id) }))));
   const migrate = await migrateFleet(fleet, {
     tenants: toProvision,
     prepare: prepareTenantSchema,

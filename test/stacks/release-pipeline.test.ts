@@ -7,7 +7,7 @@ import { defaultFleet } from './fixtures.ts';
 
 /** The commands `fleet` has (scripts/fleet.ts and its commands), and the flags migrate takes. */
 const FLEET_COMMANDS = ['tenants', 'migrate', 'rollback', 'status', 'migration', 'policy', 'purge', 'verify', 'support', 'sql', 'lifecycle', 'start'];
-const MIGRATE_FLAGS = ['--to', '--tenant', '--region', '--concurrency', '--canary', '--fail-fast', '--dry-run', '--shard', '--json'];
+const MIGRATE_FLAGS = ['--to', '--phase', '--allow-out-of-order', '--tenant', '--region', '--concurrency', '--canary', '--fail-fast', '--dry-run', '--shard', '--json'];
 
 interface Step {
   readonly name?: string;
@@ -54,12 +54,41 @@ describe('examples/release-pipeline.yml', () => {
     }
   });
 
-  it('installs, synthesizes, checks the policy, deploys, migrates a canary, then the fleet', () => {
-    const order = [/^npm ci$/, /^npm run synth$/, /^npm run policy$/, /terraform .* apply /, /npx fleet migrate --canary 10 --json/, /npx fleet migrate --json/];
+  it('lints and checks the migrations, synthesizes, checks the policy, deploys, migrates pre-deploy (canary, then the fleet), deploys the release, then migrates post-deploy', () => {
+    const order = [
+      /^npm ci$/,
+      /^npx fleet migration lint$/,
+      /^npx fleet migration check$/,
+      /^npm run synth$/,
+      /^npm run policy$/,
+      /terraform .* apply /,
+      /npx fleet migrate --phase pre-deploy --canary 10 --json/,
+      /npx fleet migrate --phase pre-deploy --json/,
+      /deploy the application release/,
+      /npx fleet migrate --phase post-deploy --json/,
+    ];
     const positions = order.map(indexOf);
     expect(positions.every((p) => p >= 0), String(positions)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    // The jobs run in that order too: each needs the one before.
+    expect(workflow.jobs.infrastructure?.needs).toBe('check');
     expect(workflow.jobs.migrate?.needs).toBe('infrastructure');
+    expect(workflow.jobs.deploy?.needs).toBe('migrate');
+    expect(workflow.jobs['post-deploy']?.needs).toBe('deploy');
+  });
+
+  it('runs every fleet command under bash with pipefail, each script starting with set -euo pipefail', () => {
+    expect((workflow as unknown as { defaults?: { run?: { shell?: string } } }).defaults?.run?.shell).toBe('bash');
+    const scripts = jobsInOrder.flatMap((job) => job.steps.map((s) => s.run ?? '')).filter((run) => run.includes('npx fleet'));
+    expect(scripts.length).toBeGreaterThanOrEqual(5);
+    for (const run of scripts) expect(run.trim().split('\n')[0], run).toBe('set -euo pipefail');
+  });
+
+  it('the post-deploy migrate runs as the migration runner role too, without an environment', () => {
+    const post = workflow.jobs['post-deploy']!;
+    const credentials = post.steps.find((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials'));
+    expect(credentials?.with?.['role-to-assume']).toMatch(/MIGRATION_RUNNER_ROLE_ARN/);
+    expect(post.environment).toBeUndefined();
   });
 
   it('deploys the data stacks before the access stack, with Terraform 1.10 or later', () => {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { quoteIdent } from '../../db/quote.ts';
+import { tenantSearchPath } from '../../db/search-path.ts';
 import { isConnectionError } from '../../db/scoped.ts';
 import { FleetError } from '../../errors.ts';
 import { notActive } from '../session-login.ts';
@@ -49,7 +50,7 @@ export function enterSql(readOnly: boolean, role: string, schema: string): strin
     readOnly ? 'BEGIN READ ONLY' : 'BEGIN',
     'SELECT s.tenant_id, s.status, s.schema_name, current_user <> session_user AS dirty FROM fleet_access.session_tenant() AS s',
     `SET LOCAL ROLE ${quoteIdent(role)}`,
-    `SET LOCAL search_path TO ${quoteIdent(schema)}, pg_temp`,
+    `SET LOCAL search_path TO ${tenantSearchPath(schema)}, pg_temp`,
     // The search_path as the server spells it, and the transaction's start (an epoch, free of
     // DateStyle and TimeZone): what the check before COMMIT compares with. A COMMIT inside fn
     // followed by a new BEGIN gets a new start time; fn cannot choose it.

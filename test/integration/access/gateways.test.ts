@@ -14,6 +14,7 @@ import { FleetError } from '../../../src/errors.ts';
 import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { openTenantAccess, type TenantAccess } from '../../../src/access/with-tenant.ts';
 import { tenantRoleName } from '../../../src/access/names.ts';
+import { EXTENSIONS_SCHEMA } from '../../../src/db/search-path.ts';
 import { dropRoles, schemaChecksum, seed } from './helpers.ts';
 
 const db = useTestDatabase('access_gateways');
@@ -62,7 +63,7 @@ async function bravoSession(): Promise<Record<string, unknown>> {
   });
 }
 
-const clean = () => ({ role: tenantRoleName(prefix, 't_bravo'), path: 't_bravo, pg_temp', timeout: '0', prepared: 0, cursors: 0, listening: 0, temp_schema: false, advisory: 0, issues: ['bravo secret issue'] });
+const clean = () => ({ role: tenantRoleName(prefix, 't_bravo'), path: `t_bravo, ${EXTENSIONS_SCHEMA}, pg_temp`, timeout: '0', prepared: 0, cursors: 0, listening: 0, temp_schema: false, advisory: 0, issues: ['bravo secret issue'] });
 
 describe('gateway logins', () => {
   test('the session user is a gateway, a member of the tenant served and nothing else; session_tenant() follows each move', async () => {

@@ -61,7 +61,7 @@ describe('withTenant', () => {
     expect(seen.role).toBe(tenantRoleName(prefix, 't_acme'));
     expect(seen.session).toBe(access.sessionRole('local', 'acme'));
     expect(seen.session).toBe(sessionRoleName(prefix, 't_acme'));
-    expect(seen.path).toBe('t_acme, pg_temp');
+    expect(seen.path).toBe('t_acme, fleet_ext, pg_temp');
     expect(seen.summary).toBe('acme secret issue');
   });
 

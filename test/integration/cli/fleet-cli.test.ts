@@ -80,7 +80,7 @@ describe('the fleet CLI', () => {
     const status = JSON.parse((await runFleet(['status', '--json'], env)).stdout);
     expect(status.latest).toBe('0007_sprints');
     expect(status.regions[0].versions).toEqual({ '0006_issue_labels_and_priority': 3 });
-    expect(status.tenants[0]).toEqual({ id: 'acme', region: 'local', schema: 't_acme', status: 'active', lastApplied: '0006_issue_labels_and_priority', pending: 1 });
+    expect(status.tenants[0]).toEqual({ id: 'acme', region: 'local', schema: 't_acme', status: 'active', lastApplied: '0006_issue_labels_and_priority', pending: 1, pendingByPhase: { preDeploy: 1, postDeploy: 0 } });
 
     const migrate = await runFleet(['migrate', '--json'], env);
     expect(migrate.exitCode).toBe(0);

@@ -14,7 +14,7 @@ function dirWith(files: Record<string, string>): string {
 }
 
 describe('migration files', () => {
-  test('the starter set: at least 5 files, numbered without gaps, each with a down file, one altering an earlier table', () => {
+  test('the starter set: at least 5 files, numbered 0001 on, each with a down file, one altering an earlier table', () => {
     const files = readMigrationFiles(DEFAULT_MIGRATIONS_DIR);
     expect(files.length).toBeGreaterThanOrEqual(5);
     expect(files.map((f) => f.number)).toEqual(files.map((_, i) => i + 1));
@@ -34,11 +34,13 @@ describe('migration files', () => {
     expect(files.map((f) => f.noTransaction)).toEqual([true, false]);
   });
 
-  test('bad names, duplicate numbers, gaps and orphan down files are all reported together', () => {
+  test('bad names, duplicate versions (of any width) and orphan down files are all reported together', () => {
     const dir = dirWith({
       '0001_a.sql': '',
       '0001_b.sql': '',
       '0003_c.sql': '',
+      '0007_x.sql': '',
+      '7_y.sql': '',
       '0004_d.down.sql': '',
       'add-users.sql': '',
       'README.md': '',
@@ -48,10 +50,54 @@ describe('migration files', () => {
       expect.unreachable();
     } catch (error) {
       const problems = (error as { problems: string[] }).problems.join('\n');
-      expect(problems).toContain('add-users.sql: a migration file is named NNNN_name.sql');
-      expect(problems).toContain('0001_a.sql and 0001_b.sql: two files with number 0001');
-      expect(problems).toContain('expected 0002, found 0003_c.sql');
+      expect(problems).toContain('add-users.sql: a migration file is named VERSION_name.sql');
+      expect(problems).toContain('0001_a.sql and 0001_b.sql: two files with version 1');
+      expect(problems).toContain('0007_x.sql and 7_y.sql: two files with version 7');
       expect(problems).toContain('0004_d.down.sql: a down file without its up file');
+      expect(problems).not.toContain('0003_c.sql');
+    }
+  });
+
+  test('versions of any width, with gaps, run in numeric order', () => {
+    const files = readMigrationFiles(dirWith({ '20260116093000_c.sql': 'SELECT 3;', '0007_a.sql': 'SELECT 1;', '10_b.sql': 'SELECT 2;', '9_z.sql': 'SELECT 0;' }));
+    expect(files.map((f) => f.name)).toEqual(['0007_a', '9_z', '10_b', '20260116093000_c']);
+    expect(files.map((f) => f.number)).toEqual([7, 9, 10, 20260116093000]);
+  });
+
+  test('directives in the leading comments: phase, allow, no-transaction; an unknown one is refused', () => {
+    const files = readMigrationFiles(
+      dirWith({
+        '0001_a.sql': '-- drops the old column\n-- fleet:phase post-deploy\n-- fleet:allow ban-drop-column: the release before stopped reading it\nALTER TABLE t DROP COLUMN c;',
+        '0002_b.sql': '-- fleet:phase pre-deploy\n-- fleet:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (x);\n-- fleet:phase post-deploy',
+      }),
+    );
+    expect(files.map((f) => [f.phase, f.noTransaction])).toEqual([['post-deploy', false], ['pre-deploy', true]]);
+    expect(files[0]?.allow.get('ban-drop-column')).toBe('the release before stopped reading it');
+    expect(() => readMigrationFiles(dirWith({ '0001_a.sql': '-- fleet:phase postdeploy\nSELECT 1;' }))).toThrow(/problem/);
+    try {
+      readMigrationFiles(dirWith({ '0001_a.sql': '-- fleet:phase postdeploy\nSELECT 1;' }));
+    } catch (error) {
+      expect((error as { problems: string[] }).problems.join('\n')).toContain('0001_a.sql: unknown or malformed directive "-- fleet:phase postdeploy"');
+    }
+  });
+
+  test('CREATE EXTENSION is taken out of what runs, the checksum still covers the file as written; DROP EXTENSION is refused', () => {
+    const source = "CREATE EXTENSION IF NOT EXISTS pg_trgm;\ncreate extension \"btree_gin\" with schema public;\nCREATE TABLE t (x text);\nCREATE INDEX t_x ON t USING gin (x gin_trgm_ops);\n";
+    const [file] = readMigrationFiles(dirWith({ '0001_a.sql': source, '0001_a.down.sql': 'DROP INDEX t_x; DROP TABLE t; DROP EXTENSION IF EXISTS pg_trgm;' }));
+    expect(file?.extensions).toEqual(['pg_trgm', 'btree_gin']);
+    expect(file?.sql).not.toMatch(/extension/i);
+    expect(file?.sql).toContain('gin_trgm_ops');
+    expect(file?.checksum).toBe(checksumOf(source));
+    expect(file?.down?.sql).not.toMatch(/extension/i);
+    const plain = readMigrationFiles(dirWith({ '0001_a.sql': '-- keeps comments\nSELECT 1;' }))[0];
+    expect(plain?.sql).toBe('-- keeps comments\nSELECT 1;');
+    try {
+      readMigrationFiles(dirWith({ '0001_a.sql': 'DROP EXTENSION pg_trgm CASCADE;', '0002_b.sql': 'SELECT 1;', '0002_b.down.sql': 'DROP EXTENSION hstore;' }));
+      expect.unreachable();
+    } catch (error) {
+      const problems = (error as { problems: string[] }).problems.join('\n');
+      expect(problems).toContain('0001_a.sql: DROP EXTENSION pg_trgm in a tenant migration');
+      expect(problems).toContain('0002_b.down.sql: DROP EXTENSION hstore in a tenant migration');
     }
   });
 });
