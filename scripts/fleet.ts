@@ -31,7 +31,7 @@ const program = new Command('fleet')
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText('after', `
 Where it connects: FLEET_DATABASE_URL (one region, named by FLEET_REGION, default "local"), else each
-region's endpoint in the fleet description (IAM auth, verified TLS), else an embedded PostgreSQL under .fleet/.
+region's endpoint in the fleet description (IAM auth, verified TLS), else an embedded PostgreSQL under FLEET_HOME (default ./.fleet).
 As whom (IAM): purge as databaseUsers.purge, support as databaseUsers.support, everything else as
 databaseUsers.migrator. Destructive commands refuse the embedded default unless --embedded.
 

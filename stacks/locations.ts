@@ -54,8 +54,9 @@ export function hostingLocationsMarkdown(fleet: FleetConfig): string {
           `\`fleet tenants move <tenant-id> --to-region <region>\` (region one of ${names.join(', ')}). The move copies the tenant's`,
           'data to the new region, verifies the copy table by table (row counts and checksums), switches the tenant',
           'to the new region, and then deletes its data from the old region the way a purge does, recording that',
-          'it moved and where. At every moment exactly one region serves the tenant; a move that is interrupted',
-          'leaves the old region serving it until the move is finished or rolled back. Backups taken in the old',
+          'it moved and where. The tenant\'s data is held by the old region until the copy is verified and by the new',
+          'one after; it is not served while the move runs, and a move that is interrupted is finished or rolled back',
+          'by running the command again. Backups taken in the old',
           'region before the move stay in that region and its off-site region until they expire under the',
           'retention above; they are not copied to the new region.',
         ]

@@ -1,4 +1,4 @@
-import { databaseUserFor, embeddedRegions, FleetError, isUsageError, loadFleetConfig, openFleet, resolveTargets, type DatabaseRole, type Fleet, type OpenFleetOptions } from '../../src/index.ts';
+import { databaseUserFor, embeddedRegions, FleetError, fleetHome, isUsageError, loadFleetConfig, openFleet, resolveTargets, type DatabaseRole, type Fleet, type OpenFleetOptions } from '../../src/index.ts';
 import { enforceSupportExpiry } from '../../src/access/index.ts';
 import { BrakeRefusal } from '../../src/purge/index.ts';
 import { currentActor } from './actor.ts';
@@ -77,7 +77,7 @@ export async function withFleet<T>(globals: GlobalOptions, options: FleetCommand
     if (embedded.length > 0) {
       throw new FleetError(
         'INPUT_INVALID',
-        `${options.destructive.what} would run against the embedded PostgreSQL under .fleet/ (region ${embedded.join(', ')}): no FLEET_DATABASE_URL and no database endpoint in the fleet description. Set FLEET_DATABASE_URL (or regions[].database.host) to the fleet's database, or pass --embedded if the embedded one is really meant.`,
+        `${options.destructive.what} would run against the embedded PostgreSQL under ${fleetHome()} (region ${embedded.join(', ')}): no FLEET_DATABASE_URL and no database endpoint in the fleet description. Set FLEET_DATABASE_URL (or regions[].database.host) to the fleet's database, or pass --embedded if the embedded one is really meant.`,
       );
     }
   }

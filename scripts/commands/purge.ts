@@ -117,7 +117,7 @@ export function registerPurgeCommand(program: Command): void {
     .option('--max <n>', 'refuse to execute when more than n tenants are due in this run', nonNegativeInt('--max'))
     .option('--execute', 'drop the due tenants\' schemas (each in its own transaction, re-checked under its lock)')
     .option('--allow-mass', 'execute even when the brake is tripped (more than lifecycle.purgeMaxShare of a region, or --max)')
-    .option('--embedded', 'allow --execute against the embedded PostgreSQL under .fleet/ (refused otherwise: no database configured is a mistake)')
+    .option('--embedded', 'allow --execute against the embedded PostgreSQL under FLEET_HOME (default ./.fleet) (refused otherwise: no database configured is a mistake)')
     .option('--json', 'one JSON document: due tenants, the brake, per-tenant results, summary')
     .addHelpText(
       'after',

@@ -41,7 +41,7 @@ export function registerRollbackCommand(program: Command): void {
     .option('--dry-run', 'print what would be reverted; change nothing')
     .option('--execute', 'without --tenant: revert across the fleet (without it, a dry run)')
     .option('--allow-mass', 'with --execute and --to 0: revert every migration of every tenant (drops their data)')
-    .option('--embedded', 'allow --execute against the embedded PostgreSQL under .fleet/ (refused otherwise)')
+    .option('--embedded', 'allow --execute against the embedded PostgreSQL under FLEET_HOME (default ./.fleet) (refused otherwise)')
     .option('--json', 'one JSON document: summary (reverted, migrationsReverted) and per-tenant results')
     .addHelpText(
       'after',

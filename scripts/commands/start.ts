@@ -13,7 +13,7 @@ export function registerStartCommand(program: Command): void {
     .option('--json', 'JSON: { registered, migrate, status }')
     .addHelpText('after', `
 Examples:
-  $ npm start                                  # embedded PostgreSQL under .fleet/, no server needed
+  $ npm start                                  # embedded PostgreSQL under FLEET_HOME (default ./.fleet), no server needed
   $ FLEET_DATABASE_URL=postgres://localhost/app npx fleet start --no-sample`)
     .action(async (flags: { sample?: boolean; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();

@@ -92,7 +92,7 @@ Atlassian recommends 60 for paid sites). A tenant already disconnected keeps its
     .option('--execute', 'mark them disconnected (their grace period starts now)')
     .option('--max <n>', 'refuse to execute when more than n tenants are stale in this run', nonNegativeInt('--max'))
     .option('--allow-mass', 'execute even when the brake is tripped (more than lifecycle.purgeMaxShare of a region, or --max)')
-    .option('--embedded', 'allow --execute against the embedded PostgreSQL under .fleet/ (refused otherwise)')
+    .option('--embedded', 'allow --execute against the embedded PostgreSQL under FLEET_HOME (default ./.fleet) (refused otherwise)')
     .option('--json', 'JSON: { dryRun, cutoff, stale: [{ tenant, region, lastContactAt, purgeAfter }], disconnected, brake, databases }')
     .addHelpText('after', `
 Examples:

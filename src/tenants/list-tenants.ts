@@ -1,5 +1,6 @@
 import type { Fleet } from '../fleet.ts';
 import { FleetError } from '../errors.ts';
+import { TENANT_STATUSES } from './tenant-row.ts';
 
 export interface TenantRecord {
   readonly id: string;
@@ -20,7 +21,7 @@ export interface ListTenantsOptions {
   readonly status?: readonly string[];
 }
 
-const STATUSES = ['provisioning', 'active', 'disconnected', 'purged'];
+const STATUSES: readonly string[] = TENANT_STATUSES;
 
 interface Row {
   id: string;

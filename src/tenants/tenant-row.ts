@@ -6,7 +6,9 @@ import { FleetError } from '../errors.ts';
 import { assertTenantId } from './ids.ts';
 
 /** A tenant's place in its lifecycle: the status column of fleet.tenants. */
-export type TenantStatus = 'provisioning' | 'active' | 'disconnected' | 'purged' | 'moving' | 'restoring';
+/** Every status a registry row can have; `moving` and `restoring` while a tenant copy runs. */
+export const TENANT_STATUSES = ['provisioning', 'active', 'disconnected', 'purged', 'moving', 'restoring'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
 export type DisconnectCause = 'uninstalled' | 'stale';
 
 /** A tenant's registry row as the lifecycle reads it. */
