@@ -15,7 +15,11 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: {
       'no-console': 'error',
-      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'src/ is a library: return results, let scripts/ exit.' }, { object: 'process', property: 'argv', message: 'src/ is a library: scripts/ parses argv.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'exit', message: 'src/ is a library: return results, let scripts/ exit.' },
+        { object: 'process', property: 'argv', message: 'src/ is a library: scripts/ parses argv.' },
+      ],
     },
   },
   // The layers (docs/notes/h9.md): src/ is the library and knows neither the CLI nor the stacks;
@@ -23,19 +27,49 @@ export default tseslint.config(
   {
     files: ['src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(scripts|stacks)/', message: 'src/ is the library: it never imports the CLI (scripts/) or the stacks (stacks/).' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(scripts|stacks)/',
+              message: 'src/ is the library: it never imports the CLI (scripts/) or the stacks (stacks/).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['stacks/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+src/(?!config/|errors\\.ts$)', message: 'stacks/ uses only the fleet description (src/config) and src/errors.ts from the library.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src/(?!config/|errors\\.ts$)',
+              message: 'stacks/ uses only the fleet description (src/config) and src/errors.ts from the library.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['scripts/fleet.ts', 'scripts/cli/**/*.ts', 'scripts/commands/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+src/(?!index\\.ts$|[a-z-]+/index\\.ts$)', message: 'the CLI uses the library through its public entry points: src/index.ts or src/<area>/index.ts.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src/(?!index\\.ts$|[a-z-]+/index\\.ts$)',
+              message: 'the CLI uses the library through its public entry points: src/index.ts or src/<area>/index.ts.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -43,7 +43,11 @@ interface Row {
 export async function queryAudit(fleet: Fleet, query: AuditQuery = {}): Promise<AuditRecord[]> {
   const limit = query.limit ?? AUDIT_DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX_LIMIT) {
-    throw FleetError.forOption('INPUT_INVALID', 'limit', (o) => `${o} must be a whole number from 1 to ${AUDIT_MAX_LIMIT}, got ${JSON.stringify(query.limit)}`);
+    throw FleetError.forOption(
+      'INPUT_INVALID',
+      'limit',
+      (o) => `${o} must be a whole number from 1 to ${AUDIT_MAX_LIMIT}, got ${JSON.stringify(query.limit)}`,
+    );
   }
   if (query.since !== undefined && Number.isNaN(query.since.getTime())) {
     throw FleetError.forOption('INPUT_INVALID', 'since', (o) => `${o} is not a valid date: pass an ISO date such as 2026-11-26T03:00:00Z`);
@@ -56,20 +60,18 @@ export async function queryAudit(fleet: Fleet, query: AuditQuery = {}): Promise<
           ORDER BY at DESC, id DESC LIMIT $4`,
         [query.tenant ?? null, query.action ?? null, query.since ?? null, limit],
       );
-      return rows.map(
-        (r): AuditRecord => ({
-          region: region.name,
-          id: Number(r.id),
-          at: r.at.toISOString(),
-          tenant: r.tenant_id,
-          action: r.action,
-          fromState: r.from_state,
-          toState: r.to_state,
-          reason: r.reason,
-          actor: r.actor,
-          details: r.details,
-        }),
-      );
+      return rows.map((r): AuditRecord => ({
+        region: region.name,
+        id: Number(r.id),
+        at: r.at.toISOString(),
+        tenant: r.tenant_id,
+        action: r.action,
+        fromState: r.from_state,
+        toState: r.to_state,
+        reason: r.reason,
+        actor: r.actor,
+        details: r.details,
+      }));
     }),
   );
   return perRegion

@@ -51,7 +51,10 @@ export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
     const known = new Set(targets.map((t) => t.region));
     const unknown = options.regions.filter((r) => !known.has(r));
     if (unknown.length > 0) {
-      throw new FleetError('INPUT_INVALID', `unknown region ${unknown.map((r) => JSON.stringify(r)).join(', ')}: this fleet has ${[...known].join(', ')}`);
+      throw new FleetError(
+        'INPUT_INVALID',
+        `unknown region ${unknown.map((r) => JSON.stringify(r)).join(', ')}: this fleet has ${[...known].join(', ')}`,
+      );
     }
     targets = targets.filter((t) => options.regions?.includes(t.region));
   }
@@ -92,7 +95,10 @@ export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
           await withClient(region.controlPool, (client) => ensureControlSchema(client, options.config.extensions));
         } catch (error) {
           if (error instanceof FleetError) throw error;
-          throw new FleetError('DATABASE_UNAVAILABLE', `cannot reach region ${region.name} at ${region.description}: ${(error as Error).message}. Check that the database is up and the connection settings (FLEET_DATABASE_URL or the fleet description) are right.`);
+          throw new FleetError(
+            'DATABASE_UNAVAILABLE',
+            `cannot reach region ${region.name} at ${region.description}: ${(error as Error).message}. Check that the database is up and the connection settings (FLEET_DATABASE_URL or the fleet description) are right.`,
+          );
         }
       }),
     );
@@ -109,7 +115,11 @@ export async function openFleet(options: OpenFleetOptions): Promise<Fleet> {
     regions,
     region(name: string) {
       const found = regions.find((r) => r.name === name);
-      if (!found) throw new FleetError('INPUT_INVALID', `unknown region ${JSON.stringify(name)}: this fleet has ${regions.map((r) => r.name).join(', ')}`);
+      if (!found)
+        throw new FleetError(
+          'INPUT_INVALID',
+          `unknown region ${JSON.stringify(name)}: this fleet has ${regions.map((r) => r.name).join(', ')}`,
+        );
       return found;
     },
     close,

@@ -31,5 +31,23 @@ export { sampleTenants } from './tenants/sample-fleet.ts';
 export { assertTenantId, tenantIdProblem, TENANT_ID_PATTERN, TENANT_ID_RULE } from './tenants/ids.ts';
 export type { TenantStatus } from './tenants/tenant-row.ts';
 export { fleetHome } from './config/home.ts';
-export { commitMove, copyTenant, discardAside, exportTenant, restoreTenant, type RestoreOptions, type RestoreResult, moveStatus, moveTenant, rollbackMove, scheduleMove, startMove, type CopyReport, type ExportManifest, type MoveResult, type MoveStatus, type TableChecksum } from './copy/index.ts';
+export {
+  commitMove,
+  copyTenant,
+  discardAside,
+  exportTenant,
+  restoreTenant,
+  type RestoreOptions,
+  type RestoreResult,
+  moveStatus,
+  moveTenant,
+  rollbackMove,
+  scheduleMove,
+  startMove,
+  type CopyReport,
+  type ExportManifest,
+  type MoveResult,
+  type MoveStatus,
+  type TableChecksum,
+} from './copy/index.ts';
 export { databaseUserFor, describeTarget, embeddedRegions, resolveTargets, type DatabaseRole, type RegionTarget } from './db/targets.ts';

@@ -95,11 +95,17 @@ export class AccessStack extends TerraformStack {
       }),
     );
 
-    new TerraformOutput(this, 'migration_runner_role_arn', { value: this.migrationRunner.role.arn, description: 'role-to-assume of the release pipeline' });
+    new TerraformOutput(this, 'migration_runner_role_arn', {
+      value: this.migrationRunner.role.arn,
+      description: 'role-to-assume of the release pipeline',
+    });
     new TerraformOutput(this, 'purge_operator_role_arn', { value: this.purgeOperator.role.arn });
     new TerraformOutput(this, 'support_role_arn', { value: this.support.role.arn });
     for (const [region, role] of this.purgePipelines) {
-      new TerraformOutput(this, `purge_pipeline_role_arn_${region}`, { value: role.role.arn, description: `role-to-assume of the scheduled purge in ${region}` });
+      new TerraformOutput(this, `purge_pipeline_role_arn_${region}`, {
+        value: role.role.arn,
+        description: `role-to-assume of the scheduled purge in ${region}`,
+      });
     }
   }
 }

@@ -32,7 +32,9 @@ function canonical(value: unknown): unknown {
 }
 
 export function descriptionDigest(fleet: FleetConfig): string {
-  return createHash('sha256').update(JSON.stringify(canonical(fleet))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(fleet)))
+    .digest('hex');
 }
 
 export function writeDescriptionStamp(outdir: string, fleet: FleetConfig, source: string): void {
@@ -46,20 +48,24 @@ export function readDescriptionStamp(outdir: string): DescriptionStamp | undefin
   if (!existsSync(file)) return undefined;
   try {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DescriptionStamp>;
-    return typeof parsed.sha256 === 'string' && typeof parsed.source === 'string' ? { sha256: parsed.sha256, source: parsed.source } : undefined;
+    return typeof parsed.sha256 === 'string' && typeof parsed.source === 'string'
+      ? { sha256: parsed.sha256, source: parsed.source }
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
-export type Freshness =
-  | { readonly fresh: true }
-  | { readonly fresh: false; readonly reason: string };
+export type Freshness = { readonly fresh: true } | { readonly fresh: false; readonly reason: string };
 
 /** Whether the stacks in `outdir` were synthesized from `fleet` (read from `source`). */
 export function synthFreshness(outdir: string, fleet: FleetConfig, source: string): Freshness {
   const stamp = readDescriptionStamp(outdir);
-  if (!stamp) return { fresh: false, reason: `${outdir} holds no record (${STAMP_FILE}) of the fleet description its stacks came from, so they may not be what ${source} describes` };
+  if (!stamp)
+    return {
+      fresh: false,
+      reason: `${outdir} holds no record (${STAMP_FILE}) of the fleet description its stacks came from, so they may not be what ${source} describes`,
+    };
   if (stamp.sha256 !== descriptionDigest(fleet)) {
     const reason =
       stamp.source === source

@@ -5,7 +5,8 @@
  * source, which would hide the statements until plan time.
  */
 
-export type Principal = { readonly AWS: string | readonly string[] } | { readonly Service: string | readonly string[] } | { readonly Federated: string };
+export type Principal =
+  { readonly AWS: string | readonly string[] } | { readonly Service: string | readonly string[] } | { readonly Federated: string };
 
 export interface PolicyStatement {
   readonly Sid?: string;

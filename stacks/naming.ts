@@ -68,7 +68,8 @@ const LIMITS: ReadonlyArray<readonly [what: string, suffix: string, max: number]
  */
 export function assertNamesFit(fleet: Pick<FleetConfig, 'name'>, region: Pick<RegionConfig, 'name'>): void {
   const problems = LIMITS.filter(([, suffix, max]) => `${regionPrefix(fleet, region)}${suffix}`.length > max).map(
-    ([what, suffix, max]) => `regions.${region.name}: ${what} name "${regionPrefix(fleet, region)}${suffix}" exceeds AWS's ${max} characters; shorten the fleet or region name`,
+    ([what, suffix, max]) =>
+      `regions.${region.name}: ${what} name "${regionPrefix(fleet, region)}${suffix}" exceeds AWS's ${max} characters; shorten the fleet or region name`,
   );
   if (problems.length > 0) throw new FleetError('CONFIG_INVALID', 'the fleet description makes AWS names too long:', problems);
 }

@@ -12,7 +12,15 @@ import { LockedVault } from './constructs/locked-vault.ts';
 import { BackupSchedule } from './constructs/backup-schedule.ts';
 import { RestoreTesting } from './constructs/restore-testing.ts';
 import { useS3State } from './state-backend.ts';
-import { assertNamesFit, BACKUP_SELECTION_TAG, DATA_CLASSIFICATION_TAG, DEFAULT_DATA_CLASSIFICATION, dataStackName, dbInstanceIdentifier, regionPrefix } from './naming.ts';
+import {
+  assertNamesFit,
+  BACKUP_SELECTION_TAG,
+  DATA_CLASSIFICATION_TAG,
+  DEFAULT_DATA_CLASSIFICATION,
+  dataStackName,
+  dbInstanceIdentifier,
+  regionPrefix,
+} from './naming.ts';
 
 export interface RegionStackProps {
   readonly fleet: FleetConfig;
@@ -21,7 +29,7 @@ export interface RegionStackProps {
 
 /** Tags every resource of a region gets through the provider's default_tags. */
 export function regionTags(fleet: FleetConfig, region: RegionConfig): Record<string, string> {
-  return { ...fleet.tags, 'fleet': fleet.name, 'fleet-region': region.name };
+  return { ...fleet.tags, fleet: fleet.name, 'fleet-region': region.name };
 }
 
 /**
@@ -98,7 +106,12 @@ export class RegionStack extends TerraformStack {
 
     const lock = fleet.backup.vaultLock;
     this.vault = new LockedVault(this, 'vault', { name: prefix, kmsKeyArn: this.key.key.arn, ...lock });
-    this.offsiteVault = new LockedVault(this, 'offsite-vault', { provider: offsite, name: `${prefix}-offsite`, kmsKeyArn: offsiteKey.key.arn, ...lock });
+    this.offsiteVault = new LockedVault(this, 'offsite-vault', {
+      provider: offsite,
+      name: `${prefix}-offsite`,
+      kmsKeyArn: offsiteKey.key.arn,
+      ...lock,
+    });
     new BackupSchedule(this, 'backup', {
       name: prefix,
       vaultName: this.vault.vault.name,
@@ -122,12 +135,21 @@ export class RegionStack extends TerraformStack {
     const db = this.database.instance;
     new TerraformOutput(this, 'endpoint', { value: db.address, description: 'PostgreSQL host name' });
     new TerraformOutput(this, 'port', { value: db.port });
-    new TerraformOutput(this, 'master_secret_arn', { value: db.masterUserSecret.get(0).secretArn, description: 'Secrets Manager secret of the master user' });
+    new TerraformOutput(this, 'master_secret_arn', {
+      value: db.masterUserSecret.get(0).secretArn,
+      description: 'Secrets Manager secret of the master user',
+    });
     new TerraformOutput(this, 'db_resource_id', { value: db.resourceId, description: 'Resource id in rds-db:connect ARNs' });
     new TerraformOutput(this, 'vault_arn', { value: this.vault.vault.arn });
     new TerraformOutput(this, 'offsite_vault_arn', { value: this.offsiteVault.vault.arn });
     new TerraformOutput(this, 'kms_key_arn', { value: this.key.key.arn });
-    new TerraformOutput(this, 'restore_test_alerts_topic_arn', { value: this.restoreTesting.alerts.arn, description: 'SNS topic announcing failed restore tests: subscribe on-call' });
-    new TerraformOutput(this, 'restore_testing_plan_arn', { value: this.restoreTesting.plan.arn, description: 'aws backup list-restore-jobs --by-restore-testing-plan-arn' });
+    new TerraformOutput(this, 'restore_test_alerts_topic_arn', {
+      value: this.restoreTesting.alerts.arn,
+      description: 'SNS topic announcing failed restore tests: subscribe on-call',
+    });
+    new TerraformOutput(this, 'restore_testing_plan_arn', {
+      value: this.restoreTesting.plan.arn,
+      description: 'aws backup list-restore-jobs --by-restore-testing-plan-arn',
+    });
   }
 }

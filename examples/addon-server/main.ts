@@ -70,7 +70,10 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 
 try {
   const address = await app.listen({ port, host });
-  logger.info({ address, appBaseUrl, regions: fleet.regions.map((r) => r.name), forge: env.FORGE_APP_ID ? 'on' : 'off' }, 'add-on server listening');
+  logger.info(
+    { address, appBaseUrl, regions: fleet.regions.map((r) => r.name), forge: env.FORGE_APP_ID ? 'on' : 'off' },
+    'add-on server listening',
+  );
 } catch (error) {
   logger.fatal({ message: (error as Error).message }, 'cannot listen');
   await access.close();

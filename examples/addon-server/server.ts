@@ -98,22 +98,35 @@ export async function buildAddonServer(options: AddonServerOptions): Promise<Add
   const stats = { tenantUnits: 0 };
   // Count the units that actually ran: the attack corpus checks none ran for a rejected request.
   const access = {
-    withTenant<T>(tenantId: string, fn: (client: pg.ClientBase) => Promise<T>, unitOptions?: { readOnly?: boolean; recordContact?: boolean }): Promise<T> {
-      return options.access.withTenant(tenantId, (client) => {
-        stats.tenantUnits += 1;
-        return fn(client);
-      }, unitOptions);
+    withTenant<T>(
+      tenantId: string,
+      fn: (client: pg.ClientBase) => Promise<T>,
+      unitOptions?: { readOnly?: boolean; recordContact?: boolean },
+    ): Promise<T> {
+      return options.access.withTenant(
+        tenantId,
+        (client) => {
+          stats.tenantUnits += 1;
+          return fn(client);
+        },
+        unitOptions,
+      );
     },
   };
   const guard = createRequestGuard(fleet, {
     connect: { appBaseUrl: options.appBaseUrl },
-    forge: { appId: options.forgeAppId ?? 'forge-app-id-not-configured', ...(options.forgeJwksUrl ? { jwksUrl: options.forgeJwksUrl } : {}), ...(options.forgeJwksFetcher ? { jwksFetcher: options.forgeJwksFetcher } : {}) },
+    forge: {
+      appId: options.forgeAppId ?? 'forge-app-id-not-configured',
+      ...(options.forgeJwksUrl ? { jwksUrl: options.forgeJwksUrl } : {}),
+      ...(options.forgeJwksFetcher ? { jwksFetcher: options.forgeJwksFetcher } : {}),
+    },
     ...(options.appSecret !== undefined ? { appSecret: options.appSecret } : {}),
     ...(options.guardCacheTtlMs !== undefined ? { cacheTtlMs: options.guardCacheTtlMs } : {}),
   });
   // Open the secret box now: a missing application secret is a start-up error, not a 503 later.
   const box = await guard.secretBox();
-  const keyFetcher = options.connectKeyFetcher ?? atlassianKeyFetcher(options.connectInstallKeysUrl ? { baseUrl: options.connectInstallKeysUrl } : {});
+  const keyFetcher =
+    options.connectKeyFetcher ?? atlassianKeyFetcher(options.connectInstallKeysUrl ? { baseUrl: options.connectInstallKeysUrl } : {});
   const installRegion = options.installRegion ?? fleet.regions[0]?.name;
 
   const app = Fastify({
@@ -127,7 +140,16 @@ export async function buildAddonServer(options: AddonServerOptions): Promise<Add
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, url: redactedUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100, tenant: request.tenant?.tenantId }, 'request');
+    request.log.info(
+      {
+        method: request.method,
+        url: redactedUrl(request.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        tenant: request.tenant?.tenantId,
+      },
+      'request',
+    );
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'NOT_FOUND', message: 'no such route' }));
   app.setErrorHandler((error, request, reply) => {
@@ -157,7 +179,11 @@ export async function buildAddonServer(options: AddonServerOptions): Promise<Add
         payload: request.body,
         appBaseUrl: options.appBaseUrl,
         event,
-        request: { method: request.method, path: q === -1 ? request.url : request.url.slice(0, q), query: q === -1 ? '' : request.url.slice(q + 1) },
+        request: {
+          method: request.method,
+          path: q === -1 ? request.url : request.url.slice(0, q),
+          query: q === -1 ? '' : request.url.slice(q + 1),
+        },
         keyFetcher,
         secretBox: box,
         onChange: guard.invalidate,
@@ -171,15 +197,24 @@ export async function buildAddonServer(options: AddonServerOptions): Promise<Add
     });
   }
 
-  app.get('/connect/api/issues', { config: { tenantAuth: 'connect' } }, async (request) => ({ issues: await request.withTenant(listIssues, { readOnly: true }) }));
+  app.get('/connect/api/issues', { config: { tenantAuth: 'connect' } }, async (request) => ({
+    issues: await request.withTenant(listIssues, { readOnly: true }),
+  }));
   app.post('/connect/api/issues', { config: { tenantAuth: 'connect' }, schema: { body: ISSUE_BODY } }, async (request, reply) =>
-    reply.code(201).send({ issue: await request.withTenant((client) => addIssue(client, request.body as { key: string; summary: string })) }),
+    reply
+      .code(201)
+      .send({ issue: await request.withTenant((client) => addIssue(client, request.body as { key: string; summary: string })) }),
   );
-  app.get('/connect/context/issues', { config: { tenantAuth: 'connect-context' } }, async (request) => ({ issues: await request.withTenant(listIssues, { readOnly: true }) }));
+  app.get('/connect/context/issues', { config: { tenantAuth: 'connect-context' } }, async (request) => ({
+    issues: await request.withTenant(listIssues, { readOnly: true }),
+  }));
 
   app.post('/forge/events/installed', { config: { tenantAuth: 'forge-installed' } }, async (request) => {
     const tenant = request.tenant as NonNullable<typeof request.tenant>;
-    const result = await receiveForgeInstalled(fleet, tenant.tenantId, tenant.installationId as string, { ...(installRegion !== undefined ? { region: installRegion } : {}), onChange: guard.invalidate });
+    const result = await receiveForgeInstalled(fleet, tenant.tenantId, tenant.installationId as string, {
+      ...(installRegion !== undefined ? { region: installRegion } : {}),
+      onChange: guard.invalidate,
+    });
     return { ok: result.ok, outcome: result.outcome };
   });
   app.post('/forge/events/pre-uninstall', { config: { tenantAuth: 'forge-lifecycle' } }, async (request) => {
@@ -187,9 +222,13 @@ export async function buildAddonServer(options: AddonServerOptions): Promise<Add
     const result = await receiveForgePreUninstall(fleet, tenant.tenantId, tenant.installationId as string, { onChange: guard.invalidate });
     return { ok: true, outcome: result.outcome };
   });
-  app.get('/forge/api/issues', { config: { tenantAuth: 'forge' } }, async (request) => ({ issues: await request.withTenant(listIssues, { readOnly: true }) }));
+  app.get('/forge/api/issues', { config: { tenantAuth: 'forge' } }, async (request) => ({
+    issues: await request.withTenant(listIssues, { readOnly: true }),
+  }));
   app.post('/forge/api/issues', { config: { tenantAuth: 'forge' }, schema: { body: ISSUE_BODY } }, async (request, reply) =>
-    reply.code(201).send({ issue: await request.withTenant((client) => addIssue(client, request.body as { key: string; summary: string })) }),
+    reply
+      .code(201)
+      .send({ issue: await request.withTenant((client) => addIssue(client, request.body as { key: string; summary: string })) }),
   );
 
   return { app, guard, stats };

@@ -37,10 +37,22 @@ const url = databaseUrl(server.adminUrl, db);
 const ids = writeIdFile(tenantIds(TENANTS, 'chaos'));
 const migrations = mkdtempSync(path.join(os.tmpdir(), 'fleet-chaos-migrations-'));
 cpSync(DEFAULT_MIGRATIONS_DIR, migrations, { recursive: true });
-writeFileSync(path.join(migrations, '0007_chaos_release.sql'), 'CREATE TABLE release_marks (n int PRIMARY KEY);\nINSERT INTO release_marks VALUES (7);\nALTER TABLE comments ADD COLUMN edited_by text;\n');
-writeFileSync(path.join(migrations, '0008_chaos_release.sql'), '-- fleet:allow require-concurrent-index-creation: bench data, a few rows per tenant\nCREATE INDEX comments_author ON comments (author);\nINSERT INTO release_marks VALUES (8);\n');
-writeFileSync(path.join(migrations, '0007_chaos_release.down.sql'), 'ALTER TABLE comments DROP COLUMN edited_by;\nDROP TABLE release_marks;\n');
-writeFileSync(path.join(migrations, '0008_chaos_release.down.sql'), 'DROP INDEX comments_author;\nDELETE FROM release_marks WHERE n = 8;\n');
+writeFileSync(
+  path.join(migrations, '0007_chaos_release.sql'),
+  'CREATE TABLE release_marks (n int PRIMARY KEY);\nINSERT INTO release_marks VALUES (7);\nALTER TABLE comments ADD COLUMN edited_by text;\n',
+);
+writeFileSync(
+  path.join(migrations, '0008_chaos_release.sql'),
+  '-- fleet:allow require-concurrent-index-creation: bench data, a few rows per tenant\nCREATE INDEX comments_author ON comments (author);\nINSERT INTO release_marks VALUES (8);\n',
+);
+writeFileSync(
+  path.join(migrations, '0007_chaos_release.down.sql'),
+  'ALTER TABLE comments DROP COLUMN edited_by;\nDROP TABLE release_marks;\n',
+);
+writeFileSync(
+  path.join(migrations, '0008_chaos_release.down.sql'),
+  'DROP INDEX comments_author;\nDELETE FROM release_marks WHERE n = 8;\n',
+);
 
 interface Outcome {
   readonly code: number | null;
@@ -52,7 +64,11 @@ interface Outcome {
 function run(argv: readonly string[], killWhen?: (finished: () => boolean) => Promise<void>): Promise<Outcome> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FLEET_')) env[k] = v;
-  const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'fleet.js'), ...argv], { cwd: PACKAGE_ROOT, env: { ...env, FLEET_DATABASE_URL: url, FLEET_MIGRATIONS_DIR: migrations, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'fleet.js'), ...argv], {
+    cwd: PACKAGE_ROOT,
+    env: { ...env, FLEET_DATABASE_URL: url, FLEET_MIGRATIONS_DIR: migrations, NO_COLOR: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   let ended = false;
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -66,7 +82,8 @@ function run(argv: readonly string[], killWhen?: (finished: () => boolean) => Pr
   return done;
 }
 
-const ledger = async () => (await adminQuery<{ n: number }>(url, 'SELECT count(*)::int AS n FROM fleet.migrations').catch(() => [{ n: 0 }]))[0]?.n ?? 0;
+const ledger = async () =>
+  (await adminQuery<{ n: number }>(url, 'SELECT count(*)::int AS n FROM fleet.migrations').catch(() => [{ n: 0 }]))[0]?.n ?? 0;
 
 let ok = false;
 try {
@@ -91,7 +108,9 @@ try {
     const after = await ledger();
     if (outcome.signal === 'SIGKILL') landed += 1;
     else maxDelayMs = Math.max(20, maxDelayMs / 2);
-    log(`kill ${k + 1}/${KILLS} of ${argv[0]} ${delay.toFixed(0)} ms into the work: ${outcome.signal === 'SIGKILL' ? 'killed' : `finished first (exit ${String(outcome.code)})`}; ledger ${before} → ${after}`);
+    log(
+      `kill ${k + 1}/${KILLS} of ${argv[0]} ${delay.toFixed(0)} ms into the work: ${outcome.signal === 'SIGKILL' ? 'killed' : `finished first (exit ${String(outcome.code)})`}; ledger ${before} → ${after}`,
+    );
     if (argv === migrate && outcome.signal !== 'SIGKILL') {
       // The release finished: roll it back (not killed) so the next kill has work to interrupt.
       const back = await run(['rollback', '--to', '0006_issue_labels_and_priority', '--json']);
@@ -100,15 +119,27 @@ try {
   }
   const finishAdd = await run(add);
   const finishMigrate = await run(migrate);
-  if (finishAdd.code !== 0 || finishMigrate.code !== 0) throw new Error(`reruns exited ${String(finishAdd.code)} / ${String(finishMigrate.code)}: ${finishAdd.stderr}${finishMigrate.stderr}`);
+  if (finishAdd.code !== 0 || finishMigrate.code !== 0)
+    throw new Error(`reruns exited ${String(finishAdd.code)} / ${String(finishMigrate.code)}: ${finishAdd.stderr}${finishMigrate.stderr}`);
 
   const fleet = await openFleet({ config: loadFleetConfig(), env: { FLEET_DATABASE_URL: url }, migrationsDir: migrations, concurrency: 1 });
   try {
     const report = await verifyFleet(fleet);
-    const latest = readMigrationFiles(migrations).map((f) => f.name).join(',');
-    const behind = await adminQuery<{ id: string }>(url, `SELECT t.id FROM fleet.tenants t LEFT JOIN fleet.migrations m ON m.tenant_id = t.id GROUP BY t.id, t.status HAVING t.status <> 'active' OR coalesce(string_agg(m.name, ',' ORDER BY m.name), '') <> $1`, [latest]);
-    const dups = await adminQuery<{ n: number }>(url, 'SELECT count(*)::int AS n FROM (SELECT 1 FROM fleet.migrations GROUP BY tenant_id, name HAVING count(*) > 1) d');
-    log(`${landed} of ${KILLS} kills landed mid-run; ${report.tenants} tenants; verify drifted ${report.drifted.length}; not at latest ${behind.length}; duplicate ledger rows ${dups[0]?.n ?? 0}`);
+    const latest = readMigrationFiles(migrations)
+      .map((f) => f.name)
+      .join(',');
+    const behind = await adminQuery<{ id: string }>(
+      url,
+      `SELECT t.id FROM fleet.tenants t LEFT JOIN fleet.migrations m ON m.tenant_id = t.id GROUP BY t.id, t.status HAVING t.status <> 'active' OR coalesce(string_agg(m.name, ',' ORDER BY m.name), '') <> $1`,
+      [latest],
+    );
+    const dups = await adminQuery<{ n: number }>(
+      url,
+      'SELECT count(*)::int AS n FROM (SELECT 1 FROM fleet.migrations GROUP BY tenant_id, name HAVING count(*) > 1) d',
+    );
+    log(
+      `${landed} of ${KILLS} kills landed mid-run; ${report.tenants} tenants; verify drifted ${report.drifted.length}; not at latest ${behind.length}; duplicate ledger rows ${dups[0]?.n ?? 0}`,
+    );
     for (const d of report.drifted.slice(0, 5)) log(`  drifted: ${d.tenant} ${JSON.stringify(d.difference)}`);
     ok = report.ok && report.tenants === TENANTS && behind.length === 0 && (dups[0]?.n ?? 0) === 0;
   } finally {

@@ -32,23 +32,39 @@ const SIZES_MB = [20, 200];
 function clientBin(version: string, name: string): string {
   const major = /PostgreSQL (\d+)/.exec(version)?.[1] ?? '?';
   const bin = `/usr/lib/postgresql/${major}/bin/${name}`;
-  if (!existsSync(bin)) throw new Error(`no ${name} for PostgreSQL ${major} at ${bin}: run the copy case on a server whose client tools are installed (e.g. --database-url postgres://postgres@127.0.0.1:5432/postgres for PostgreSQL 15)`);
+  if (!existsSync(bin))
+    throw new Error(
+      `no ${name} for PostgreSQL ${major} at ${bin}: run the copy case on a server whose client tools are installed (e.g. --database-url postgres://postgres@127.0.0.1:5432/postgres for PostgreSQL 15)`,
+    );
   return bin;
 }
 
 /** Fill the tenant's audit_log (jsonb) and comments until its schema holds `mb` MB. */
 async function fill(url: string, mb: number): Promise<number> {
   const schema = schemaNameFor(ID);
-  await adminQuery(url, `INSERT INTO "${schema}".projects (id, key, name) SELECT i, 'P' || i, 'Project ' || i FROM generate_series(1, 100) i`);
-  await adminQuery(url, `INSERT INTO "${schema}".issues (id, project_id, key, summary, status, created_at, updated_at) SELECT i, 1 + i % 100, 'P-' || i, 'Issue ' || i || ' ' || md5(i::text), 'open', now(), now() FROM generate_series(1, 20000) i`);
+  await adminQuery(
+    url,
+    `INSERT INTO "${schema}".projects (id, key, name) SELECT i, 'P' || i, 'Project ' || i FROM generate_series(1, 100) i`,
+  );
+  await adminQuery(
+    url,
+    `INSERT INTO "${schema}".issues (id, project_id, key, summary, status, created_at, updated_at) SELECT i, 1 + i % 100, 'P-' || i, 'Issue ' || i || ' ' || md5(i::text), 'open', now(), now() FROM generate_series(1, 20000) i`,
+  );
   const size = async (): Promise<number> => {
-    const found = await adminQuery<{ b: string }>(url, `SELECT sum(pg_total_relation_size(c.oid))::bigint AS b FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`, [schema]);
+    const found = await adminQuery<{ b: string }>(
+      url,
+      `SELECT sum(pg_total_relation_size(c.oid))::bigint AS b FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`,
+      [schema],
+    );
     return Number(found[0]?.b ?? 0);
   };
   while ((await size()) < mb * 2 ** 20) {
-    await adminQuery(url, `INSERT INTO "${schema}".audit_log (actor, action, issue_id, details)
+    await adminQuery(
+      url,
+      `INSERT INTO "${schema}".audit_log (actor, action, issue_id, details)
       SELECT 'user-' || (i % 977), 'edited', 1 + i % 20000, jsonb_build_object('field', 'summary', 'from', md5(i::text), 'to', md5((i + 1)::text), 'at', now())
-        FROM generate_series(1, 50000) i`);
+        FROM generate_series(1, 50000) i`,
+    );
   }
   await adminQuery(url, `VACUUM ANALYZE`);
   return size();
@@ -56,12 +72,18 @@ async function fill(url: string, mb: number): Promise<number> {
 
 async function shell(command: string): Promise<number> {
   const started = performance.now();
-  const code = await new Promise<number | null>((resolve) => spawn('bash', ['-o', 'pipefail', '-c', command], { stdio: ['ignore', 'ignore', 'inherit'] }).on('close', resolve));
+  const code = await new Promise<number | null>((resolve) =>
+    spawn('bash', ['-o', 'pipefail', '-c', command], { stdio: ['ignore', 'ignore', 'inherit'] }).on('close', resolve),
+  );
   if (code !== 0) throw new Error(`failed (${code}): ${command}`);
   return performance.now() - started;
 }
 
-export async function caseCopy(options: { adminUrl: string; version: string; log: (line: string) => void }): Promise<{ rows: Row[]; figures: Record<string, unknown> }> {
+export async function caseCopy(options: {
+  adminUrl: string;
+  version: string;
+  log: (line: string) => void;
+}): Promise<{ rows: Row[]; figures: Record<string, unknown> }> {
   const { adminUrl, version, log } = options;
   const pgDump = clientBin(version, 'pg_dump');
   const psql = clientBin(version, 'psql');
@@ -76,21 +98,48 @@ export async function caseCopy(options: { adminUrl: string; version: string; log
       const [src, dst] = [await createDatabase(adminUrl, `copysrc${mb}`), await createDatabase(adminUrl, `copydst${mb}`)];
       try {
         const env = { FLEET_DATABASE_URL_EU: databaseUrl(adminUrl, src), FLEET_DATABASE_URL_US: databaseUrl(adminUrl, dst) };
-        const fleet = await openFleet({ config: { ...base, regions: base.regions.filter((r) => r.name === 'eu' || r.name === 'us') }, env, regions: ['eu', 'us'], actor: 'bench' });
+        const fleet = await openFleet({
+          config: { ...base, regions: base.regions.filter((r) => r.name === 'eu' || r.name === 'us') },
+          env,
+          regions: ['eu', 'us'],
+          actor: 'bench',
+        });
         await addTenants(fleet, [ID], { region: 'eu' });
         await fleet.close();
         const bytes = await fill(databaseUrl(adminUrl, src), mb);
         log(`copy: tenant of ${(bytes / 2 ** 20).toFixed(0)} MB; pg_dump -n | psql first`);
         const schema = schemaNameFor(ID);
-        const dumpMs = await shell(`${pgDump} -n ${schema} '${databaseUrl(adminUrl, src)}' | ${psql} -q -v ON_ERROR_STOP=1 '${databaseUrl(adminUrl, dst)}' >/dev/null`);
+        const dumpMs = await shell(
+          `${pgDump} -n ${schema} '${databaseUrl(adminUrl, src)}' | ${psql} -q -v ON_ERROR_STOP=1 '${databaseUrl(adminUrl, dst)}' >/dev/null`,
+        );
         await adminQuery(databaseUrl(adminUrl, dst), `DROP SCHEMA "${schema}" CASCADE`);
         log(`copy: pg_dump | psql ${(dumpMs / 1000).toFixed(2)} s; now fleet tenants move`);
-        const run = await runCli(['--config', configFile, 'tenants', 'move', ID, '--to-region', 'us', '--json'], { env, admin: adminUrl, watch: [src, dst] });
+        const run = await runCli(['--config', configFile, 'tenants', 'move', ID, '--to-region', 'us', '--json'], {
+          env,
+          admin: adminUrl,
+          watch: [src, dst],
+        });
         if (run.exitCode !== 0) throw new Error(`fleet tenants move failed: ${run.stderr}`);
         log(`copy: move ${(run.wallMs / 1000).toFixed(2)} s, peak RSS ${run.maxRssMb.toFixed(0)} MB`);
         const ratio = run.wallMs / dumpMs;
-        rows.push({ case: '`fleet tenants move` (copy + verify + switch + drop) vs `pg_dump -n | psql`', size: `${(bytes / 2 ** 20).toFixed(0)} MB`, ours: `${(run.wallMs / 1000).toFixed(2)} s`, baseline: `${(dumpMs / 1000).toFixed(2)} s`, ratio: `${ratio.toFixed(2)}x`, target: '≤ 1.3x', met: ratio <= 1.3 });
-        rows.push({ case: '`fleet tenants move` peak RSS', size: `${(bytes / 2 ** 20).toFixed(0)} MB`, ours: `${run.maxRssMb.toFixed(0)} MB`, baseline: '', ratio: '', target: 'flat', met: null });
+        rows.push({
+          case: '`fleet tenants move` (copy + verify + switch + drop) vs `pg_dump -n | psql`',
+          size: `${(bytes / 2 ** 20).toFixed(0)} MB`,
+          ours: `${(run.wallMs / 1000).toFixed(2)} s`,
+          baseline: `${(dumpMs / 1000).toFixed(2)} s`,
+          ratio: `${ratio.toFixed(2)}x`,
+          target: '≤ 1.3x',
+          met: ratio <= 1.3,
+        });
+        rows.push({
+          case: '`fleet tenants move` peak RSS',
+          size: `${(bytes / 2 ** 20).toFixed(0)} MB`,
+          ours: `${run.maxRssMb.toFixed(0)} MB`,
+          baseline: '',
+          ratio: '',
+          target: 'flat',
+          met: null,
+        });
         figures[`copy${mb}`] = { bytes, moveMs: Math.round(run.wallMs), dumpMs: Math.round(dumpMs), maxRssMb: Math.round(run.maxRssMb) };
       } finally {
         await dropDatabaseAndRoles(adminUrl, src).catch(() => undefined);

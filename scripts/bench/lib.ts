@@ -60,7 +60,11 @@ export function databaseUrl(admin: string, name: string): string {
   return u.toString();
 }
 
-export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -114,7 +118,10 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
  * Run `node bin/fleet.js ...args` as a real process; wall clock from spawn to exit (process start
  * included). While it runs, pg_stat_activity is polled for connections to `watch` databases.
  */
-export async function runCli(args: readonly string[], options: { env: Record<string, string>; admin: string; watch: readonly string[] }): Promise<CliRun> {
+export async function runCli(
+  args: readonly string[],
+  options: { env: Record<string, string>; admin: string; watch: readonly string[] },
+): Promise<CliRun> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-rss-'));
   const rssFile = path.join(tmp, 'maxrss');
   const poller = new pg.Client({ connectionString: options.admin });
@@ -182,7 +189,9 @@ export async function runFloor(url: string, schemas: readonly string[], sqlFor: 
       files.map(
         (file) =>
           new Promise<void>((resolve, reject) => {
-            const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+            const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', file], {
+              stdio: ['ignore', 'ignore', 'pipe'],
+            });
             let err = '';
             child.stderr.on('data', (d: Buffer) => (err += d.toString()));
             child.on('error', reject);
@@ -234,7 +243,9 @@ export function provisionSql(rolePrefix: string, me = 'postgres'): (schema: stri
 
 /** A role prefix for the floor's tenant roles, like the fleet's own: 'f' + 8 hex characters. */
 export async function floorRolePrefix(): Promise<string> {
-  return `f${Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0')}`;
+  return `f${Math.floor(Math.random() * 0xffffffff)
+    .toString(16)
+    .padStart(8, '0')}`;
 }
 
 /** The fleet's role prefix in a database (fleet.access_settings), when it has one. */
@@ -280,7 +291,12 @@ export function releaseTenantSql(file: MigrationFile): (schema: string) => strin
  * The naive way: one schema at a time, a new connection each, Umzug with its log in a table of
  * the tenant's schema, each migration in autocommit (what a first script usually does).
  */
-export async function runNaive(url: string, schemas: readonly string[], files: readonly MigrationFile[], rolePrefix: string): Promise<number> {
+export async function runNaive(
+  url: string,
+  schemas: readonly string[],
+  files: readonly MigrationFile[],
+  rolePrefix: string,
+): Promise<number> {
   const provision = provisionSql(rolePrefix);
   const started = performance.now();
   for (const schema of schemas) {
@@ -355,7 +371,8 @@ export async function runPsql(url: string, sql: string): Promise<number> {
 
 /** Session logins per transaction in the provisioning floor, as createSessionLogins (src/access/tenant-role.ts). */
 const FLOOR_LOGIN_CHUNK = 500;
-const floorLedger = (schema: string, name: string) => `INSERT INTO floor.ledger (tenant_id, name, applied_at) VALUES ('${schema}', '${name}', now());`;
+const floorLedger = (schema: string, name: string) =>
+  `INSERT INTO floor.ledger (tenant_id, name, applied_at) VALUES ('${schema}', '${name}', now());`;
 
 /**
  * The provisioning floor's first part, one session: the bookkeeping tables (a registry, a ledger,
@@ -379,7 +396,12 @@ export function provisionFloorSetupSql(schemas: readonly string[], rolePrefix: s
   ];
   for (let i = 0; i < schemas.length; i += FLOOR_LOGIN_CHUNK) {
     const logins = schemas.slice(i, i + FLOOR_LOGIN_CHUNK).map((s) => quoteIdent(`${rolePrefix}_l_${s}`));
-    out.push('BEGIN;', ...logins.map((l) => `CREATE ROLE ${l} LOGIN NOINHERIT;`), `GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${logins.join(', ')};`, 'COMMIT;');
+    out.push(
+      'BEGIN;',
+      ...logins.map((l) => `CREATE ROLE ${l} LOGIN NOINHERIT;`),
+      `GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${logins.join(', ')};`,
+      'COMMIT;',
+    );
   }
   return `${out.join('\n')}\n`;
 }

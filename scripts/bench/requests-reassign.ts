@@ -35,15 +35,26 @@ try {
   for (const r of roles) {
     await admin.query(`CREATE ROLE ${quoteIdent(r.role)} NOLOGIN`);
     await admin.query(`CREATE SCHEMA ${quoteIdent(r.schema)} AUTHORIZATION ${quoteIdent(r.role)}`);
-    await admin.query(`CREATE TABLE ${quoteIdent(r.schema)}.issues AS SELECT g AS id, 'issue ' || g AS summary FROM generate_series(1, 20) g`);
+    await admin.query(
+      `CREATE TABLE ${quoteIdent(r.schema)}.issues AS SELECT g AS id, 'issue ' || g AS summary FROM generate_series(1, 20) g`,
+    );
     await admin.query(`ALTER TABLE ${quoteIdent(r.schema)}.issues OWNER TO ${quoteIdent(r.role)}`);
-    for (const [login, iterations] of [[r.login, 4096], [r.login16, 16]] as const) {
-      const sql = await admin.query<{ sql: string }>(`SELECT format('CREATE ROLE %I LOGIN NOINHERIT PASSWORD %L', $1::text, $2::text) AS sql`, [login, scramVerifier(password, { iterations })]);
+    for (const [login, iterations] of [
+      [r.login, 4096],
+      [r.login16, 16],
+    ] as const) {
+      const sql = await admin.query<{ sql: string }>(
+        `SELECT format('CREATE ROLE %I LOGIN NOINHERIT PASSWORD %L', $1::text, $2::text) AS sql`,
+        [login, scramVerifier(password, { iterations })],
+      );
       await admin.query(sql.rows[0]!.sql);
       await admin.query(`GRANT ${quoteIdent(r.role)} TO ${quoteIdent(login)}`);
     }
   }
-  const gatewaySql = await admin.query<{ sql: string }>(`SELECT format('CREATE ROLE %I LOGIN NOINHERIT PASSWORD %L', 'rb_gateway', $1::text) AS sql`, [scramVerifier(password)]);
+  const gatewaySql = await admin.query<{ sql: string }>(
+    `SELECT format('CREATE ROLE %I LOGIN NOINHERIT PASSWORD %L', 'rb_gateway', $1::text) AS sql`,
+    [scramVerifier(password)],
+  );
   await admin.query(gatewaySql.rows[0]!.sql);
   const urlAs = (user: string) => {
     const u = new URL(server.adminUrl);
@@ -80,7 +91,9 @@ try {
   for (let i = 0; i < UNITS; i += 1) {
     const r = roles[i % TENANTS]!;
     const started = performance.now();
-    await admin.query(`BEGIN; SET LOCAL synchronous_commit = off; ${previous ? `REVOKE ${quoteIdent(previous)} FROM rb_gateway; ` : ''}GRANT ${quoteIdent(r.role)} TO rb_gateway; COMMIT`);
+    await admin.query(
+      `BEGIN; SET LOCAL synchronous_commit = off; ${previous ? `REVOKE ${quoteIdent(previous)} FROM rb_gateway; ` : ''}GRANT ${quoteIdent(r.role)} TO rb_gateway; COMMIT`,
+    );
     await unit(gateway, r);
     reassignTimes.push(performance.now() - started);
     previous = r.role;
@@ -94,9 +107,27 @@ try {
   }
   // The gateway must not keep a way into the tenant it served before: SET ROLE to it now fails.
   const other = roles.find((r) => r.role !== previous)!;
-  const refused = await gateway.query(`SET ROLE ${quoteIdent(other.role)}`).then(() => false, () => true);
+  const refused = await gateway.query(`SET ROLE ${quoteIdent(other.role)}`).then(
+    () => false,
+    () => true,
+  );
   await gateway.end();
-  console.log(JSON.stringify({ server: server.version, units: UNITS, tenants: TENANTS, coldMs, cold16IterationsMs: cold16Ms, reassignMs: median(reassignTimes), warmMs: median(warmTimes), previousTenantRefused: refused }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        server: server.version,
+        units: UNITS,
+        tenants: TENANTS,
+        coldMs,
+        cold16IterationsMs: cold16Ms,
+        reassignMs: median(reassignTimes),
+        warmMs: median(warmTimes),
+        previousTenantRefused: refused,
+      },
+      null,
+      2,
+    ),
+  );
 } finally {
   await admin.end();
   await server.release();

@@ -22,7 +22,11 @@ const env = process.env;
 const url = env.FLEET_DATABASE_URL as string;
 const appSecret = env.FLEET_APP_SECRET as string;
 const fleet = await openFleet({ config: loadFleetConfig(), env: { FLEET_DATABASE_URL: url, FLEET_REGION: 'local' }, actor: 'bench' });
-const access = await openTenantAccess(fleet, { appSecret, maxConnections: Number(env.BENCH_TENANT_CONNECTIONS ?? 20), logins: env.BENCH_LOGINS === 'tenant' ? 'tenant' : 'gateway' });
+const access = await openTenantAccess(fleet, {
+  appSecret,
+  maxConnections: Number(env.BENCH_TENANT_CONNECTIONS ?? 20),
+  logins: env.BENCH_LOGINS === 'tenant' ? 'tenant' : 'gateway',
+});
 const guarded = await buildAddonServer({ fleet, access, appBaseUrl: 'https://addon.bench.test', appSecret, guardCacheTtlMs: 60_000 });
 
 const pool = new pg.Pool({ connectionString: url, max: Number(env.BENCH_BASELINE_POOL ?? 20) });

@@ -87,7 +87,9 @@ async function provision(fleet: Fleet, ids: readonly string[], log: (line: strin
   for (const [i, id] of ids.entries()) {
     const s = quoteIdent(schemaNameFor(id));
     await region.query(`INSERT INTO ${s}.projects (id, key, name) VALUES (1, 'P', 'project')`);
-    await region.query(`INSERT INTO ${s}.issues (id, project_id, key, summary, status, created_at, updated_at) SELECT g, 1, 'P-' || g, 'issue ' || g, 'open', now(), now() FROM generate_series(1, 20) g`);
+    await region.query(
+      `INSERT INTO ${s}.issues (id, project_id, key, summary, status, created_at, updated_at) SELECT g, 1, 'P-' || g, 'issue ' || g, 'open', now(), now() FROM generate_series(1, 20) g`,
+    );
     const secret = `bench-shared-secret-${i}-${'x'.repeat(24)}`;
     await storeConnectCredentials(fleet, box, id, { sharedSecret: secret, baseUrl: `https://site-${i}.atlassian.net` });
     secrets.set(id, secret);
@@ -113,12 +115,23 @@ async function provision(fleet: Fleet, ids: readonly string[], log: (line: strin
   return secrets;
 }
 
-function startServers(url: string, tenantConnections: number, baselinePool: number): Promise<{ child: ChildProcess; guarded: number; baseline: number }> {
+function startServers(
+  url: string,
+  tenantConnections: number,
+  baselinePool: number,
+): Promise<{ child: ChildProcess; guarded: number; baseline: number }> {
   // REQUESTS_BENCH_PROFILE=<dir>: a CPU profile of the servers' process, written there on exit.
   const profile = process.env.REQUESTS_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.REQUESTS_BENCH_PROFILE}`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'scripts/bench/requests-server.ts'], {
     cwd: PACKAGE_ROOT,
-    env: { ...process.env, FLEET_DATABASE_URL: url, FLEET_APP_SECRET: APP_SECRET, BENCH_TENANT_CONNECTIONS: String(tenantConnections), BENCH_BASELINE_POOL: String(baselinePool), BENCH_LOGINS: process.env.REQUESTS_BENCH_LOGINS ?? 'gateway' },
+    env: {
+      ...process.env,
+      FLEET_DATABASE_URL: url,
+      FLEET_APP_SECRET: APP_SECRET,
+      BENCH_TENANT_CONNECTIONS: String(tenantConnections),
+      BENCH_BASELINE_POOL: String(baselinePool),
+      BENCH_LOGINS: process.env.REQUESTS_BENCH_LOGINS ?? 'gateway',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -132,7 +145,10 @@ function startServers(url: string, tenantConnections: number, baselinePool: numb
   });
 }
 
-export async function caseRequests(options: { adminUrl: string; log: (line: string) => void }): Promise<{ rows: RequestsRow[]; figures: Record<string, unknown> }> {
+export async function caseRequests(options: {
+  adminUrl: string;
+  log: (line: string) => void;
+}): Promise<{ rows: RequestsRow[]; figures: Record<string, unknown> }> {
   const { adminUrl, log } = options;
   const seconds = Number(process.env.REQUESTS_BENCH_SECONDS ?? 8);
   const tenants = Number(process.env.REQUESTS_BENCH_TENANTS ?? 1000);
@@ -149,11 +165,21 @@ export async function caseRequests(options: { adminUrl: string; log: (line: stri
     const now = Math.floor(Date.now() / 1000);
     const qsh = queryStringHash({ method: 'GET', path: PATH }, APP_BASE_URL);
     const tokens = await Promise.all(
-      ids.map(async (id) => `JWT ${await new SignJWT({ qsh }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuer(id).setIssuedAt(now).setExpirationTime(now + 3600).sign(new TextEncoder().encode(secrets.get(id)))}`),
+      ids.map(
+        async (id) =>
+          `JWT ${await new SignJWT({ qsh })
+            .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+            .setIssuer(id)
+            .setIssuedAt(now)
+            .setExpirationTime(now + 3600)
+            .sign(new TextEncoder().encode(secrets.get(id)))}`,
+      ),
     );
     const pick = zipfSampler(tenants);
     servers = await startServers(url, tenantConnections, baselinePool);
-    log(`requests: servers up (withTenant maxConnections ${tenantConnections}, baseline pool ${baselinePool}); ${connections} connections, ${seconds} s per run`);
+    log(
+      `requests: servers up (withTenant maxConnections ${tenantConnections}, baseline pool ${baselinePool}); ${connections} connections, ${seconds} s per run`,
+    );
 
     const load = (kind: 'guarded' | 'baseline', duration: number) =>
       autocannon({
@@ -179,7 +205,9 @@ export async function caseRequests(options: { adminUrl: string; log: (line: stri
     for (let i = 0; i < ids.length; i += 50) {
       await Promise.all(
         ids.slice(i, i + 50).map(async (_, j) => {
-          const response = await fetch(`http://127.0.0.1:${servers?.guarded}${PATH}`, { headers: { authorization: tokens[i + j] as string } });
+          const response = await fetch(`http://127.0.0.1:${servers?.guarded}${PATH}`, {
+            headers: { authorization: tokens[i + j] as string },
+          });
           await response.arrayBuffer();
           if (!response.ok) throw new Error(`requests bench: tenant ${ids[i + j]} got ${response.status}`);
         }),
@@ -193,7 +221,9 @@ export async function caseRequests(options: { adminUrl: string; log: (line: stri
       for (const kind of ['baseline', 'guarded'] as const) {
         const result = await load(kind, seconds);
         runs[kind].push(result);
-        log(`requests: ${kind} ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`);
+        log(
+          `requests: ${kind} ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`,
+        );
       }
     }
 
@@ -215,13 +245,47 @@ export async function caseRequests(options: { adminUrl: string; log: (line: stri
     const guardP99 = costs[Math.floor(costs.length * 0.99)] as number;
 
     const med = (list: AutocannonResult[], f: (r: AutocannonResult) => number) => median(list.map(f));
-    const ours = { rps: med(runs.guarded, (r) => r.requests.average), p50: med(runs.guarded, (r) => r.latency.p50), p99: med(runs.guarded, (r) => r.latency.p99), non2xx: runs.guarded.reduce((n, r) => n + r.non2xx + r.errors, 0) };
-    const base = { rps: med(runs.baseline, (r) => r.requests.average), p50: med(runs.baseline, (r) => r.latency.p50), p99: med(runs.baseline, (r) => r.latency.p99), non2xx: runs.baseline.reduce((n, r) => n + r.non2xx + r.errors, 0) };
+    const ours = {
+      rps: med(runs.guarded, (r) => r.requests.average),
+      p50: med(runs.guarded, (r) => r.latency.p50),
+      p99: med(runs.guarded, (r) => r.latency.p99),
+      non2xx: runs.guarded.reduce((n, r) => n + r.non2xx + r.errors, 0),
+    };
+    const base = {
+      rps: med(runs.baseline, (r) => r.requests.average),
+      p50: med(runs.baseline, (r) => r.latency.p50),
+      p99: med(runs.baseline, (r) => r.latency.p99),
+      non2xx: runs.baseline.reduce((n, r) => n + r.non2xx + r.errors, 0),
+    };
     const size = `${tenants.toLocaleString('en-US')}, Zipf s=1, ${connections} conn`;
     const rows: RequestsRow[] = [
-      { case: `requests: read route req/s, guarded + withTenant (${process.env.REQUESTS_BENCH_LOGINS ?? 'gateway'} logins, maxConnections ${tenantConnections}) vs insecure shared pool (${baselinePool}); non-2xx ours ${ours.non2xx}, baseline ${base.non2xx}`, size, ours: `${ours.rps.toFixed(0)} req/s`, baseline: `${base.rps.toFixed(0)} req/s`, ratio: `${(ours.rps / base.rps).toFixed(2)}x`, target: '≥ 0.50x', met: ours.rps >= 0.5 * base.rps && ours.non2xx === 0 },
-      { case: 'requests: latency p50 / p99', size, ours: `${ours.p50} / ${ours.p99} ms`, baseline: `${base.p50} / ${base.p99} ms`, ratio: '', target: 'p99 < 25 ms', met: ours.p99 < 25 },
-      { case: `requests: the guard's own cost per request, warm tenant (median; p99 ${(guardP99 * 1000).toFixed(0)} µs)`, size: tenants.toLocaleString('en-US'), ours: `${(guardP50 * 1000).toFixed(0)} µs`, baseline: '', ratio: '', target: '< 100 µs', met: guardP50 < 0.1 },
+      {
+        case: `requests: read route req/s, guarded + withTenant (${process.env.REQUESTS_BENCH_LOGINS ?? 'gateway'} logins, maxConnections ${tenantConnections}) vs insecure shared pool (${baselinePool}); non-2xx ours ${ours.non2xx}, baseline ${base.non2xx}`,
+        size,
+        ours: `${ours.rps.toFixed(0)} req/s`,
+        baseline: `${base.rps.toFixed(0)} req/s`,
+        ratio: `${(ours.rps / base.rps).toFixed(2)}x`,
+        target: '≥ 0.50x',
+        met: ours.rps >= 0.5 * base.rps && ours.non2xx === 0,
+      },
+      {
+        case: 'requests: latency p50 / p99',
+        size,
+        ours: `${ours.p50} / ${ours.p99} ms`,
+        baseline: `${base.p50} / ${base.p99} ms`,
+        ratio: '',
+        target: 'p99 < 25 ms',
+        met: ours.p99 < 25,
+      },
+      {
+        case: `requests: the guard's own cost per request, warm tenant (median; p99 ${(guardP99 * 1000).toFixed(0)} µs)`,
+        size: tenants.toLocaleString('en-US'),
+        ours: `${(guardP50 * 1000).toFixed(0)} µs`,
+        baseline: '',
+        ratio: '',
+        target: '< 100 µs',
+        met: guardP50 < 0.1,
+      },
     ];
     return { rows, figures: { runs, guard: { p50Ms: guardP50, p99Ms: guardP99 }, tenantConnections, baselinePool, connections, seconds } };
   } finally {

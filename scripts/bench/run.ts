@@ -78,7 +78,11 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-const sizesOf = (text: string) => text.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+const sizesOf = (text: string) =>
+  text
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
 const FRESH_SIZES = sizesOf(args.tenants);
 const SCALING_SIZES = sizesOf(args.scaling);
 const PROVISION_SIZES = sizesOf(args.provision);
@@ -92,7 +96,19 @@ const NAIVE_MAX = Number(args['naive-max']);
 const REGIONS_TENANTS = Number(args['regions-tenants']);
 const REGIONS_CONCURRENCY = Number(args['regions-concurrency'] ?? CONCURRENCY);
 const FLOOR_SESSIONS = 8;
-const known = new Set(['fresh', 'release', 'noop', 'memory', 'regions', 'scaling', 'verify', 'requests', 'copy', 'provision', 'provision-release']);
+const known = new Set([
+  'fresh',
+  'release',
+  'noop',
+  'memory',
+  'regions',
+  'scaling',
+  'verify',
+  'requests',
+  'copy',
+  'provision',
+  'provision-release',
+]);
 const unknownCases = [...CASES].filter((c) => !known.has(c));
 if (unknownCases.length > 0 || FRESH_SIZES.length === 0 || !(RUNS >= 1) || !(CONCURRENCY >= 1)) {
   console.error(`bad options: cases must be among ${[...known].join(',')}; --tenants a list of sizes; --runs and --concurrency >= 1`);
@@ -124,7 +140,9 @@ const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 
 function checkCli(label: string, run: CliRun, expectExit = 0): CliRun {
   if (run.exitCode !== expectExit) {
-    throw new Error(`${label}: fleet exited ${String(run.exitCode)} (expected ${expectExit})\n${run.stderr.slice(0, 2000)}\n${run.stdout.slice(0, 2000)}`);
+    throw new Error(
+      `${label}: fleet exited ${String(run.exitCode)} (expected ${expectExit})\n${run.stderr.slice(0, 2000)}\n${run.stdout.slice(0, 2000)}`,
+    );
   }
   return run;
 }
@@ -138,7 +156,14 @@ async function oursFresh(size: number, keep: boolean): Promise<{ ms: number; db:
   const db = await createDatabase(server.adminUrl, `fresh${size}`);
   const ids = writeIdFile(tenantIds(size));
   try {
-    const run = checkCli(`tenants add ${size}`, await runCli(['tenants', 'add', '--file', ids.file, '--concurrency', String(CONCURRENCY), '--json'], { env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, db) }, admin: server.adminUrl, watch: [db] }));
+    const run = checkCli(
+      `tenants add ${size}`,
+      await runCli(['tenants', 'add', '--file', ids.file, '--concurrency', String(CONCURRENCY), '--json'], {
+        env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, db) },
+        admin: server.adminUrl,
+        watch: [db],
+      }),
+    );
     cliRuns.push({ label: 'tenants add (fresh)', size, run });
     if (!keep) await dropDatabaseAndRoles(server.adminUrl, db);
     return { ms: run.wallMs, db };
@@ -210,7 +235,15 @@ async function caseFresh(): Promise<void> {
     const floor = median(r.floor);
     const naive = median(r.naive);
     figures[`fresh_${size}`] = r;
-    rows.push({ case: `fresh fleet vs floor (psql, 8 sessions)${r.ours.length === 1 ? ', 1 run' : ''}`, size: size.toLocaleString('en-US'), ours: s(ours), baseline: s(floor), ratio: ratio(ours, floor), target: '≤ 1.3x', met: ours / floor <= 1.3 });
+    rows.push({
+      case: `fresh fleet vs floor (psql, 8 sessions)${r.ours.length === 1 ? ', 1 run' : ''}`,
+      size: size.toLocaleString('en-US'),
+      ours: s(ours),
+      baseline: s(floor),
+      ratio: ratio(ours, floor),
+      target: '≤ 1.3x',
+      met: ours / floor <= 1.3,
+    });
     rows.push({
       case: `fresh fleet vs naive Umzug loop${r.naiveSample < size ? ` (naive extrapolated from ${r.naiveSample.toLocaleString('en-US')})` : ''}`,
       size: size.toLocaleString('en-US'),
@@ -233,7 +266,14 @@ async function caseRelease(): Promise<void> {
   try {
     for (let r = 0; r < RUNS; r += 1) {
       const a = await createDatabase(server.adminUrl, 'release', base);
-      const run = checkCli('migrate (release)', await runCli(['migrate', '--concurrency', String(CONCURRENCY), '--json'], { env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, a), FLEET_MIGRATIONS_DIR: dir }, admin: server.adminUrl, watch: [a] }));
+      const run = checkCli(
+        'migrate (release)',
+        await runCli(['migrate', '--concurrency', String(CONCURRENCY), '--json'], {
+          env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, a), FLEET_MIGRATIONS_DIR: dir },
+          admin: server.adminUrl,
+          watch: [a],
+        }),
+      );
       cliRuns.push({ label: 'migrate (release)', size: LARGE, run });
       await dropDatabase(server.adminUrl, a);
       ours.push(run.wallMs);
@@ -246,7 +286,15 @@ async function caseRelease(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   figures.release = { size: LARGE, ours, floor };
-  rows.push({ case: 'release: one new migration vs floor (psql, 8 sessions)', size: LARGE.toLocaleString('en-US'), ours: s(median(ours)), baseline: s(median(floor)), ratio: ratio(median(ours), median(floor)), target: '≤ 1.3x', met: median(ours) / median(floor) <= 1.3 });
+  rows.push({
+    case: 'release: one new migration vs floor (psql, 8 sessions)',
+    size: LARGE.toLocaleString('en-US'),
+    ours: s(median(ours)),
+    baseline: s(median(floor)),
+    ratio: ratio(median(ours), median(floor)),
+    target: '≤ 1.3x',
+    met: median(ours) / median(floor) <= 1.3,
+  });
 }
 
 async function caseNoop(): Promise<void> {
@@ -254,18 +302,33 @@ async function caseNoop(): Promise<void> {
   const url = databaseUrl(server.adminUrl, base);
   const runs: number[] = [];
   const starts: number[] = [];
-  checkCli('migrate (warm-up)', await runCli(['migrate', '--json'], { env: { FLEET_DATABASE_URL: url }, admin: server.adminUrl, watch: [base] }));
+  checkCli(
+    'migrate (warm-up)',
+    await runCli(['migrate', '--json'], { env: { FLEET_DATABASE_URL: url }, admin: server.adminUrl, watch: [base] }),
+  );
   for (let r = 0; r < Math.max(RUNS, 5); r += 1) {
-    const run = checkCli('migrate (nothing pending)', await runCli(['migrate', '--json'], { env: { FLEET_DATABASE_URL: url }, admin: server.adminUrl, watch: [base] }));
+    const run = checkCli(
+      'migrate (nothing pending)',
+      await runCli(['migrate', '--json'], { env: { FLEET_DATABASE_URL: url }, admin: server.adminUrl, watch: [base] }),
+    );
     const report = JSON.parse(run.stdout) as { planned: unknown[]; summary: { upToDate: number } };
-    if (report.planned.length !== 0 || report.summary.upToDate !== LARGE) throw new Error(`nothing-pending run planned work: ${run.stdout.slice(0, 300)}`);
+    if (report.planned.length !== 0 || report.summary.upToDate !== LARGE)
+      throw new Error(`nothing-pending run planned work: ${run.stdout.slice(0, 300)}`);
     cliRuns.push({ label: 'migrate (nothing pending)', size: LARGE, run });
     runs.push(run.wallMs);
     starts.push((await runCli(['--help'], { env: {}, admin: server.adminUrl, watch: [] })).wallMs);
   }
   figures.noop = { size: LARGE, runs, processStartOnly: starts };
   log(`nothing pending ${LARGE}: ${s(median(runs))} (process start alone ${s(median(starts))})`);
-  rows.push({ case: 'nothing pending: `fleet migrate`, process start included (baseline: `fleet --help`, process start alone)', size: LARGE.toLocaleString('en-US'), ours: s(median(runs)), baseline: s(median(starts)), ratio: ratio(median(runs), median(starts)), target: '< 1.5 s', met: median(runs) < 1500 });
+  rows.push({
+    case: 'nothing pending: `fleet migrate`, process start included (baseline: `fleet --help`, process start alone)',
+    size: LARGE.toLocaleString('en-US'),
+    ours: s(median(runs)),
+    baseline: s(median(starts)),
+    ratio: ratio(median(runs), median(starts)),
+    target: '< 1.5 s',
+    met: median(runs) < 1500,
+  });
 }
 
 function caseMemory(): void {
@@ -278,14 +341,36 @@ function caseMemory(): void {
   for (const c of at) byLabel.set(c.label, [...(byLabel.get(c.label) ?? []), c.run]);
   const detail = [...byLabel].map(([label, runs]) => {
     const top = runs.reduce((a, b) => (b.peakConnections > a.peakConnections ? b : a));
-    return { label, maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)), peakConnections: top.peakConnections, atPeak: top.peakApplications };
+    return {
+      label,
+      maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
+      peakConnections: top.peakConnections,
+      atPeak: top.peakApplications,
+    };
   });
-  for (const d of detail) log(`memory/connections: ${d.label}: ${d.maxRssMb.toFixed(0)} MB, peak ${d.peakConnections} connections (${d.atPeak})`);
+  for (const d of detail)
+    log(`memory/connections: ${d.label}: ${d.maxRssMb.toFixed(0)} MB, peak ${d.peakConnections} connections (${d.atPeak})`);
   figures.memory = { size: LARGE, concurrency: CONCURRENCY, detail };
   const rss = Math.max(...detail.map((d) => d.maxRssMb));
   const conns = Math.max(...detail.filter((d) => d.label !== 'verify').map((d) => d.peakConnections));
-  rows.push({ case: `peak memory of the CLI (max over: ${detail.map((d) => `${d.label} ${d.maxRssMb.toFixed(0)} MB`).join(', ')})`, size: LARGE.toLocaleString('en-US'), ours: `${rss.toFixed(0)} MB`, baseline: '250 MB', ratio: ratio(rss, 250), target: '< 250 MB', met: rss < 250 });
-  rows.push({ case: `peak connections to the database (max over: ${detail.map((d) => `${d.label} ${d.peakConnections}`).join(', ')})`, size: LARGE.toLocaleString('en-US'), ours: String(conns), baseline: `--concurrency ${CONCURRENCY} + 1 = ${CONCURRENCY + 1}`, ratio: '', target: `≤ ${CONCURRENCY + 1}`, met: conns <= CONCURRENCY + 1 });
+  rows.push({
+    case: `peak memory of the CLI (max over: ${detail.map((d) => `${d.label} ${d.maxRssMb.toFixed(0)} MB`).join(', ')})`,
+    size: LARGE.toLocaleString('en-US'),
+    ours: `${rss.toFixed(0)} MB`,
+    baseline: '250 MB',
+    ratio: ratio(rss, 250),
+    target: '< 250 MB',
+    met: rss < 250,
+  });
+  rows.push({
+    case: `peak connections to the database (max over: ${detail.map((d) => `${d.label} ${d.peakConnections}`).join(', ')})`,
+    size: LARGE.toLocaleString('en-US'),
+    ours: String(conns),
+    baseline: `--concurrency ${CONCURRENCY} + 1 = ${CONCURRENCY + 1}`,
+    ratio: '',
+    target: `≤ ${CONCURRENCY + 1}`,
+    met: conns <= CONCURRENCY + 1,
+  });
 }
 
 async function caseRegions(): Promise<void> {
@@ -302,20 +387,40 @@ async function caseRegions(): Promise<void> {
     await adminQuery(databaseUrl(server.adminUrl, db), 'UPDATE fleet.tenants SET region = $1', [region]);
     return db;
   };
-  const env = (a: string, b: string) => ({ FLEET_CONFIG: cfg, FLEET_MIGRATIONS_DIR: dir, [`FLEET_DATABASE_URL_${eu.toUpperCase()}`]: databaseUrl(server.adminUrl, a), [`FLEET_DATABASE_URL_${us.toUpperCase()}`]: databaseUrl(server.adminUrl, b) });
+  const env = (a: string, b: string) => ({
+    FLEET_CONFIG: cfg,
+    FLEET_MIGRATIONS_DIR: dir,
+    [`FLEET_DATABASE_URL_${eu.toUpperCase()}`]: databaseUrl(server.adminUrl, a),
+    [`FLEET_DATABASE_URL_${us.toUpperCase()}`]: databaseUrl(server.adminUrl, b),
+  });
   const migrate = async (dbs: [string, string], region?: string) => {
-    const run = checkCli(`migrate ${region ?? 'both regions'}`, await runCli(['migrate', '--json', '--concurrency', String(REGIONS_CONCURRENCY), ...(region ? ['--region', region] : [])], { env: env(...dbs), admin: server.adminUrl, watch: dbs }));
+    const run = checkCli(
+      `migrate ${region ?? 'both regions'}`,
+      await runCli(['migrate', '--json', '--concurrency', String(REGIONS_CONCURRENCY), ...(region ? ['--region', region] : [])], {
+        env: env(...dbs),
+        admin: server.adminUrl,
+        watch: dbs,
+      }),
+    );
     const report = JSON.parse(run.stdout) as { durationMs: number; summary: { applied: number } };
     return { wall: run.wallMs, inRun: report.durationMs, applied: report.summary.applied };
   };
-  const alone: { eu: number[]; us: number[]; both: number[]; euWall: number[]; usWall: number[]; bothWall: number[] } = { eu: [], us: [], both: [], euWall: [], usWall: [], bothWall: [] };
+  const alone: { eu: number[]; us: number[]; both: number[]; euWall: number[]; usWall: number[]; bothWall: number[] } = {
+    eu: [],
+    us: [],
+    both: [],
+    euWall: [],
+    usWall: [],
+    bothWall: [],
+  };
   try {
     for (let r = 0; r < RUNS; r += 1) {
       const dbs = [await copy(eu), await copy(us), await copy(eu), await copy(us)] as [string, string, string, string];
       const a = await migrate([dbs[0], dbs[1]], eu);
       const b = await migrate([dbs[0], dbs[1]], us);
       const both = await migrate([dbs[2], dbs[3]]);
-      if (a.applied !== REGIONS_TENANTS || b.applied !== REGIONS_TENANTS || both.applied !== 2 * REGIONS_TENANTS) throw new Error('regions: not every tenant was migrated');
+      if (a.applied !== REGIONS_TENANTS || b.applied !== REGIONS_TENANTS || both.applied !== 2 * REGIONS_TENANTS)
+        throw new Error('regions: not every tenant was migrated');
       alone.eu.push(a.inRun);
       alone.us.push(b.inRun);
       alone.both.push(both.inRun);
@@ -323,7 +428,9 @@ async function caseRegions(): Promise<void> {
       alone.usWall.push(b.wall);
       alone.bothWall.push(both.wall);
       for (const db of dbs) await dropDatabase(server.adminUrl, db);
-      log(`regions ${REGIONS_TENANTS}+${REGIONS_TENANTS}: ${eu} alone ${s(a.inRun)}, ${us} alone ${s(b.inRun)}, both ${s(both.inRun)} (in-run times)`);
+      log(
+        `regions ${REGIONS_TENANTS}+${REGIONS_TENANTS}: ${eu} alone ${s(a.inRun)}, ${us} alone ${s(b.inRun)}, both ${s(both.inRun)} (in-run times)`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -351,12 +458,28 @@ async function caseScaling(): Promise<void> {
   }
   figures.scaling = points;
   for (const p of points) {
-    rows.push({ case: 'scaling: fresh fleet, ms per tenant (ours vs floor)', size: p.tenants.toLocaleString('en-US'), ours: `${p.ours.toFixed(2)} ms`, baseline: `${p.floor.toFixed(2)} ms`, ratio: ratio(p.ours, p.floor), target: 'flat', met: null });
+    rows.push({
+      case: 'scaling: fresh fleet, ms per tenant (ours vs floor)',
+      size: p.tenants.toLocaleString('en-US'),
+      ours: `${p.ours.toFixed(2)} ms`,
+      baseline: `${p.floor.toFixed(2)} ms`,
+      ratio: ratio(p.ours, p.floor),
+      target: 'flat',
+      met: null,
+    });
   }
   const large = points.filter((p) => p.tenants >= 1000);
   if (large.length >= 2) {
     const spread = Math.max(...large.map((p) => p.ours)) / Math.min(...large.map((p) => p.ours));
-    rows.push({ case: 'scaling: ms per tenant, largest / smallest from 1,000 up', size: large.map((p) => p.tenants.toLocaleString('en-US')).join(' → '), ours: `${spread.toFixed(2)}x`, baseline: '1.00x', ratio: '', target: '≤ 1.3x (flat)', met: spread <= 1.3 });
+    rows.push({
+      case: 'scaling: ms per tenant, largest / smallest from 1,000 up',
+      size: large.map((p) => p.tenants.toLocaleString('en-US')).join(' → '),
+      ours: `${spread.toFixed(2)}x`,
+      baseline: '1.00x',
+      ratio: '',
+      target: '≤ 1.3x (flat)',
+      met: spread <= 1.3,
+    });
   }
   if (args.svg && !CASES.has('provision')) {
     const svg = scalingChart(
@@ -375,7 +498,14 @@ async function caseScaling(): Promise<void> {
 
 async function caseVerify(): Promise<void> {
   const base = await ensureBase(LARGE);
-  const clean = checkCli('verify (clean)', await runCli(['verify', '--json'], { env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, base) }, admin: server.adminUrl, watch: [base] }));
+  const clean = checkCli(
+    'verify (clean)',
+    await runCli(['verify', '--json'], {
+      env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, base) },
+      admin: server.adminUrl,
+      watch: [base],
+    }),
+  );
   cliRuns.push({ label: 'verify', size: LARGE, run: clean });
   const copy = await createDatabase(server.adminUrl, 'drift', base);
   const victim = tenantIds(LARGE)[Math.floor(LARGE / 2)] as string;
@@ -385,9 +515,18 @@ async function caseVerify(): Promise<void> {
   const catalog: number[] = [];
   try {
     for (let r = 0; r < RUNS; r += 1) {
-      const run = checkCli('verify (one drifted)', await runCli(['verify', '--json'], { env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, copy) }, admin: server.adminUrl, watch: [copy] }), 1);
+      const run = checkCli(
+        'verify (one drifted)',
+        await runCli(['verify', '--json'], {
+          env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, copy) },
+          admin: server.adminUrl,
+          watch: [copy],
+        }),
+        1,
+      );
       const report = JSON.parse(run.stdout) as { durationMs: number; drifted: { tenant: string }[]; regions: { catalogQueryMs: number }[] };
-      if (report.drifted.length !== 1 || report.drifted[0]?.tenant !== victim) throw new Error(`verify did not find exactly ${victim}: ${run.stdout.slice(0, 500)}`);
+      if (report.drifted.length !== 1 || report.drifted[0]?.tenant !== victim)
+        throw new Error(`verify did not find exactly ${victim}: ${run.stdout.slice(0, 500)}`);
       cliRuns.push({ label: 'verify', size: LARGE, run });
       walls.push(run.wallMs);
       inRun.push(report.durationMs);
@@ -398,7 +537,15 @@ async function caseVerify(): Promise<void> {
   }
   figures.verify = { size: LARGE, walls, inRun, catalog, clean: clean.wallMs };
   log(`verify ${LARGE}: ${s(median(walls))} wall, catalog query ${median(catalog)} ms`);
-  rows.push({ case: `verify: one hand-made change among all tenants found (exit 1), process start included; in-run ${s(median(inRun))}, catalog query ${(median(catalog) / 1000).toFixed(2)} s`, size: LARGE.toLocaleString('en-US'), ours: s(median(walls)), baseline: '', ratio: '', target: 'a few seconds', met: median(walls) < 5000 });
+  rows.push({
+    case: `verify: one hand-made change among all tenants found (exit 1), process start included; in-run ${s(median(inRun))}, catalog query ${(median(catalog) / 1000).toFixed(2)} s`,
+    size: LARGE.toLocaleString('en-US'),
+    ours: s(median(walls)),
+    baseline: '',
+    ratio: '',
+    target: 'a few seconds',
+    met: median(walls) < 5000,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,12 +583,26 @@ async function caseProvision(): Promise<void> {
     provisionResults.set(size, result);
     const ours = median(result.ours);
     const floor = median(result.floor);
-    rows.push({ case: `provision: \`fleet tenants add --file\` vs the provisioning floor (psql x${FLOOR_SESSIONS})${result.ours.length === 1 ? ', 1 run' : ''}`, size: size.toLocaleString('en-US'), ours: s(ours), baseline: s(floor), ratio: ratio(ours, floor), target: '≤ 1.3x', met: ours / floor <= 1.3 });
+    rows.push({
+      case: `provision: \`fleet tenants add --file\` vs the provisioning floor (psql x${FLOOR_SESSIONS})${result.ours.length === 1 ? ', 1 run' : ''}`,
+      size: size.toLocaleString('en-US'),
+      ours: s(ours),
+      baseline: s(floor),
+      ratio: ratio(ours, floor),
+      target: '≤ 1.3x',
+      met: ours / floor <= 1.3,
+    });
   }
   const sizes = [...provisionResults.keys()].sort((a, b) => a - b);
   const points = sizes.map((size) => {
     const r = provisionResults.get(size) as { ours: number[]; floor: number[] };
-    return { tenants: size, ours: (size / median(r.ours)) * 1000, floor: (size / median(r.floor)) * 1000, oursRuns: r.ours, floorRuns: r.floor };
+    return {
+      tenants: size,
+      ours: (size / median(r.ours)) * 1000,
+      floor: (size / median(r.floor)) * 1000,
+      oursRuns: r.ours,
+      floorRuns: r.floor,
+    };
   });
   figures.provision = points;
   const first = points[0];
@@ -449,7 +610,15 @@ async function caseProvision(): Promise<void> {
   if (first && last && last.tenants > first.tenants) {
     // ms per tenant grows by (first rate / last rate); beyond the floor's own growth:
     const growth = first.ours / last.ours / (first.floor / last.floor);
-    rows.push({ case: `provision: ms per tenant at ${last.tenants.toLocaleString('en-US')} over ${first.tenants.toLocaleString('en-US')}, beyond the floor's own growth (ours ${(first.ours / last.ours).toFixed(2)}x, floor ${(first.floor / last.floor).toFixed(2)}x)`, size: `${first.tenants.toLocaleString('en-US')} → ${last.tenants.toLocaleString('en-US')}`, ours: `${growth.toFixed(2)}x`, baseline: '1.00x', ratio: '', target: '≤ 1.2x', met: growth <= 1.2 });
+    rows.push({
+      case: `provision: ms per tenant at ${last.tenants.toLocaleString('en-US')} over ${first.tenants.toLocaleString('en-US')}, beyond the floor's own growth (ours ${(first.ours / last.ours).toFixed(2)}x, floor ${(first.floor / last.floor).toFixed(2)}x)`,
+      size: `${first.tenants.toLocaleString('en-US')} → ${last.tenants.toLocaleString('en-US')}`,
+      ours: `${growth.toFixed(2)}x`,
+      baseline: '1.00x',
+      ratio: '',
+      target: '≤ 1.2x',
+      met: growth <= 1.2,
+    });
   }
   if (args.svg && points.length > 0) {
     const svg = scalingChart(
@@ -478,34 +647,59 @@ async function caseProvisionRelease(): Promise<void> {
     for (let r = 0; r < runsFor(LARGE); r += 1) {
       const b = await createDatabase(server.adminUrl, 'prelfloor', base);
       const url = databaseUrl(server.adminUrl, b);
-      await adminQuery(url, 'CREATE SCHEMA floor; CREATE TABLE floor.ledger (tenant_id text NOT NULL, name text NOT NULL, applied_at timestamptz NOT NULL, PRIMARY KEY (tenant_id, name))');
+      await adminQuery(
+        url,
+        'CREATE SCHEMA floor; CREATE TABLE floor.ledger (tenant_id text NOT NULL, name text NOT NULL, applied_at timestamptz NOT NULL, PRIMARY KEY (tenant_id, name))',
+      );
       floor.push(await runFloor(url, schemas, releaseFloorTenantSql(release), FLOOR_SESSIONS));
       await dropDatabase(server.adminUrl, b);
       const a = await createDatabase(server.adminUrl, 'prelease', base);
-      const run = checkCli('migrate (release)', await runCli(['migrate', '--concurrency', String(CONCURRENCY), '--json'], { env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, a), FLEET_MIGRATIONS_DIR: dir }, admin: server.adminUrl, watch: [a] }));
+      const run = checkCli(
+        'migrate (release)',
+        await runCli(['migrate', '--concurrency', String(CONCURRENCY), '--json'], {
+          env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, a), FLEET_MIGRATIONS_DIR: dir },
+          admin: server.adminUrl,
+          watch: [a],
+        }),
+      );
       await dropDatabase(server.adminUrl, a);
       ours.push(run.wallMs);
-      log(`provision-release ${LARGE}: ours ${s(ours.at(-1) as number)}, floor ${s(floor.at(-1) as number)}; load ${os.loadavg()[0]?.toFixed(2)}`);
+      log(
+        `provision-release ${LARGE}: ours ${s(ours.at(-1) as number)}, floor ${s(floor.at(-1) as number)}; load ${os.loadavg()[0]?.toFixed(2)}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   figures.provisionRelease = { size: LARGE, ours, floor };
-  rows.push({ case: `release over existing tenants: \`fleet migrate\` vs the floor (each migration in its own transaction with a ledger row, psql x${FLOOR_SESSIONS})`, size: LARGE.toLocaleString('en-US'), ours: s(median(ours)), baseline: s(median(floor)), ratio: ratio(median(ours), median(floor)), target: '≤ 1.3x', met: median(ours) / median(floor) <= 1.3 });
+  rows.push({
+    case: `release over existing tenants: \`fleet migrate\` vs the floor (each migration in its own transaction with a ledger row, psql x${FLOOR_SESSIONS})`,
+    size: LARGE.toLocaleString('en-US'),
+    ours: s(median(ours)),
+    baseline: s(median(floor)),
+    ratio: ratio(median(ours), median(floor)),
+    target: '≤ 1.3x',
+    met: median(ours) / median(floor) <= 1.3,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
 
 function markdown(): string {
   const lines = ['| case | tenants | ours | baseline | ratio | target | met |', '|---|---:|---:|---:|---:|---|---|'];
-  for (const r of rows) lines.push(`| ${r.case} | ${r.size} | ${r.ours} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.met === null ? '' : r.met ? 'yes' : '**no**'} |`);
+  for (const r of rows)
+    lines.push(
+      `| ${r.case} | ${r.size} | ${r.ours} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.met === null ? '' : r.met ? 'yes' : '**no**'} |`,
+    );
   return lines.join('\n');
 }
 
 const loadBefore = os.loadavg();
 const server: BenchServer = await startServer(args['database-url'], log);
 try {
-  log(`server: ${server.version} (${server.description}); ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `server: ${server.version} (${server.description}); ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
   if (CASES.has('fresh')) await caseFresh();
   if (CASES.has('scaling')) await caseScaling();
   if (CASES.has('provision')) await caseProvision();

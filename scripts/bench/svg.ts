@@ -25,7 +25,9 @@ export function scalingChart(title: string, series: readonly Series[], note: str
   const y = (v: number) => M.top + plotH - (v / maxY) * plotH;
   const step = niceStep(maxY / 5);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${M.left}" y="22" font-size="14" font-weight="bold">${esc(title)}</text>`);
   for (let v = 0; v <= maxY; v += step) {
@@ -42,17 +44,25 @@ export function scalingChart(title: string, series: readonly Series[], note: str
   out.push(`<text transform="translate(16 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
   series.forEach((s, i) => {
     const pts = [...s.points].sort((a, b) => a.tenants - b.tenants);
-    out.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2.5" points="${pts.map((p) => `${x(p.tenants).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ')}"/>`);
+    out.push(
+      `<polyline fill="none" stroke="${s.colour}" stroke-width="2.5" points="${pts.map((p) => `${x(p.tenants).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ')}"/>`,
+    );
     for (const p of pts) {
       out.push(`<circle cx="${x(p.tenants).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="4" fill="${s.colour}"/>`);
-      out.push(`<text x="${(x(p.tenants) + 6).toFixed(1)}" y="${(y(p.value) - 6).toFixed(1)}" fill="${s.colour}" font-size="11">${formatNumber(p.value)}</text>`);
+      out.push(
+        `<text x="${(x(p.tenants) + 6).toFixed(1)}" y="${(y(p.value) - 6).toFixed(1)}" fill="${s.colour}" font-size="11">${formatNumber(p.value)}</text>`,
+      );
     }
     const ly = M.top + 10 + i * 22;
     out.push(`<line x1="${W - M.right + 16}" x2="${W - M.right + 40}" y1="${ly}" y2="${ly}" stroke="${s.colour}" stroke-width="2.5"/>`);
     out.push(`<text x="${W - M.right + 46}" y="${ly + 4}">${esc(s.label)}</text>`);
   });
   const noteLines = note.split('\n');
-  noteLines.forEach((line, i) => out.push(`<text x="${W - M.right + 16}" y="${M.top + 10 + series.length * 22 + 14 + i * 15}" fill="#666" font-size="10">${esc(line)}</text>`));
+  noteLines.forEach((line, i) =>
+    out.push(
+      `<text x="${W - M.right + 16}" y="${M.top + 10 + series.length * 22 + 14 + i * 15}" fill="#666" font-size="10">${esc(line)}</text>`,
+    ),
+  );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

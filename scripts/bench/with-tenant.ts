@@ -76,7 +76,12 @@ await adminClient.query(`CREATE DATABASE ${quoteIdent(database)}`);
 const url = new URL(admin);
 url.pathname = `/${database}`;
 
-const fleet = await openFleet({ config: loadFleetConfig(), env: { FLEET_DATABASE_URL: url.toString(), FLEET_REGION: 'local' }, actor: 'bench', concurrency: 4 });
+const fleet = await openFleet({
+  config: loadFleetConfig(),
+  env: { FLEET_DATABASE_URL: url.toString(), FLEET_REGION: 'local' },
+  actor: 'bench',
+  concurrency: 4,
+});
 const region = fleet.regions[0]!;
 let baselinePool: pg.Pool | undefined;
 const access = await (async () => {
@@ -93,7 +98,10 @@ const access = await (async () => {
     );
   }
   await region.query('ANALYZE');
-  return { ids, access: await openTenantAccess(fleet, { maxConnections: TENANTS, credentialsDir: path.join(scratch, 'credentials'), logins: LOGINS }) };
+  return {
+    ids,
+    access: await openTenantAccess(fleet, { maxConnections: TENANTS, credentialsDir: path.join(scratch, 'credentials'), logins: LOGINS }),
+  };
 })();
 
 try {
@@ -102,11 +110,18 @@ try {
   // The bench role: LOGIN, INHERIT, granted every tenant role directly, so it reads every schema as is.
   const benchRole = `${prefix}_bench`;
   const password = generatePassword();
-  const created = await region.query<{ sql: string }>(`SELECT format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L', $1::text, $2::text) AS sql`, [benchRole, scramVerifier(password)]);
+  const created = await region.query<{ sql: string }>(
+    `SELECT format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L', $1::text, $2::text) AS sql`,
+    [benchRole, scramVerifier(password)],
+  );
   await region.query(created.rows[0]!.sql);
-  await region.query(`GRANT ${ids.map((id) => quoteIdent(tenantRoleName(prefix, schemaNameFor(id)))).join(', ')} TO ${quoteIdent(benchRole)}`);
+  await region.query(
+    `GRANT ${ids.map((id) => quoteIdent(tenantRoleName(prefix, schemaNameFor(id)))).join(', ')} TO ${quoteIdent(benchRole)}`,
+  );
   // PUBLIC has no CONNECT on a fleet database (control migration 0006).
-  await region.query(`GRANT CONNECT ON DATABASE ${quoteIdent((await region.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db)} TO ${quoteIdent(benchRole)}`);
+  await region.query(
+    `GRANT CONNECT ON DATABASE ${quoteIdent((await region.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db)} TO ${quoteIdent(benchRole)}`,
+  );
   const benchUrl = new URL(url.toString());
   benchUrl.username = benchRole;
   benchUrl.password = password;
@@ -166,11 +181,19 @@ try {
       perRun[name]!.push(median(times));
       p95[name]!.push(percentile(times, 0.95));
     }
-    log(`run ${run + 1}/${RUNS}: ${Object.keys(cases).map((k) => `${k} ${perRun[k]!.at(-1)!.toFixed(3)} ms`).join(', ')}`);
+    log(
+      `run ${run + 1}/${RUNS}: ${Object.keys(cases)
+        .map((k) => `${k} ${perRun[k]!.at(-1)!.toFixed(3)} ms`)
+        .join(', ')}`,
+    );
   }
 
   // Cold: a tenant's first unit of work. One slot, tenants round-robin: every unit opens a connection.
-  const coldAccess = await openTenantAccess(fleet, { maxConnections: 1, credentialsDir: path.join(scratch, 'credentials'), logins: LOGINS });
+  const coldAccess = await openTenantAccess(fleet, {
+    maxConnections: 1,
+    credentialsDir: path.join(scratch, 'credentials'),
+    logins: LOGINS,
+  });
   const coldCases: Record<string, () => Promise<void>> = {
     'baseline, new connection': async () => {
       const { id, key } = next();
@@ -198,7 +221,11 @@ try {
   } finally {
     await coldAccess.close();
   }
-  log(`cold: ${Object.entries(cold).map(([k, t]) => `${k} ${median(t).toFixed(3)} ms`).join(', ')}`);
+  log(
+    `cold: ${Object.entries(cold)
+      .map(([k, t]) => `${k} ${median(t).toFixed(3)} ms`)
+      .join(', ')}`,
+  );
 
   const version = (await region.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
   const base = median(perRun.baseline!);
@@ -210,7 +237,7 @@ try {
     '| --- | --- | --- | --- | --- |',
     ...Object.keys(cases).map((k) => {
       const m = median(perRun[k]!);
-      return `| ${k} | ${m.toFixed(3)} ms | ${median(p95[k]!).toFixed(3)} ms | ${k === 'baseline' ? '-' : `${(m - base >= 0 ? '+' : '')}${(m - base).toFixed(3)} ms`} | ${perRun[k]!.map((x) => x.toFixed(3)).join(', ')} |`;
+      return `| ${k} | ${m.toFixed(3)} ms | ${median(p95[k]!).toFixed(3)} ms | ${k === 'baseline' ? '-' : `${m - base >= 0 ? '+' : ''}${(m - base).toFixed(3)} ms`} | ${perRun[k]!.map((x) => x.toFixed(3)).join(', ')} |`;
     }),
     '',
     `added at the median (warm): ${(median(perRun.withTenant!) - base).toFixed(3)} ms (target < 0.5 ms): ${median(perRun.withTenant!) - base < 0.5 ? 'met' : 'NOT met'}`,

@@ -45,7 +45,11 @@ function heartbeatMs(): number {
  * Off a terminal (a CI log, cron), a line on stderr at a steady interval: progress and rate, so a
  * long run shows life and a stuck one shows where it stands. Never on stdout (it may carry JSON).
  */
-export function heartbeatFor(label: string, intervalMs = heartbeatMs(), write: (line: string) => void = (line) => process.stderr.write(line)): { onEvent: (event: RunEvent) => void; stop: () => void } {
+export function heartbeatFor(
+  label: string,
+  intervalMs = heartbeatMs(),
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): { onEvent: (event: RunEvent) => void; stop: () => void } {
   let total = 0;
   let done = 0;
   let failed = 0;
@@ -53,7 +57,9 @@ export function heartbeatFor(label: string, intervalMs = heartbeatMs(), write: (
   const started = performance.now();
   const beat = () => {
     const seconds = (performance.now() - started) / 1000;
-    write(`fleet ${label}: ${done}/${total} tenants, ${failed} failed, ${(done / Math.max(seconds, 0.001)).toFixed(1)} tenants/s, ${Math.round(seconds)} s elapsed\n`);
+    write(
+      `fleet ${label}: ${done}/${total} tenants, ${failed} failed, ${(done / Math.max(seconds, 0.001)).toFixed(1)} tenants/s, ${Math.round(seconds)} s elapsed\n`,
+    );
   };
   return {
     onEvent(event) {
@@ -83,7 +89,12 @@ export function progressFor(out: Output, label: string): { onEvent: (event: RunE
   if (!process.stderr.isTTY) return heartbeatFor(label);
   if (!out.tty) return { onEvent: () => undefined, stop: () => undefined };
   const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {value}/{total} tenants | {phase} | failed {failed} | {duration_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    {
+      format: `${label} [{bar}] {value}/{total} tenants | {phase} | failed {failed} | {duration_formatted}`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

@@ -6,7 +6,8 @@ import { FleetError } from '../../src/index.ts';
 export function positiveInt(name: string, max = 10_000) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
+    if (!/^\d+$/.test(value) || n < 1 || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
     return n;
   };
 }
@@ -14,7 +15,8 @@ export function positiveInt(name: string, max = 10_000) {
 export function nonNegativeInt(name: string, max = 1_000_000) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 0 to ${max}, got ${JSON.stringify(value)}`);
+    if (!/^\d+$/.test(value) || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from 0 to ${max}, got ${JSON.stringify(value)}`);
     return n;
   };
 }
@@ -26,7 +28,8 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function isoDate(name: string) {
   return (value: string): Date => {
     const d = new Date(value);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime())) throw new InvalidArgumentError(`${name} must be an ISO date such as 2026-11-26T03:00:00Z, got ${JSON.stringify(value)}`);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime()))
+      throw new InvalidArgumentError(`${name} must be an ISO date such as 2026-11-26T03:00:00Z, got ${JSON.stringify(value)}`);
     return d;
   };
 }

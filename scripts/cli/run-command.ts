@@ -1,4 +1,16 @@
-import { databaseUserFor, embeddedRegions, FleetError, fleetHome, isUsageError, loadFleetConfig, openFleet, resolveTargets, type DatabaseRole, type Fleet, type OpenFleetOptions } from '../../src/index.ts';
+import {
+  databaseUserFor,
+  embeddedRegions,
+  FleetError,
+  fleetHome,
+  isUsageError,
+  loadFleetConfig,
+  openFleet,
+  resolveTargets,
+  type DatabaseRole,
+  type Fleet,
+  type OpenFleetOptions,
+} from '../../src/index.ts';
 import { enforceSupportExpiry } from '../../src/access/index.ts';
 import { BrakeRefusal } from '../../src/purge/index.ts';
 import { currentActor } from './actor.ts';
@@ -69,10 +81,16 @@ export interface CommandContext {
  * The first Ctrl-C (or SIGTERM) lets tenants in flight finish and starts no new one; a second one
  * leaves at once. Either way a rerun completes the job.
  */
-export async function withFleet<T>(globals: GlobalOptions, options: FleetCommandOptions, fn: (fleet: Fleet, context: CommandContext) => Promise<T>): Promise<T> {
+export async function withFleet<T>(
+  globals: GlobalOptions,
+  options: FleetCommandOptions,
+  fn: (fleet: Fleet, context: CommandContext) => Promise<T>,
+): Promise<T> {
   const config = loadFleetConfig(globals.config ?? undefined);
   if (options.destructive && !options.destructive.embedded) {
-    const targets = resolveTargets(config).filter((t) => !options.regions || options.regions.length === 0 || options.regions.includes(t.region));
+    const targets = resolveTargets(config).filter(
+      (t) => !options.regions || options.regions.length === 0 || options.regions.includes(t.region),
+    );
     const embedded = embeddedRegions(targets);
     if (embedded.length > 0) {
       throw new FleetError(
@@ -103,7 +121,9 @@ export async function withFleet<T>(globals: GlobalOptions, options: FleetCommand
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (!controller.signal.aborted) {
-      process.stderr.write(`\n${signal}: finishing the tenants in flight, starting no new one (again to leave now); run the same command again afterwards to finish the job\n`);
+      process.stderr.write(
+        `\n${signal}: finishing the tenants in flight, starting no new one (again to leave now); run the same command again afterwards to finish the job\n`,
+      );
       process.exitCode = signal === 'SIGINT' ? 130 : 143;
       controller.abort();
       return;

@@ -6,7 +6,9 @@ import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-comm
 
 export function printAuditEvent(out: Output, e: AuditRecord, indent = ''): void {
   const move = e.fromState || e.toState ? ` (${e.fromState ?? '-'} → ${e.toState ?? '-'})` : '';
-  out.line(`${indent}${e.at}  ${e.region}/${e.tenant ?? '-'}  ${out.bold(e.action)}${move} by ${e.actor}${e.reason ? `: ${e.reason}` : ''}`);
+  out.line(
+    `${indent}${e.at}  ${e.region}/${e.tenant ?? '-'}  ${out.bold(e.action)}${move} by ${e.actor}${e.reason ? `: ${e.reason}` : ''}`,
+  );
 }
 
 /** `fleet audit`: the audit trail, filtered; read-only. */
@@ -18,11 +20,17 @@ export function registerAuditCommand(program: Command): void {
     .option('--action <action>', 'only this action (e.g. uninstalled, stale, purged, held, support.granted)')
     .option('--since <iso>', 'only events at or after this time', isoDate('--since'))
     .option('--limit <n>', `at most n events (default ${AUDIT_DEFAULT_LIMIT})`, positiveInt('--limit', 10_000))
-    .option('--json', 'a JSON document: { command, ok, events: [{ region, id, at, tenant, action, fromState, toState, reason, actor, details }] }')
-    .addHelpText('after', `
+    .option(
+      '--json',
+      'a JSON document: { command, ok, events: [{ region, id, at, tenant, action, fromState, toState, reason, actor, details }] }',
+    )
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet audit --tenant acme
-  $ fleet audit --action stale --since 2026-11-01 --json | jq -r '.events[].tenant'`)
+  $ fleet audit --action stale --since 2026-11-01 --json | jq -r '.events[].tenant'`,
+    )
     .action(async (flags: { tenant?: string; action?: string; since?: Date; limit?: number; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>

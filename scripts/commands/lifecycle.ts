@@ -31,7 +31,9 @@ export function registerLifecycleCommand(program: Command): void {
   const lifecycle = program.command('lifecycle').description('Atlassian Connect lifecycle callbacks');
   lifecycle
     .command('receive')
-    .description('verify an installed/uninstalled callback (its JWT: RS256, key by kid, aud, exp, iss, qsh), then install or uninstall the tenant')
+    .description(
+      'verify an installed/uninstalled callback (its JWT: RS256, key by kid, aud, exp, iss, qsh), then install or uninstall the tenant',
+    )
     .requiredOption('--file <payload.json>', 'the callback body (JSON with eventType, clientKey, ...)')
     .option('--jwt <token>', 'the token of the Authorization header ("JWT <token>" or the bare token)')
     .option('--base-url <url>', "the app's base URL, as in its Connect descriptor (default FLEET_APP_BASE_URL)")
@@ -43,7 +45,9 @@ export function registerLifecycleCommand(program: Command): void {
     .option('--app-key <key>', "the app's key: the payload's key must be it")
     .option('--region <name>', 'region for a tenant installed for the first time')
     .option('--json', 'JSON: { accepted, event, tenant, result } or { accepted: false, code, message }')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet lifecycle receive --file installed.json --jwt "$TOKEN" --base-url https://app.example.com --region eu
   $ fleet lifecycle receive --file uninstalled.json --jwt "$TOKEN" --base-url https://app.example.com \\
@@ -51,12 +55,17 @@ Examples:
 
 A missing or bad token (signature, audience, expiry, issuer, query string hash) changes nothing and
 says why. Exit codes: 0 applied, 1 the key could not be fetched or provisioning failed, 2 rejected
-callback or bad usage.`)
+callback or bad usage.`,
+    )
     .action(async (flags: ReceiveFlags, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), async (out) => {
         const baseUrl = flags.baseUrl ?? process.env.FLEET_APP_BASE_URL;
-        if (!baseUrl) throw new FleetError('INPUT_INVALID', "--base-url is required (or FLEET_APP_BASE_URL): the app's base URL from its Connect descriptor, which the token's aud must name");
+        if (!baseUrl)
+          throw new FleetError(
+            'INPUT_INVALID',
+            "--base-url is required (or FLEET_APP_BASE_URL): the app's base URL from its Connect descriptor, which the token's aud must name",
+          );
         let payload: unknown;
         try {
           payload = JSON.parse(readText(flags.file, '--file'));
@@ -64,7 +73,9 @@ callback or bad usage.`)
           if (error instanceof FleetError) throw error;
           throw new FleetError('INPUT_INVALID', `--file ${flags.file} is not JSON: ${(error as Error).message}`);
         }
-        const keyFetcher = flags.publicKeyFile ? fixedKeyFetcher(readText(flags.publicKeyFile, '--public-key-file')) : atlassianKeyFetcher(flags.keyUrl ? { baseUrl: flags.keyUrl } : {});
+        const keyFetcher = flags.publicKeyFile
+          ? fixedKeyFetcher(readText(flags.publicKeyFile, '--public-key-file'))
+          : atlassianKeyFetcher(flags.keyUrl ? { baseUrl: flags.keyUrl } : {});
         const eventType = (payload as { eventType?: unknown } | null)?.eventType;
         const path = flags.path ?? (typeof eventType === 'string' ? `/${eventType}` : '/');
         return withFleet(globals, {}, async (fleet) => {

@@ -25,7 +25,12 @@ export function registerMigrateCommand(program: Command): void {
     .command('migrate')
     .description('apply pending tenant migrations to every tenant schema of every region')
     .option('--to <name>', 'stop at this migration (inclusive) instead of the latest')
-    .addOption(new Option('--phase <phase>', 'pre-deploy: stop each tenant before its first pending post-deploy migration (-- fleet:phase post-deploy); post-deploy: apply everything (the default)').choices(['pre-deploy', 'post-deploy']))
+    .addOption(
+      new Option(
+        '--phase <phase>',
+        'pre-deploy: stop each tenant before its first pending post-deploy migration (-- fleet:phase post-deploy); post-deploy: apply everything (the default)',
+      ).choices(['pre-deploy', 'post-deploy']),
+    )
     .option('--no-lint', 'skip the safety lint (squawk) of the files about to be applied (a warning says so)')
     .option('--allow-out-of-order', 'apply new migrations whose version sorts before one a tenant already has')
     .option('--tenant <id>', 'only this tenant (repeatable)', collect)
@@ -55,32 +60,39 @@ allow a rule in its file with "-- fleet:allow <rule>: <reason>"; see fleet migra
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), async (out) => {
         const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
-        return withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) }, async (fleet, { signal }) => {
-          if (flags.lint === false) out.error(`${out.yellow('warning')} --no-lint: the files are applied without the safety lint; run fleet migration lint to see what it would say`);
-          const progress = progressFor(out, 'migrate');
-          const events: unknown[] = [];
-          const report = await migrateFleet(fleet, {
-            prepare: prepareTenantSchema,
-            ...(flags.to !== undefined ? { to: flags.to } : {}),
-            ...(flags.phase ? { phase: flags.phase } : {}),
-            ...(flags.allowOutOfOrder ? { allowOutOfOrder: true } : {}),
-            lint: flags.lint !== false,
-            ...(flags.tenant ? { tenants: flags.tenant } : {}),
-            ...(flags.canary !== undefined ? { canary: flags.canary } : {}),
-            ...(flags.failFast ? { failFast: true } : {}),
-            ...(flags.dryRun ? { dryRun: true } : {}),
-            ...(shard ? { shard } : {}),
-            signal,
-            onEvent: (event) => {
-              progress.onEvent(event);
-              if (event.type !== 'tenant') events.push(event);
-            },
-          });
-          progress.stop();
-          if (out.json) out.printJson({ command: 'migrate', ...report, events });
-          else printRunReport(out, report, 'migrate');
-          return report.ok ? EXIT.ok : EXIT.failed;
-        });
+        return withFleet(
+          globals,
+          { ...(flags.region ? { regions: flags.region } : {}), ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) },
+          async (fleet, { signal }) => {
+            if (flags.lint === false)
+              out.error(
+                `${out.yellow('warning')} --no-lint: the files are applied without the safety lint; run fleet migration lint to see what it would say`,
+              );
+            const progress = progressFor(out, 'migrate');
+            const events: unknown[] = [];
+            const report = await migrateFleet(fleet, {
+              prepare: prepareTenantSchema,
+              ...(flags.to !== undefined ? { to: flags.to } : {}),
+              ...(flags.phase ? { phase: flags.phase } : {}),
+              ...(flags.allowOutOfOrder ? { allowOutOfOrder: true } : {}),
+              lint: flags.lint !== false,
+              ...(flags.tenant ? { tenants: flags.tenant } : {}),
+              ...(flags.canary !== undefined ? { canary: flags.canary } : {}),
+              ...(flags.failFast ? { failFast: true } : {}),
+              ...(flags.dryRun ? { dryRun: true } : {}),
+              ...(shard ? { shard } : {}),
+              signal,
+              onEvent: (event) => {
+                progress.onEvent(event);
+                if (event.type !== 'tenant') events.push(event);
+              },
+            });
+            progress.stop();
+            if (out.json) out.printJson({ command: 'migrate', ...report, events });
+            else printRunReport(out, report, 'migrate');
+            return report.ok ? EXIT.ok : EXIT.failed;
+          },
+        );
       });
     });
 }

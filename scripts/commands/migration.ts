@@ -11,10 +11,13 @@ export function registerMigrationCommand(program: Command): void {
     .option('--down', 'also write NNNN_name.down.sql')
     .option('--no-transaction', 'mark it -- fleet:no-transaction (e.g. CREATE INDEX CONCURRENTLY)')
     .option('--json', 'print { name, file, downFile } as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet migration new add_issue_labels --down
-  $ fleet migration new index_comments_author --no-transaction`)
+  $ fleet migration new index_comments_author --no-transaction`,
+    )
     .action(async (name: string, flags: { down?: boolean; transaction?: boolean; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), async (out) => {
@@ -34,7 +37,9 @@ Examples:
     .description("lint tenant migrations with squawk, the fleet's rules (no database needed)")
     .argument('[files...]', 'migration files; default every up file of the migrations directory')
     .option('--json', 'print { ok, files, findings: [{ file, line, column, rule, severity, message, help?, allowed? }] }')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 An error rule (a lock every tenant's table would wait on, or a change the running release breaks on)
 fails the lint unless the file allows it in its leading comments:
   -- fleet:allow require-concurrent-index-creation: the table holds at most 50 rows per tenant
@@ -44,7 +49,8 @@ Examples:
   $ fleet migration lint
   $ fleet migration lint migrations/tenant/0007_add_votes.sql --json
 
-Exit codes: 0 no error, 1 an error rule broken and not allowed, 2 bad usage or files.`)
+Exit codes: 0 no error, 1 an error rule broken and not allowed, 2 bad usage or files.`,
+    )
     .action(async (paths: string[], flags: { json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), async (out) => {
@@ -53,7 +59,12 @@ Exit codes: 0 no error, 1 an error rule broken and not allowed, 2 bad usage or f
         if (out.json) out.printJson(report);
         else {
           for (const f of report.findings) {
-            const tag = f.allowed !== undefined ? out.dim(`allowed (${f.allowed})`) : f.severity === 'error' ? out.red('error') : out.yellow('warning');
+            const tag =
+              f.allowed !== undefined
+                ? out.dim(`allowed (${f.allowed})`)
+                : f.severity === 'error'
+                  ? out.red('error')
+                  : out.yellow('warning');
             out.line(`${f.file}:${f.line}:${f.column}: ${tag} ${f.rule}: ${f.message}${f.help ? out.dim(` (${f.help})`) : ''}`);
           }
           out.line(`${report.files.length} file(s) linted: ${report.ok ? out.green('ok') : out.red('refused')}`);
@@ -66,7 +77,9 @@ Exit codes: 0 no error, 1 an error rule broken and not allowed, 2 bad usage or f
     .command('check')
     .description('prove every down file undoes its up, and every up runs again and on tables with rows (a scratch schema)')
     .option('--json', 'print { ok, checked: [file...], problems: [{ file, kind, detail }] }')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 In a scratch schema of the first region's database (the embedded one unless FLEET_DATABASE_URL
 points elsewhere; created and dropped by the check, no tenant sees it): apply the migrations in
 order; for each with a down file, compare the catalog before the up with the catalog after up +
@@ -79,7 +92,8 @@ Examples:
   $ fleet migration check
   $ fleet migration check --json | jq '.problems[]'
 
-Exit codes: 0 every file passes, 1 a problem (listed), 2 bad usage or files.`)
+Exit codes: 0 every file passes, 1 a problem (listed), 2 bad usage or files.`,
+    )
     .action(async (flags: { json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
@@ -88,7 +102,9 @@ Exit codes: 0 every file passes, 1 a problem (listed), 2 bad usage or files.`)
           if (out.json) out.printJson(report);
           else {
             for (const p of report.problems) out.line(`${out.red(p.kind)} ${p.file}: ${p.detail}`);
-            out.line(`${report.checked.length} down file(s) checked: ${report.ok ? out.green('ok') : out.red(`${report.problems.length} problem(s)`)}`);
+            out.line(
+              `${report.checked.length} down file(s) checked: ${report.ok ? out.green('ok') : out.red(`${report.problems.length} problem(s)`)}`,
+            );
           }
           return report.ok ? EXIT.ok : EXIT.failed;
         }),

@@ -40,7 +40,10 @@ function staleness(dir: string, source: DescriptionSource): { code: string; mess
     fresh = synthFreshness(dir, loadFleetConfig(source.path), source.path);
   } catch (error) {
     if (!(error instanceof FleetError)) throw error;
-    return { code: error.code, message: `${error.message}\nthe stacks are checked against what the current description synthesizes; fix it, then run \`npm run synth\`` };
+    return {
+      code: error.code,
+      message: `${error.message}\nthe stacks are checked against what the current description synthesizes; fix it, then run \`npm run synth\``,
+    };
   }
   return fresh.fresh ? undefined : { code: 'STALE_STACKS', message: `${fresh.reason}: run \`npm run synth\`, then \`fleet policy\` again` };
 }
@@ -52,10 +55,20 @@ export function runPolicy(dir: string, flags: PolicyFlags, out: Output, source: 
     report = checkSynthDir(dir);
   } catch (error) {
     // A half-written or hand-edited cdk.tf.json: nothing trustworthy to check, same as none.
-    return refuse(out, dir, 'UNREADABLE_STACKS', `cannot read the synthesized stacks under ${dir}: ${(error as Error).message}; run \`npm run synth\` again`);
+    return refuse(
+      out,
+      dir,
+      'UNREADABLE_STACKS',
+      `cannot read the synthesized stacks under ${dir}: ${(error as Error).message}; run \`npm run synth\` again`,
+    );
   }
   if (report.stacks.length === 0) {
-    return refuse(out, dir, 'NO_STACKS', `no synthesized stacks under ${dir}/stacks: run \`npm run synth\` first, or name the directory it wrote`);
+    return refuse(
+      out,
+      dir,
+      'NO_STACKS',
+      `no synthesized stacks under ${dir}/stacks: run \`npm run synth\` first, or name the directory it wrote`,
+    );
   }
   const stale = staleness(dir, source);
   if (stale) return refuse(out, dir, stale.code, stale.message);
@@ -71,7 +84,9 @@ export function runPolicy(dir: string, flags: PolicyFlags, out: Output, source: 
       out.line();
     }
     const verdict = ok ? out.green('all compliant') : out.red(`${summary.non_compliant} non-compliant`);
-    out.line(`${verdict}: ${summary.compliant} compliant, ${summary.non_compliant} non-compliant, ${summary.not_applicable} not applicable across ${report.stacks.length} stacks (${report.stacks.join(', ')})`);
+    out.line(
+      `${verdict}: ${summary.compliant} compliant, ${summary.non_compliant} non-compliant, ${summary.not_applicable} not applicable across ${report.stacks.length} stacks (${report.stacks.join(', ')})`,
+    );
   }
   return ok ? POLICY_EXIT.ok : POLICY_EXIT.nonCompliant;
 }
@@ -84,7 +99,9 @@ export function registerPolicyCommand(program: Command): void {
     .option('--json', 'JSON: { ok, dir, stacks, summary, findings: [{ rule, control, stack, resource, status, reason }] }')
     .addOption(new Option('--all', 'also list rules that do not apply to a resource').conflicts('failures'))
     .option('--failures', 'list only what is non-compliant (the summary still counts everything)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The stacks must come from the current fleet description (FLEET_CONFIG, else ./fleet.config.json,
 as for synth): \`npm run synth\` records the description's digest in DIR, and stacks synthesized from
 an older or different description are refused rather than checked.
@@ -95,7 +112,8 @@ synthesized from another description than the current one, or an invalid descrip
 Examples:
   $ npm run synth && npx fleet policy
   $ npx fleet policy --failures
-  $ npx fleet policy cdktf.out --json --failures | jq '.findings[] | [.rule, .resource, .reason]'`)
+  $ npx fleet policy cdktf.out --json --failures | jq '.findings[] | [.rule, .resource, .reason]'`,
+    )
     .action((dir: string, flags: PolicyFlags) => {
       process.exitCode = runPolicy(dir, flags, createOutput(Boolean(flags.json)));
     });

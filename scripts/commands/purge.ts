@@ -37,7 +37,10 @@ export function printDatabases(out: Output, databases: readonly { region: string
 
 function printDueSummary(out: Output, report: PurgeReport): void {
   if (report.due.length === 0) return;
-  const list = (record: Readonly<Record<string, number>>) => Object.entries(record).map(([k, n]) => `${k} ${n}`).join(', ');
+  const list = (record: Readonly<Record<string, number>>) =>
+    Object.entries(record)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
   out.line(`  by cause: ${list(report.dueSummary.byCause)}`);
   out.line(`  by day disconnected: ${list(report.dueSummary.byDate)}`);
 }
@@ -64,34 +67,64 @@ function printBrake(out: Output, report: PurgeReport): void {
 
 function printReport(out: Output, report: PurgeReport): void {
   if (report.dryRun) {
-    out.line(out.bold(`Dry run at ${report.now}: ${report.due.length} tenant(s) due for purge (~${formatBytes(report.summary.approxBytes)}); nothing was changed.`));
+    out.line(
+      out.bold(
+        `Dry run at ${report.now}: ${report.due.length} tenant(s) due for purge (~${formatBytes(report.summary.approxBytes)}); nothing was changed.`,
+      ),
+    );
     printDatabases(out, report.databases);
     printPlan(out, report);
     printBrake(out, report);
     for (const n of report.notDue) out.line(out.yellow(`  not due, not purged: ${n.tenant} (${n.reason})`));
-    if (report.due.length > 0) out.line(`To purge them: fleet purge --execute${report.brake.tripped ? ' --allow-mass   (only once you know why this many are due)' : ''}`);
+    if (report.due.length > 0)
+      out.line(
+        `To purge them: fleet purge --execute${report.brake.tripped ? ' --allow-mass   (only once you know why this many are due)' : ''}`,
+      );
     return;
   }
   const s = report.summary;
   const mark = report.ok ? out.green('✓') : out.red('✗');
-  out.line(`${mark} purge: ${s.purged} tenant(s) purged (~${formatBytes(s.approxBytes)}), ${s.skipped} skipped (${s.busy} busy, ${s.interrupted} not started: interrupted), ${s.failed} failed, of ${s.due} due, in ${(report.durationMs / 1000).toFixed(2)} s`);
+  out.line(
+    `${mark} purge: ${s.purged} tenant(s) purged (~${formatBytes(s.approxBytes)}), ${s.skipped} skipped (${s.busy} busy, ${s.interrupted} not started: interrupted), ${s.failed} failed, of ${s.due} due, in ${(report.durationMs / 1000).toFixed(2)} s`,
+  );
   printDatabases(out, report.databases);
   for (const n of report.notDue) out.line(out.yellow(`  not due, not purged: ${n.tenant} (${n.reason})`));
   if (s.interrupted > 0) out.line(out.red(`  interrupted: ${s.interrupted} due tenant(s) not started; run the purge again.`));
-  if (report.brake.tripped) out.line(out.yellow(`  the brake was overridden with --allow-mass: ${report.brake.limits.filter((l) => l.exceeded).map((l) => l.message).join('; ')}`));
+  if (report.brake.tripped)
+    out.line(
+      out.yellow(
+        `  the brake was overridden with --allow-mass: ${report.brake.limits
+          .filter((l) => l.exceeded)
+          .map((l) => l.message)
+          .join('; ')}`,
+      ),
+    );
   for (const r of report.results.slice(0, 200)) {
-    if (r.status === 'purged') out.line(`  purged  ${r.region}/${r.tenant} (schema ${r.schema}, ${r.tables} table(s), ~${formatBytes(r.approxBytes ?? 0)}); last backup holding it expires ${day(r.backupExpiresAt ?? null)}`);
+    if (r.status === 'purged')
+      out.line(
+        `  purged  ${r.region}/${r.tenant} (schema ${r.schema}, ${r.tables} table(s), ~${formatBytes(r.approxBytes ?? 0)}); last backup holding it expires ${day(r.backupExpiresAt ?? null)}`,
+      );
     else if (r.status === 'skipped') out.line(out.dim(`  skipped ${r.region}/${r.tenant}: ${r.reason}`));
-    else out.line(`  ${out.red('failed')}  ${r.region}/${r.tenant}: ${r.error?.message}${r.error?.code ? ` [SQLSTATE ${r.error.code}]` : ''}`);
+    else
+      out.line(`  ${out.red('failed')}  ${r.region}/${r.tenant}: ${r.error?.message}${r.error?.code ? ` [SQLSTATE ${r.error.code}]` : ''}`);
   }
   if (report.results.length > 200) out.line(out.dim(`  … and ${report.results.length - 200} more (use --json for all)`));
   if (s.failed > 0) out.line(out.dim('  A failed tenant is untouched (its transaction rolled back); run the purge again.'));
   const busy = report.results.filter((r) => r.busy === true);
-  if (busy.length > 0) out.line(out.red(`  ${busy.length} due tenant(s) were held by a runner and not purged: ${busy.map((r) => `${r.region}/${r.tenant}`).join(', ')}; run the purge again.`));
+  if (busy.length > 0)
+    out.line(
+      out.red(
+        `  ${busy.length} due tenant(s) were held by a runner and not purged: ${busy.map((r) => `${r.region}/${r.tenant}`).join(', ')}; run the purge again.`,
+      ),
+    );
 }
 
 function printEvidence(out: Output, evidence: PurgeEvidence): void {
-  out.line(out.bold(`Purges${evidence.since ? ` since ${evidence.since}` : ''}: ${evidence.summary.purges} (report generated ${evidence.generatedAt})`));
+  out.line(
+    out.bold(
+      `Purges${evidence.since ? ` since ${evidence.since}` : ''}: ${evidence.summary.purges} (report generated ${evidence.generatedAt})`,
+    ),
+  );
   out.line(`  ${evidence.summary.backupsStillHolding} purge(s) still present in backups that have not expired yet.`);
   for (const p of evidence.purges) {
     out.line(
@@ -103,7 +136,17 @@ function printEvidence(out: Output, evidence: PurgeEvidence): void {
 function asRunEvent(event: PurgeEvent): RunEvent {
   if (event.type === 'start') return { type: 'start', phase: 'rollout', tenants: event.tenants };
   const r = event.result;
-  return { type: 'tenant', result: { tenant: r.tenant, region: r.region, schema: r.schema, status: r.status === 'purged' ? 'applied' : r.status, migrations: [], durationMs: r.durationMs } };
+  return {
+    type: 'tenant',
+    result: {
+      tenant: r.tenant,
+      region: r.region,
+      schema: r.schema,
+      status: r.status === 'purged' ? 'applied' : r.status,
+      migrations: [],
+      durationMs: r.durationMs,
+    },
+  };
 }
 
 export function registerPurgeCommand(program: Command): void {
@@ -115,9 +158,12 @@ export function registerPurgeCommand(program: Command): void {
     .option('--tenant <id...>', 'only these tenants, and only if due (a listed tenant not due is reported, not purged)')
     .option('--file <path>', 'only the tenants listed in this file, one per line (# comments allowed)')
     .option('--max <n>', 'refuse to execute when more than n tenants are due in this run', nonNegativeInt('--max'))
-    .option('--execute', 'drop the due tenants\' schemas (each in its own transaction, re-checked under its lock)')
+    .option('--execute', "drop the due tenants' schemas (each in its own transaction, re-checked under its lock)")
     .option('--allow-mass', 'execute even when the brake is tripped (more than lifecycle.purgeMaxShare of a region, or --max)')
-    .option('--embedded', 'allow --execute against the embedded PostgreSQL under FLEET_HOME (default ./.fleet) (refused otherwise: no database configured is a mistake)')
+    .option(
+      '--embedded',
+      'allow --execute against the embedded PostgreSQL under FLEET_HOME (default ./.fleet) (refused otherwise: no database configured is a mistake)',
+    )
     .option('--json', 'one JSON document: due tenants, the brake, per-tenant results, summary')
     .addHelpText(
       'after',
@@ -144,22 +190,27 @@ Exit codes: 0 done (or a dry run), 1 a tenant failed, the brake refused or the r
         const tenants = [...(flags.tenant ?? []), ...(flags.file ? readIdFile(flags.file) : [])];
         return withFleet(
           globals,
-          { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1, role: 'purge', ...(flags.execute ? { destructive: { what: 'fleet purge --execute', embedded: Boolean(flags.embedded) } } : {}) },
+          {
+            ...(flags.region ? { regions: flags.region } : {}),
+            concurrency: 1,
+            role: 'purge',
+            ...(flags.execute ? { destructive: { what: 'fleet purge --execute', embedded: Boolean(flags.embedded) } } : {}),
+          },
           async (fleet, context) => {
-          const progress = progressFor(out, 'purge');
-          const report = await purgeFleet(fleet, {
-            ...(flags.now ? { now: flags.now } : {}),
-            ...(tenants.length > 0 ? { tenants } : {}),
-            ...(flags.max !== undefined ? { max: flags.max } : {}),
-            execute: Boolean(flags.execute),
-            allowMass: Boolean(flags.allowMass),
-            signal: context.signal,
-            onEvent: (event) => progress.onEvent(asRunEvent(event)),
-          });
-          progress.stop();
-          if (out.json) out.printJson({ command: 'purge', ...report });
-          else printReport(out, report);
-          return report.ok ? EXIT.ok : EXIT.failed;
+            const progress = progressFor(out, 'purge');
+            const report = await purgeFleet(fleet, {
+              ...(flags.now ? { now: flags.now } : {}),
+              ...(tenants.length > 0 ? { tenants } : {}),
+              ...(flags.max !== undefined ? { max: flags.max } : {}),
+              execute: Boolean(flags.execute),
+              allowMass: Boolean(flags.allowMass),
+              signal: context.signal,
+              onEvent: (event) => progress.onEvent(asRunEvent(event)),
+            });
+            progress.stop();
+            if (out.json) out.printJson({ command: 'purge', ...report });
+            else printReport(out, report);
+            return report.ok ? EXIT.ok : EXIT.failed;
           },
         );
       });
@@ -171,10 +222,13 @@ Exit codes: 0 done (or a dry run), 1 a tenant failed, the brake refused or the r
     .option('--since <iso>', 'only purges at or after this time', isoDate('--since'))
     .option('--region <name>', 'only this region (repeatable)', collect)
     .option('--json', 'JSON: { generatedAt, since, purges: [...], summary }')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet purge report --since 2026-01-01
-  $ fleet purge report --json > purge-evidence-2026.json`)
+  $ fleet purge report --json > purge-evidence-2026.json`,
+    )
     .action(async (_flags: unknown, command: Command) => {
       // `purge` has --json and --region too, and takes them wherever they appear: read them merged.
       const globals = command.optsWithGlobals<GlobalOptions & { since?: Date; region?: string[]; json?: boolean }>();

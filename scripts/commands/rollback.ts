@@ -25,7 +25,11 @@ export function rollbackJson(report: MigrateReport): Record<string, unknown> {
     command: 'rollback',
     ...rest,
     planned: planned.map(({ pending, ...p }) => ({ ...p, revert: pending })),
-    results: results.map(({ migrations, status, ...r }) => ({ ...r, status: status === 'applied' ? 'reverted' : status, reverted: migrations })),
+    results: results.map(({ migrations, status, ...r }) => ({
+      ...r,
+      status: status === 'applied' ? 'reverted' : status,
+      reverted: migrations,
+    })),
     summary: { ...counts, reverted: applied, migrationsReverted: migrationsApplied },
   };
 }
@@ -34,7 +38,10 @@ export function registerRollbackCommand(program: Command): void {
   program
     .command('rollback')
     .description('revert tenant migrations with their .down.sql files, back to a named migration (fleet-wide: a dry run unless --execute)')
-    .requiredOption('--to <name>', 'the migration to return to (its full name or its version, e.g. 0005): it stays applied, later ones are reverted; 0 reverts all')
+    .requiredOption(
+      '--to <name>',
+      'the migration to return to (its full name or its version, e.g. 0005): it stays applied, later ones are reverted; 0 reverts all',
+    )
     .option('--tenant <id>', 'only this tenant (repeatable); runs at once unless --dry-run')
     .option('--region <name>', 'only this region (repeatable)', collect)
     .option('--concurrency <n>', 'tenants in parallel per database', positiveInt('--concurrency', 256))
@@ -61,7 +68,10 @@ Every down file the rollback needs is checked first; if one is missing nothing i
         const fleetWide = !flags.tenant || flags.tenant.length === 0;
         const dryRun = Boolean(flags.dryRun) || (fleetWide && !flags.execute);
         if (fleetWide && !dryRun && flags.to === '0' && !flags.allowMass) {
-          throw new FleetError('INPUT_INVALID', '--to 0 with --execute across the fleet reverts every migration of every tenant (their tables and data go): add --allow-mass if that is meant, or name tenants with --tenant');
+          throw new FleetError(
+            'INPUT_INVALID',
+            '--to 0 with --execute across the fleet reverts every migration of every tenant (their tables and data go): add --allow-mass if that is meant, or name tenants with --tenant',
+          );
         }
         return withFleet(
           globals,
@@ -83,7 +93,8 @@ Every down file the rollback needs is checked first; if one is missing nothing i
             if (out.json) out.printJson(rollbackJson(report));
             else {
               printRunReport(out, report, 'rollback');
-              if (report.dryRun && fleetWide && !flags.dryRun && report.planned.length > 0) out.line(`To revert them: add --execute${flags.to === '0' ? ' --allow-mass' : ''}`);
+              if (report.dryRun && fleetWide && !flags.dryRun && report.planned.length > 0)
+                out.line(`To revert them: add --execute${flags.to === '0' ? ' --allow-mass' : ''}`);
             }
             return report.ok ? EXIT.ok : EXIT.failed;
           },

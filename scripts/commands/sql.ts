@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { FleetError, type Fleet } from '../../src/index.ts';
-import { openTenantAccess, type TenantAccess, type TenantAccessOptions, isDatabaseRefusal, runTenantSql, type StatementResult } from '../../src/access/index.ts';
+import {
+  openTenantAccess,
+  type TenantAccess,
+  type TenantAccessOptions,
+  isDatabaseRefusal,
+  runTenantSql,
+  type StatementResult,
+} from '../../src/access/index.ts';
 import type { Output } from '../cli/output.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 
@@ -69,14 +76,22 @@ Exit codes: 0 done, 1 PostgreSQL refused the SQL (its message is printed; nothin
         return withFleet(globals, { concurrency: 1 }, (fleet) =>
           withAccess(fleet, async (access) => {
             try {
-              const result = await runTenantSql(access, { tenantId: flags.tenant as string, sql, write: Boolean(flags.write), source: flags.file ?? '-c' });
+              const result = await runTenantSql(access, {
+                tenantId: flags.tenant as string,
+                sql,
+                write: Boolean(flags.write),
+                source: flags.file ?? '-c',
+              });
               if (out.json) out.printJson({ command: 'sql', ok: true, ...result });
               else printStatements(out, result.statements);
               return EXIT.ok;
             } catch (error) {
               if (!isDatabaseRefusal(error)) throw error;
-              if (out.json) out.printJson({ command: 'sql', ok: false, error: { code: 'POSTGRES', sqlstate: error.code, message: error.message } });
-              out.error(`${out.red('error')} PostgreSQL refused the SQL (SQLSTATE ${error.code}): ${printable(error.message)}. Nothing was committed.`);
+              if (out.json)
+                out.printJson({ command: 'sql', ok: false, error: { code: 'POSTGRES', sqlstate: error.code, message: error.message } });
+              out.error(
+                `${out.red('error')} PostgreSQL refused the SQL (SQLSTATE ${error.code}): ${printable(error.message)}. Nothing was committed.`,
+              );
               return EXIT.failed;
             }
           }),

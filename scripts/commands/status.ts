@@ -12,18 +12,25 @@ export function registerStatusCommand(program: Command): void {
     .option('--tenant <id>', 'only this tenant (repeatable; unknown ids exit 2)', collect)
     .option('--summary', 'only the per-region summary, no line per tenant')
     .option('--json', 'JSON: { latest, regions: [...], tenants: [...] }')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet status
   $ fleet status --summary
-  $ fleet status --json | jq '.tenants[] | select(.pending > 0)'`)
+  $ fleet status --json | jq '.tenants[] | select(.pending > 0)'`,
+    )
     .action(async (flags: { region?: string[]; tenant?: string[]; summary?: boolean; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
         withFleet(globals, { ...(flags.region ? { regions: flags.region } : {}), concurrency: 1 }, async (fleet) => {
           const all = await fleetStatus(fleet);
           const unknown = (flags.tenant ?? []).filter((id) => !all.tenants.some((t) => t.id === id));
-          if (unknown.length > 0) throw new FleetError('INPUT_INVALID', `--tenant ${unknown.join(', ')}: not registered in ${all.regions.map((r) => r.region).join(', ')}`);
+          if (unknown.length > 0)
+            throw new FleetError(
+              'INPUT_INVALID',
+              `--tenant ${unknown.join(', ')}: not registered in ${all.regions.map((r) => r.region).join(', ')}`,
+            );
           const status = flags.tenant ? { ...all, tenants: all.tenants.filter((t) => flags.tenant?.includes(t.id)) } : all;
           if (out.json) out.printJson(status);
           else printStatus(out, status, { tenants: !flags.summary });

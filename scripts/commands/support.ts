@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
-import { parseTtl, formatDuration, grantSupport, listSupportGrants, revokeSupportGrant, sweepSupportGrants, type SupportGrant } from '../../src/access/index.ts';
+import {
+  parseTtl,
+  formatDuration,
+  grantSupport,
+  listSupportGrants,
+  revokeSupportGrant,
+  sweepSupportGrants,
+  type SupportGrant,
+} from '../../src/access/index.ts';
 import type { Output } from '../cli/output.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 
@@ -33,12 +41,19 @@ valid until the expiry. Every grant is an audit event (support.granted) naming t
       await runCommand(Boolean(flags.json), async (out) => {
         const ttlMs = parseTtl(flags.ttl);
         return withFleet(globals, { concurrency: 1, role: 'support' }, async (fleet) => {
-          const { grant, login } = await grantSupport(fleet, { tenantId: tenant, ticket: flags.ticket, ttlMs, ...(flags.to !== undefined ? { to: flags.to } : {}) });
+          const { grant, login } = await grantSupport(fleet, {
+            tenantId: tenant,
+            ticket: flags.ticket,
+            ttlMs,
+            ...(flags.to !== undefined ? { to: flags.to } : {}),
+          });
           if (out.json) {
             out.printJson({ command: 'support grant', ok: true, grant, ...(login ? { login } : {}) });
             return EXIT.ok;
           }
-          out.line(`Granted ${out.bold(grant.id)}: read-only access to tenant ${grant.tenant} (schema ${grant.schema}) for ticket ${grant.ticket}, until ${grant.expiresAt.toISOString()} (${formatDuration(ttlMs)}).`);
+          out.line(
+            `Granted ${out.bold(grant.id)}: read-only access to tenant ${grant.tenant} (schema ${grant.schema}) for ticket ${grant.ticket}, until ${grant.expiresAt.toISOString()} (${formatDuration(ttlMs)}).`,
+          );
           if (login) {
             out.line(`Log in as ${login.user} (the password is shown this once, stored nowhere):`);
             out.line(`  psql '${login.url}'`);
@@ -57,15 +72,21 @@ valid until the expiry. Every grant is an audit event (support.granted) naming t
     .option('--all', 'include revoked grants')
     .option('--tenant <id>', 'only this tenant')
     .option('--json', 'a JSON array of grants')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet support list
-  $ fleet support list --all --json | jq '.[] | select(.ticket == "SUP-1234")'`)
+  $ fleet support list --all --json | jq '.[] | select(.ticket == "SUP-1234")'`,
+    )
     .action(async (flags: { all?: boolean; tenant?: string; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
         withFleet(globals, { concurrency: 1, role: 'support' }, async (fleet) => {
-          const grants = await listSupportGrants(fleet, { all: Boolean(flags.all), ...(flags.tenant !== undefined ? { tenantId: flags.tenant } : {}) });
+          const grants = await listSupportGrants(fleet, {
+            all: Boolean(flags.all),
+            ...(flags.tenant !== undefined ? { tenantId: flags.tenant } : {}),
+          });
           if (out.json) out.printJson(grants);
           else {
             for (const g of grants) printGrant(out, g);
@@ -81,16 +102,24 @@ Examples:
     .description('revoke a support grant now: its sessions end, its role goes')
     .argument('<grant-id>', 'as printed by fleet support list, e.g. eu-12')
     .option('--json', 'the revoked grant as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  $ fleet support revoke eu-12`)
+  $ fleet support revoke eu-12`,
+    )
     .action(async (id: string, flags: { json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
         withFleet(globals, { concurrency: 1, role: 'support' }, async (fleet) => {
           const { grant, changed } = await revokeSupportGrant(fleet, id);
           if (out.json) out.printJson({ command: 'support revoke', ok: true, changed, grant });
-          else out.line(changed ? `Revoked ${grant.id} (ticket ${grant.ticket}, tenant ${grant.tenant}).` : `${grant.id} was already revoked (${grant.revokeReason}, ${grant.revokedAt?.toISOString()}).`);
+          else
+            out.line(
+              changed
+                ? `Revoked ${grant.id} (ticket ${grant.ticket}, tenant ${grant.tenant}).`
+                : `${grant.id} was already revoked (${grant.revokeReason}, ${grant.revokedAt?.toISOString()}).`,
+            );
           return EXIT.ok;
         }),
       );
@@ -100,10 +129,13 @@ Example:
     .command('sweep')
     .description('revoke every expired support grant (safe to run every minute)')
     .option('--json', 'the grants revoked, as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet support sweep
-  * * * * *  cd /srv/fleet && npx fleet support sweep --json >> sweep.log   # cron, every minute`)
+  * * * * *  cd /srv/fleet && npx fleet support sweep --json >> sweep.log   # cron, every minute`,
+    )
     .action(async (flags: { json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
@@ -111,7 +143,8 @@ Examples:
           const { revoked } = await sweepSupportGrants(fleet);
           if (out.json) out.printJson({ command: 'support sweep', ok: true, revoked });
           else {
-            for (const g of revoked) out.line(`Revoked expired ${g.id} (ticket ${g.ticket}, tenant ${g.tenant}, expired ${g.expiresAt.toISOString()}).`);
+            for (const g of revoked)
+              out.line(`Revoked expired ${g.id} (ticket ${g.ticket}, tenant ${g.tenant}, expired ${g.expiresAt.toISOString()}).`);
             out.error(out.dim(`${revoked.length} expired grant(s) revoked`));
           }
           return EXIT.ok;
@@ -122,5 +155,7 @@ Examples:
 
 function printGrant(out: Output, g: SupportGrant): void {
   const state = g.state === 'active' ? out.green(g.state) : g.state === 'expired' ? out.yellow(g.state) : out.dim(g.state);
-  out.line(`${g.id}\t${state}\t${g.tenant}\tticket ${g.ticket}\t${g.grantedTo ? `to ${g.grantedTo}` : `login ${g.role}`}\tby ${g.grantedBy}\tuntil ${g.expiresAt.toISOString()}`);
+  out.line(
+    `${g.id}\t${state}\t${g.tenant}\tticket ${g.ticket}\t${g.grantedTo ? `to ${g.grantedTo}` : `login ${g.role}`}\tby ${g.grantedBy}\tuntil ${g.expiresAt.toISOString()}`,
+  );
 }

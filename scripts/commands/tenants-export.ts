@@ -10,13 +10,16 @@ export function registerTenantsExportCommand(tenants: Command): void {
     .argument('<id>', 'tenant id')
     .requiredOption('--out <file>', 'the archive to write (.tar.gz)')
     .option('--json', 'the manifest as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet tenants export acme --out acme-2026-11-28.tar.gz
   $ tar -xzOf acme-2026-11-28.tar.gz manifest.json
 
 The export is read from one snapshot and streamed; an audit event records who exported which
-tenant to which file. json/jsonb columns holding JSON null and SQL NULL both appear as null.`)
+tenant to which file. json/jsonb columns holding JSON null and SQL NULL both appear as null.`,
+    )
     .action(async (id: string, flags: { out: string; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>

@@ -13,7 +13,9 @@ export function registerTenantsRestoreCommand(tenants: Command): void {
     .option('--execute', 'do it: without --as this REPLACES the live tenant (its current schema is kept aside)')
     .option('--discard-aside', 'drop, now, the schemas an earlier restore set aside for this tenant')
     .option('--json', 'one JSON document: mode, versions, per-table rows and checksums, the aside schema')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet tenants restore acme --from postgres://fleet@restored-db:5432/fleet --as acme-tuesday
   $ fleet tenants restore acme --from postgres://fleet@restored-db:5432/fleet --execute
@@ -22,34 +24,49 @@ Examples:
 DESTRUCTIVE without --as: the live tenant's data is replaced by the restored copy (its current
 schema is renamed aside, kept for the grace period, and no longer reachable by the tenant). Without
 --execute nothing changes: the plan is printed. A restored copy at an older migration version is
-migrated forward first; a newer one is refused.`)
-    .action(async (id: string, flags: { from?: string; as?: string; execute?: boolean; discardAside?: boolean; json?: boolean }, command: Command) => {
-      const globals = command.optsWithGlobals<GlobalOptions>();
-      await runCommand(Boolean(flags.json), (out) =>
-        withFleet(globals, { concurrency: 1 }, async (fleet) => {
-          if (flags.discardAside) {
-            if (!flags.execute) {
-              out.line(`Dry run: would drop the schemas set aside for ${id}; add --execute.`);
+migrated forward first; a newer one is refused.`,
+    )
+    .action(
+      async (
+        id: string,
+        flags: { from?: string; as?: string; execute?: boolean; discardAside?: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        const globals = command.optsWithGlobals<GlobalOptions>();
+        await runCommand(Boolean(flags.json), (out) =>
+          withFleet(globals, { concurrency: 1 }, async (fleet) => {
+            if (flags.discardAside) {
+              if (!flags.execute) {
+                out.line(`Dry run: would drop the schemas set aside for ${id}; add --execute.`);
+                return EXIT.ok;
+              }
+              const dropped = await discardAside(fleet, id);
+              if (out.json) out.printJson({ command: 'tenants restore', ok: true, tenant: id, discarded: dropped });
+              else out.line(dropped.length > 0 ? `Dropped ${dropped.join(', ')}.` : `No schema set aside for ${id}.`);
               return EXIT.ok;
             }
-            const dropped = await discardAside(fleet, id);
-            if (out.json) out.printJson({ command: 'tenants restore', ok: true, tenant: id, discarded: dropped });
-            else out.line(dropped.length > 0 ? `Dropped ${dropped.join(', ')}.` : `No schema set aside for ${id}.`);
+            if (!flags.from) {
+              out.error('error: --from <url> is required (the restored database)');
+              return EXIT.usage;
+            }
+            const result = await restoreTenant(fleet, id, {
+              from: flags.from,
+              ...(flags.as ? { as: flags.as } : {}),
+              execute: Boolean(flags.execute),
+            });
+            if (out.json) out.printJson({ command: 'tenants restore', ok: true, ...result });
+            else if (!result.executed) {
+              out.line(
+                `Dry run: would restore ${id} (${result.sourceVersion ?? 'no migration'}) ${result.mode === 'replace' ? `over the live tenant in ${result.region} (its schema kept aside)` : `as new tenant ${result.into} in ${result.region}`}. Add --execute.`,
+              );
+            } else {
+              out.line(
+                `Restored ${id} as ${result.into} in ${result.region}${result.migratedForward?.length ? `, migrated forward ${result.migratedForward.join(', ')}` : ''}${result.aside ? `; the previous schema is aside as ${result.aside}` : ''}.`,
+              );
+            }
             return EXIT.ok;
-          }
-          if (!flags.from) {
-            out.error('error: --from <url> is required (the restored database)');
-            return EXIT.usage;
-          }
-          const result = await restoreTenant(fleet, id, { from: flags.from, ...(flags.as ? { as: flags.as } : {}), execute: Boolean(flags.execute) });
-          if (out.json) out.printJson({ command: 'tenants restore', ok: true, ...result });
-          else if (!result.executed) {
-            out.line(`Dry run: would restore ${id} (${result.sourceVersion ?? 'no migration'}) ${result.mode === 'replace' ? `over the live tenant in ${result.region} (its schema kept aside)` : `as new tenant ${result.into} in ${result.region}`}. Add --execute.`);
-          } else {
-            out.line(`Restored ${id} as ${result.into} in ${result.region}${result.migratedForward?.length ? `, migrated forward ${result.migratedForward.join(', ')}` : ''}${result.aside ? `; the previous schema is aside as ${result.aside}` : ''}.`);
-          }
-          return EXIT.ok;
-        }),
-      );
-    });
+          }),
+        );
+      },
+    );
 }

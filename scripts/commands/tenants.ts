@@ -17,27 +17,38 @@ export function registerTenantsCommand(program: Command): Command {
     .option('--file <path>', 'read ids from a file, one per line (# comments allowed)')
     .option('--concurrency <n>', 'tenants provisioned in parallel per database', positiveInt('--concurrency', 256))
     .option('--json', 'JSON: registered, resumed, already registered, and the migrate report')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet tenants add acme globex --region eu
   $ fleet tenants add --file new-sites.txt --region us --json
 
 An id already registered is skipped and reported; a tenant whose provisioning was interrupted is
-completed, so an interrupted bulk add is simply run again.`)
+completed, so an interrupted bulk add is simply run again.`,
+    )
     .action(async (ids: string[], flags: { region?: string; file?: string; concurrency?: number; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), async (out) => {
         const all = [...ids, ...(flags.file ? readIdFile(flags.file) : [])];
         return withFleet(globals, { ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) }, async (fleet, { signal }) => {
           const progress = progressFor(out, 'add');
-          const report = await addTenants(fleet, all, { ...(flags.region ? { region: flags.region } : {}), onEvent: progress.onEvent, signal });
+          const report = await addTenants(fleet, all, {
+            ...(flags.region ? { region: flags.region } : {}),
+            onEvent: progress.onEvent,
+            signal,
+          });
           progress.stop();
           if (out.json) {
             out.printJson({ command: 'tenants add', ok: report.migrate.ok, ...report });
           } else {
-            out.line(`Registered ${report.registered.length} new tenant(s) in ${report.region}${report.resumed.length > 0 ? `; completing ${report.resumed.length} interrupted` : ''}.`);
-            for (const a of report.alreadyRegistered.slice(0, 20)) out.line(out.dim(`  already registered: ${a.id} (${a.region}, ${a.status})`));
-            if (report.alreadyRegistered.length > 20) out.line(out.dim(`  … and ${report.alreadyRegistered.length - 20} more already registered`));
+            out.line(
+              `Registered ${report.registered.length} new tenant(s) in ${report.region}${report.resumed.length > 0 ? `; completing ${report.resumed.length} interrupted` : ''}.`,
+            );
+            for (const a of report.alreadyRegistered.slice(0, 20))
+              out.line(out.dim(`  already registered: ${a.id} (${a.region}, ${a.status})`));
+            if (report.alreadyRegistered.length > 20)
+              out.line(out.dim(`  … and ${report.alreadyRegistered.length - 20} more already registered`));
             printRunReport(out, report.migrate, 'migrate');
           }
           return report.migrate.ok ? EXIT.ok : EXIT.failed;
@@ -51,10 +62,13 @@ completed, so an interrupted bulk add is simply run again.`)
     .option('--region <name>', 'only this region (repeatable)', collect)
     .option('--status <status>', 'only tenants in this state: provisioning, active, disconnected or purged (repeatable)', collect)
     .option('--json', 'a JSON array of { id, region, schema, status, disconnectedAt, disconnectCause, purgeAfter, holdReason, ... }')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ fleet tenants list
-  $ fleet tenants list --status disconnected --json | jq -r '.[] | select(.disconnectCause == "stale") | .id'`)
+  $ fleet tenants list --status disconnected --json | jq -r '.[] | select(.disconnectCause == "stale") | .id'`,
+    )
     .action(async (flags: { region?: string[]; status?: string[]; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), (out) =>
@@ -64,7 +78,9 @@ Examples:
           else {
             for (const t of list) {
               const gone = t.disconnectedAt ? `\tdisconnected ${t.disconnectedAt} (${t.disconnectCause ?? '?'})` : '';
-              out.line(`${t.id}\t${t.region}\t${t.schema}\t${t.status}${gone}${t.purgeAfter ? `\tpurge after ${t.purgeAfter}` : ''}${t.holdReason ? `\tHOLD: ${t.holdReason}` : ''}`);
+              out.line(
+                `${t.id}\t${t.region}\t${t.schema}\t${t.status}${gone}${t.purgeAfter ? `\tpurge after ${t.purgeAfter}` : ''}${t.holdReason ? `\tHOLD: ${t.holdReason}` : ''}`,
+              );
             }
             out.error(out.dim(`${list.length} tenant(s)`));
           }

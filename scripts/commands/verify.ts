@@ -13,7 +13,9 @@ interface VerifyFlags {
 export function registerVerifyCommand(program: Command): void {
   program
     .command('verify')
-    .description("prove every tenant's schema is what its ledger says: compare each catalog with a reference built from the same migrations")
+    .description(
+      "prove every tenant's schema is what its ledger says: compare each catalog with a reference built from the same migrations",
+    )
     .option('--region <name>', 'only this region (repeatable)', collect)
     .option('--tenant <id>', 'only this tenant (repeatable)', collect)
     .option('--json', 'JSON: { ok, tenants, drifted: [{ tenant, region, schema, difference: { missing, extra, changed } }], regions }')
@@ -49,11 +51,15 @@ const SHOWN_TENANTS = 50;
 const SHOWN_ITEMS = 20;
 
 function printDrift(out: Output, drift: TenantDrift): void {
-  out.line(`${out.red('✗')} ${drift.region}/${drift.tenant} (schema ${drift.schema}, ${drift.status}, ledger at ${drift.ledgerAt ?? '(none)'}):`);
+  out.line(
+    `${out.red('✗')} ${drift.region}/${drift.tenant} (schema ${drift.schema}, ${drift.status}, ledger at ${drift.ledgerAt ?? '(none)'}):`,
+  );
   const lines = [
     ...drift.difference.missing.map((item) => `  ${out.red('missing')}  ${item}`),
     ...drift.difference.extra.map((item) => `  ${out.yellow('extra')}    ${item}`),
-    ...drift.difference.changed.map((c) => `  ${out.yellow('changed')}  ${c.item}\n             expected: ${c.expected}\n             found:    ${c.actual}`),
+    ...drift.difference.changed.map(
+      (c) => `  ${out.yellow('changed')}  ${c.item}\n             expected: ${c.expected}\n             found:    ${c.actual}`,
+    ),
   ];
   for (const line of lines.slice(0, SHOWN_ITEMS)) out.line(line);
   if (lines.length > SHOWN_ITEMS) out.line(out.dim(`  … and ${lines.length - SHOWN_ITEMS} more difference(s) (use --json for all)`));
@@ -61,11 +67,19 @@ function printDrift(out: Output, drift: TenantDrift): void {
 
 export function printVerifyReport(out: Output, report: VerifyReport): void {
   for (const drift of report.drifted.slice(0, SHOWN_TENANTS)) printDrift(out, drift);
-  if (report.drifted.length > SHOWN_TENANTS) out.line(out.dim(`… and ${report.drifted.length - SHOWN_TENANTS} more drifted tenant(s) (use --json for all)`));
+  if (report.drifted.length > SHOWN_TENANTS)
+    out.line(out.dim(`… and ${report.drifted.length - SHOWN_TENANTS} more drifted tenant(s) (use --json for all)`));
   for (const r of report.regions) {
-    out.line(out.dim(`  ${r.region} (${r.database}): ${r.tenants} tenant(s), ${r.references} reference(s), ${r.drifted} drifted; catalog query ${r.catalogQueryMs} ms, ${(r.durationMs / 1000).toFixed(2)} s in all`));
+    out.line(
+      out.dim(
+        `  ${r.region} (${r.database}): ${r.tenants} tenant(s), ${r.references} reference(s), ${r.drifted} drifted; catalog query ${r.catalogQueryMs} ms, ${(r.durationMs / 1000).toFixed(2)} s in all`,
+      ),
+    );
   }
   const seconds = (report.durationMs / 1000).toFixed(2);
   if (report.ok) out.line(`${out.green('✓')} verify: all ${report.tenants} tenant(s) match their ledger (${seconds} s)`);
-  else out.line(`${out.red('✗')} verify: ${report.drifted.length} of ${report.tenants} tenant(s) drifted from their ledger (${seconds} s). Repair the schema by hand or restore it; \`fleet verify --tenant ID\` checks one again.`);
+  else
+    out.line(
+      `${out.red('✗')} verify: ${report.drifted.length} of ${report.tenants} tenant(s) drifted from their ledger (${seconds} s). Repair the schema by hand or restore it; \`fleet verify --tenant ID\` checks one again.`,
+    );
 }

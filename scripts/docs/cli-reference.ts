@@ -17,7 +17,10 @@ export const README_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)
 
 /** Markdown for one table cell: one line, pipes escaped. */
 function cell(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|').trim();
+  return text
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
 }
 
 /** Inline code that survives backticks in the text. */
@@ -103,7 +106,12 @@ export function expectedReadme(readme: string): string {
 }
 
 /** The command line: rewrite `readmePath`, or with `--check` only compare; returns the exit code. */
-export function runCliReference(argv: readonly string[], readmePath = README_PATH, log: (line: string) => void = console.log, error: (line: string) => void = console.error): number {
+export function runCliReference(
+  argv: readonly string[],
+  readmePath = README_PATH,
+  log: (line: string) => void = console.log,
+  error: (line: string) => void = console.error,
+): number {
   const check = argv.includes('--check');
   const unknown = argv.filter((arg) => arg !== '--check');
   if (unknown.length > 0) {

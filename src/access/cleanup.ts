@@ -33,7 +33,10 @@ export async function dropAccessRoles(client: pg.ClientBase): Promise<string[]> 
   );
   if (has.rows[0].sessions) await client.query('DELETE FROM fleet.session_roles');
   for (const row of rows) {
-    await client.query(`SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()`, [row.rolname]);
+    await client.query(
+      `SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()`,
+      [row.rolname],
+    );
     await dropRoleStatements(client, row.rolname);
   }
   return rows.map((r) => r.rolname);
@@ -46,13 +49,22 @@ export async function dropAccessRoles(client: pg.ClientBase): Promise<string[]> 
  * administrator's client to a database of the server (closed here). With `drop`, the orphans are
  * dropped (they own nothing anywhere: their database is gone); returns the orphans found.
  */
-export async function sweepOrphanedAccessRoles(connect: (database: string) => Promise<pg.Client>, options: { drop?: boolean } = {}): Promise<string[]> {
+export async function sweepOrphanedAccessRoles(
+  connect: (database: string) => Promise<pg.Client>,
+  options: { drop?: boolean } = {},
+): Promise<string[]> {
   const main = await connect('postgres');
   try {
     // Roles first: a role that exists now was made in the same transaction as its database's prefix,
     // so that prefix is visible below, unless the database is gone (a real orphan).
-    const roles = (await main.query<{ rolname: string }>(`SELECT rolname FROM pg_catalog.pg_roles WHERE rolname ~ $1 ORDER BY rolname`, [FLEET_ROLE_PATTERN])).rows.map((r) => r.rolname);
-    const databases = (await main.query<{ datname: string; datallowconn: boolean }>('SELECT datname, datallowconn FROM pg_catalog.pg_database ORDER BY 1')).rows;
+    const roles = (
+      await main.query<{ rolname: string }>(`SELECT rolname FROM pg_catalog.pg_roles WHERE rolname ~ $1 ORDER BY rolname`, [
+        FLEET_ROLE_PATTERN,
+      ])
+    ).rows.map((r) => r.rolname);
+    const databases = (
+      await main.query<{ datname: string; datallowconn: boolean }>('SELECT datname, datallowconn FROM pg_catalog.pg_database ORDER BY 1')
+    ).rows;
     // A database nobody may connect to cannot be read: its prefix is unknown, so nothing is an orphan.
     if (databases.some((d) => !d.datallowconn && !d.datname.startsWith('template'))) return [];
     const live = new Set<string>();
@@ -67,9 +79,12 @@ export async function sweepOrphanedAccessRoles(connect: (database: string) => Pr
         throw error;
       }
       try {
-        const found = await client.query<{ prefix: string | null }>(`SELECT CASE WHEN to_regclass('fleet.access_settings') IS NULL THEN NULL ELSE 'x' END AS prefix`);
+        const found = await client.query<{ prefix: string | null }>(
+          `SELECT CASE WHEN to_regclass('fleet.access_settings') IS NULL THEN NULL ELSE 'x' END AS prefix`,
+        );
         if (found.rows[0]?.prefix === null) continue;
-        for (const row of (await client.query<{ role_prefix: string }>('SELECT role_prefix FROM fleet.access_settings')).rows) live.add(row.role_prefix);
+        for (const row of (await client.query<{ role_prefix: string }>('SELECT role_prefix FROM fleet.access_settings')).rows)
+          live.add(row.role_prefix);
       } finally {
         if (client !== main) await client.end();
       }

@@ -32,7 +32,10 @@ export async function readCredentials(file: string): Promise<StoredCredentials |
     text = await fs.readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new FleetError('CONFIG_INVALID', `cannot read the application credentials ${file}: ${(error as Error).message}. Fix its permissions, or delete it: a new secret is then generated.`);
+    throw new FleetError(
+      'CONFIG_INVALID',
+      `cannot read the application credentials ${file}: ${(error as Error).message}. Fix its permissions, or delete it: a new secret is then generated.`,
+    );
   }
   try {
     const parsed = JSON.parse(text) as Partial<StoredCredentials>;

@@ -15,7 +15,11 @@ export function parseTtl(text: string): number {
   }
   const [, h, m, s] = match;
   const ms = (Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0)) * 1000;
-  if (ms > MAX_SUPPORT_TTL_MS) throw new FleetError('INPUT_INVALID', `ttl ${shown} is longer than 8h: support access is time-boxed to at most 8 hours; grant again when it ends`);
+  if (ms > MAX_SUPPORT_TTL_MS)
+    throw new FleetError(
+      'INPUT_INVALID',
+      `ttl ${shown} is longer than 8h: support access is time-boxed to at most 8 hours; grant again when it ends`,
+    );
   if (ms < MIN_SUPPORT_TTL_MS) throw new FleetError('INPUT_INVALID', `ttl ${shown} is shorter than 1 minute: give at least 1m`);
   return ms;
 }

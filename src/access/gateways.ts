@@ -52,7 +52,10 @@ const GATEWAY_SCRAM_ITERATIONS = 16;
 export async function claimGateway(deps: GatewayDeps): Promise<Gateway> {
   const password = deps.auth === 'scram' ? generatePassword() : undefined;
   const verifier = password !== undefined ? scramVerifier(password, { iterations: GATEWAY_SCRAM_ITERATIONS }) : null;
-  const role = await withClient(deps.region.controlPool, async (admin) => (await admin.query<{ g: string }>('SELECT fleet.claim_gateway($1) AS g', [verifier])).rows[0]?.g as string);
+  const role = await withClient(
+    deps.region.controlPool,
+    async (admin) => (await admin.query<{ g: string }>('SELECT fleet.claim_gateway($1) AS g', [verifier])).rows[0]?.g as string,
+  );
   let client: pg.Client | undefined;
   try {
     client = await deps.connect(role, password);
@@ -68,7 +71,9 @@ export async function claimGateway(deps: GatewayDeps): Promise<Gateway> {
 export async function scrubGateway(client: pg.Client): Promise<void> {
   await client.query('DISCARD ALL');
   // pg remembers which named statements it parsed on this connection; DISCARD ALL dropped them.
-  const connection = (client as unknown as { connection: { parsedStatements: Record<string, unknown>; submittedNamedStatements?: Record<string, unknown> } }).connection;
+  const connection = (
+    client as unknown as { connection: { parsedStatements: Record<string, unknown>; submittedNamedStatements?: Record<string, unknown> } }
+  ).connection;
   connection.parsedStatements = {};
   if (connection.submittedNamedStatements) connection.submittedNamedStatements = {};
 }
@@ -91,7 +96,10 @@ export async function moveGateway(admin: Queryable, gateway: Gateway, tenantId: 
     const code = (error as { code?: string }).code;
     if (code === NO_DATA_FOUND) throw new GatewayTenantNotFound();
     if (code === UNDEFINED_ROLE || code === UNDEFINED_OBJECT) {
-      throw new FleetError('REFUSED', `tenant ${JSON.stringify(tenantId)} has no role ${JSON.stringify(tenantRole)} to grant its gateway connection. Opening the access again (any fleet sql) restores the roles of registered tenants.`);
+      throw new FleetError(
+        'REFUSED',
+        `tenant ${JSON.stringify(tenantId)} has no role ${JSON.stringify(tenantRole)} to grant its gateway connection. Opening the access again (any fleet sql) restores the roles of registered tenants.`,
+      );
     }
     throw error;
   }

@@ -82,7 +82,11 @@ export function appRoleName(prefix: string): string {
 export function supportRoleName(prefix: string, grantId: string | number | bigint): string {
   assertPrefix(prefix);
   const id = String(grantId);
-  if (!/^[1-9][0-9]{0,18}$/.test(id)) throw new FleetError('INPUT_INVALID', `support grant id ${JSON.stringify(id)} is not a grant id: a positive integer as printed by fleet support list`);
+  if (!/^[1-9][0-9]{0,18}$/.test(id))
+    throw new FleetError(
+      'INPUT_INVALID',
+      `support grant id ${JSON.stringify(id)} is not a grant id: a positive integer as printed by fleet support list`,
+    );
   return `${prefix}_support_${id}`;
 }
 
@@ -92,7 +96,11 @@ export function isFleetRole(prefix: string, role: string): boolean {
 }
 
 function assertPrefix(prefix: string): void {
-  if (!ROLE_PREFIX_PATTERN.test(prefix)) throw new FleetError('CONFIG_INVALID', `role prefix ${JSON.stringify(prefix)} is not 'f' + 8 hex characters; fleet.access_settings is damaged: restore it from the control migration 0003_access`);
+  if (!ROLE_PREFIX_PATTERN.test(prefix))
+    throw new FleetError(
+      'CONFIG_INVALID',
+      `role prefix ${JSON.stringify(prefix)} is not 'f' + 8 hex characters; fleet.access_settings is damaged: restore it from the control migration 0003_access`,
+    );
 }
 
 /** The database's role prefix, from the control schema (applied when the fleet connects). */
@@ -100,7 +108,10 @@ export async function readRolePrefix(client: pg.ClientBase): Promise<string> {
   const { rows } = await client.query<{ role_prefix: string }>('SELECT role_prefix FROM fleet.access_settings');
   const prefix = rows[0]?.role_prefix;
   if (prefix === undefined) {
-    throw new FleetError('CONFIG_INVALID', 'fleet.access_settings has no role prefix: the control migration 0003_access has not run on this database. Open the fleet (any fleet command) to apply it.');
+    throw new FleetError(
+      'CONFIG_INVALID',
+      'fleet.access_settings has no role prefix: the control migration 0003_access has not run on this database. Open the fleet (any fleet command) to apply it.',
+    );
   }
   assertPrefix(prefix);
   return prefix;

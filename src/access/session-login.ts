@@ -61,7 +61,10 @@ export function secretKeyId(secret: string): string {
 
 export function scramAuth(secret: string, file?: string): SessionAuth {
   if (secret.length < MIN_SECRET_LENGTH) {
-    throw new FleetError('CONFIG_INVALID', `the application secret (FLEET_APP_SECRET) has ${secret.length} characters; it needs at least ${MIN_SECRET_LENGTH}: generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
+    throw new FleetError(
+      'CONFIG_INVALID',
+      `the application secret (FLEET_APP_SECRET) has ${secret.length} characters; it needs at least ${MIN_SECRET_LENGTH}: generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
+    );
   }
   return { kind: 'scram', id: `scram:${secretKeyId(secret)}`, secret, ...(file !== undefined ? { credentialsFile: file } : {}) };
 }
@@ -101,10 +104,19 @@ export async function resolveSessionAuth(region: RegionDatabase, options: Sessio
 }
 
 /** pg settings to connect to a region as a session role (without pool settings). */
-export async function sessionConnectionConfig(region: RegionDatabase, auth: SessionAuth, role: string, deps: { clock: Clock; signerFactory?: SignerFactory }): Promise<pg.ClientConfig> {
+export async function sessionConnectionConfig(
+  region: RegionDatabase,
+  auth: SessionAuth,
+  role: string,
+  deps: { clock: Clock; signerFactory?: SignerFactory },
+): Promise<pg.ClientConfig> {
   if (auth.kind === 'iam') {
     // IAM tokens are signed for one database user: one signer per session role.
-    return connectionConfig(region.target, { clock: deps.clock, iamUser: role, ...(deps.signerFactory ? { signerFactory: deps.signerFactory } : {}) });
+    return connectionConfig(region.target, {
+      clock: deps.clock,
+      iamUser: role,
+      ...(deps.signerFactory ? { signerFactory: deps.signerFactory } : {}),
+    });
   }
   const password = deriveSessionPassword(auth.secret, role);
   const admin = region.connectionConfig;
@@ -126,9 +138,7 @@ interface TenantLoginRow {
 }
 
 export type LoginCheck =
-  | { readonly kind: 'ready' }
-  | { readonly kind: 'not-found' }
-  | { readonly kind: 'refused'; readonly error: FleetError };
+  { readonly kind: 'ready' } | { readonly kind: 'not-found' } | { readonly kind: 'refused'; readonly error: FleetError };
 
 /**
  * Before opening a new connection for a tenant (never on a warm one): as the administrator, check
@@ -137,28 +147,51 @@ export type LoginCheck =
  * them again, after the server refused them: the session itself may have changed its password). The status
  * is checked again, authoritatively, inside every unit of work.
  */
-export async function prepareSessionLogin(region: RegionDatabase, auth: SessionAuth, tenant: { id: string; schema: string; role: string }, options: { force?: boolean } = {}): Promise<LoginCheck> {
+export async function prepareSessionLogin(
+  region: RegionDatabase,
+  auth: SessionAuth,
+  tenant: { id: string; schema: string; role: string },
+  options: { force?: boolean } = {},
+): Promise<LoginCheck> {
   const client = await region.controlPool.connect();
   try {
     const row = await loginRow(client, tenant.id);
     if (!row) return { kind: 'not-found' };
     if (row.status !== 'active') return { kind: 'refused', error: notActive(tenant.id, row.status) };
-    if (row.schema_name !== tenant.schema) return { kind: 'refused', error: new FleetError('REFUSED', `tenant ${JSON.stringify(tenant.id)} is registered with schema ${JSON.stringify(row.schema_name)}, not ${JSON.stringify(tenant.schema)} as the id rule says: refusing to guess. Fix the registry row.`) };
+    if (row.schema_name !== tenant.schema)
+      return {
+        kind: 'refused',
+        error: new FleetError(
+          'REFUSED',
+          `tenant ${JSON.stringify(tenant.id)} is registered with schema ${JSON.stringify(row.schema_name)}, not ${JSON.stringify(tenant.schema)} as the id rule says: refusing to guess. Fix the registry row.`,
+        ),
+      };
     if (row.role_name === null || !row.login_exists || row.role_name !== tenant.role) {
       return {
         kind: 'refused',
-        error: new FleetError('REFUSED', `tenant ${JSON.stringify(tenant.id)} is active but its session role ${JSON.stringify(tenant.role)} is missing or not registered in fleet.session_roles. Opening the access again (any fleet sql) restores the roles of registered tenants.`),
+        error: new FleetError(
+          'REFUSED',
+          `tenant ${JSON.stringify(tenant.id)} is active but its session role ${JSON.stringify(tenant.role)} is missing or not registered in fleet.session_roles. Opening the access again (any fleet sql) restores the roles of registered tenants.`,
+        ),
       };
     }
     if (row.login_auth === auth.id && !options.force) return { kind: 'ready' };
     await withTransaction(client, async () => {
-      const locked = (await client.query<{ login_auth: string | null }>('SELECT login_auth FROM fleet.session_roles WHERE tenant_id = $1 AND role_name = $2 FOR UPDATE', [tenant.id, tenant.role])).rows[0];
+      const locked = (
+        await client.query<{ login_auth: string | null }>(
+          'SELECT login_auth FROM fleet.session_roles WHERE tenant_id = $1 AND role_name = $2 FOR UPDATE',
+          [tenant.id, tenant.role],
+        )
+      ).rows[0];
       if (!locked || (locked.login_auth === auth.id && !options.force)) return;
       const r = quoteIdent(tenant.role);
       if (auth.kind === 'iam') {
         await client.query(`GRANT rds_iam TO ${r}`);
       } else {
-        const sql = await client.query<{ sql: string }>(`SELECT format('ALTER ROLE %I WITH PASSWORD %L', $1::text, $2::text) AS sql`, [tenant.role, scramVerifier(deriveSessionPassword(auth.secret, tenant.role))]);
+        const sql = await client.query<{ sql: string }>(`SELECT format('ALTER ROLE %I WITH PASSWORD %L', $1::text, $2::text) AS sql`, [
+          tenant.role,
+          scramVerifier(deriveSessionPassword(auth.secret, tenant.role)),
+        ]);
         await client.query(sql.rows[0]?.sql as string);
       }
       await client.query('UPDATE fleet.session_roles SET login_auth = $2 WHERE role_name = $1', [tenant.role, auth.id]);

@@ -65,7 +65,8 @@ export class SessionPool {
   #closed = false;
 
   constructor(options: SessionPoolOptions) {
-    if (!Number.isInteger(options.max) || options.max < 1) throw new FleetError('CONFIG_INVALID', `maxConnections ${options.max} is not a positive integer`);
+    if (!Number.isInteger(options.max) || options.max < 1)
+      throw new FleetError('CONFIG_INVALID', `maxConnections ${options.max} is not a positive integer`);
     this.#options = options;
   }
 
@@ -124,7 +125,8 @@ export class SessionPool {
   /** Close idle connections now, refuse new work; busy connections close when released. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(new FleetError('REFUSED', 'this TenantAccess was closed while waiting for a connection'));
+    for (const waiter of this.#waiters.splice(0))
+      waiter.reject(new FleetError('REFUSED', 'this TenantAccess was closed while waiting for a connection'));
     const idle = [...this.#lru.values()];
     this.#lru.clear();
     this.#byTenant.clear();

@@ -99,14 +99,20 @@ interface GrantRow {
   revoke_reason: string | null;
 }
 
-const GRANT_COLUMNS = 'id::text AS id, tenant_id, schema_name, role_name, ticket, granted_to, granted_by, granted_at, expires_at, revoked_at, revoked_by, revoke_reason';
+const GRANT_COLUMNS =
+  'id::text AS id, tenant_id, schema_name, role_name, ticket, granted_to, granted_by, granted_at, expires_at, revoked_at, revoked_by, revoke_reason';
 
 export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): Promise<GrantSupportResult> {
   assertTenantId(options.tenantId);
   const problems: string[] = [];
-  if (!TICKET_PATTERN.test(options.ticket)) problems.push(`ticket ${JSON.stringify(options.ticket)} is not a ticket reference: 1-200 visible characters (e.g. SUP-1234 or a ticket URL)`);
-  if (!Number.isFinite(options.ttlMs) || options.ttlMs < MIN_SUPPORT_TTL_MS || options.ttlMs > MAX_SUPPORT_TTL_MS) problems.push(`ttl ${formatDuration(options.ttlMs)} is outside 1m..8h: support access is time-boxed to at most 8 hours`);
-  if (options.to !== undefined && (options.to.length === 0 || Buffer.byteLength(options.to) > 63 || options.to.includes('\u0000'))) problems.push(`--to ${JSON.stringify(options.to)} is not a database user name (1-63 bytes)`);
+  if (!TICKET_PATTERN.test(options.ticket))
+    problems.push(
+      `ticket ${JSON.stringify(options.ticket)} is not a ticket reference: 1-200 visible characters (e.g. SUP-1234 or a ticket URL)`,
+    );
+  if (!Number.isFinite(options.ttlMs) || options.ttlMs < MIN_SUPPORT_TTL_MS || options.ttlMs > MAX_SUPPORT_TTL_MS)
+    problems.push(`ttl ${formatDuration(options.ttlMs)} is outside 1m..8h: support access is time-boxed to at most 8 hours`);
+  if (options.to !== undefined && (options.to.length === 0 || Buffer.byteLength(options.to) > 63 || options.to.includes('\u0000')))
+    problems.push(`--to ${JSON.stringify(options.to)} is not a database user name (1-63 bytes)`);
   if (problems.length > 0) throw new FleetError('INPUT_INVALID', 'support grant refused; nothing was changed:', problems);
 
   const region = await tenantRegion(fleet, options.tenantId);
@@ -116,13 +122,22 @@ export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): 
   try {
     row = await withTransaction(client, async () => {
       await lockTenantForTransaction(client, options.tenantId);
-      const tenant = (await client.query<{ status: string; schema_name: string }>('SELECT status, schema_name FROM fleet.tenants WHERE id = $1 FOR SHARE', [options.tenantId])).rows[0];
+      const tenant = (
+        await client.query<{ status: string; schema_name: string }>(
+          'SELECT status, schema_name FROM fleet.tenants WHERE id = $1 FOR SHARE',
+          [options.tenantId],
+        )
+      ).rows[0];
       if (!tenant) throw notFound(options.tenantId, fleet);
       if (tenant.status !== 'active' && tenant.status !== 'disconnected') {
-        throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${JSON.stringify(options.tenantId)} is ${tenant.status}: there is no data to support (only active or disconnected tenants can get a support grant)`);
+        throw new FleetError(
+          'TENANT_NOT_ACTIVE',
+          `tenant ${JSON.stringify(options.tenantId)} is ${tenant.status}: there is no data to support (only active or disconnected tenants can get a support grant)`,
+        );
       }
       const prefix = await readRolePrefix(client);
-      const who = (await client.query<{ me: string; db: string }>('SELECT current_user::text AS me, current_database()::text AS db')).rows[0] as { me: string; db: string };
+      const who = (await client.query<{ me: string; db: string }>('SELECT current_user::text AS me, current_database()::text AS db'))
+        .rows[0] as { me: string; db: string };
       const me = who.me;
       if (options.to !== undefined) await assertStaffLogin(client, prefix, options.to);
       const now = fleet.clock.now();
@@ -140,7 +155,10 @@ export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): 
       const s = quoteIdent(grant.schema_name);
       if (options.to === undefined) {
         password = generatePassword();
-        const sql = await client.query<{ sql: string }>(`SELECT format('CREATE ROLE %I WITH LOGIN NOINHERIT CONNECTION LIMIT 5 VALID UNTIL %L PASSWORD %L', $1::text, $2::text, $3::text) AS sql`, [grant.role_name, expires.toISOString(), scramVerifier(password)]);
+        const sql = await client.query<{ sql: string }>(
+          `SELECT format('CREATE ROLE %I WITH LOGIN NOINHERIT CONNECTION LIMIT 5 VALID UNTIL %L PASSWORD %L', $1::text, $2::text, $3::text) AS sql`,
+          [grant.role_name, expires.toISOString(), scramVerifier(password)],
+        );
         await client.query(sql.rows[0]?.sql as string);
       } else {
         await client.query(`CREATE ROLE ${r} WITH NOLOGIN NOINHERIT`);
@@ -165,7 +183,15 @@ export async function grantSupport(fleet: Fleet, options: GrantSupportOptions): 
         action: 'support.granted',
         reason: `ticket ${options.ticket}`,
         actor: fleet.actor,
-        details: { grantId: grantId(region.name, grant.id), ticket: options.ticket, role: grant.role_name, to: options.to ?? null, readOnly: true, ttl: formatDuration(options.ttlMs), expiresAt: expires.toISOString() },
+        details: {
+          grantId: grantId(region.name, grant.id),
+          ticket: options.ticket,
+          role: grant.role_name,
+          to: options.to ?? null,
+          readOnly: true,
+          ttl: formatDuration(options.ttlMs),
+          expiresAt: expires.toISOString(),
+        },
       });
       return grant;
     });
@@ -254,7 +280,11 @@ export async function listSupportGrants(fleet: Fleet, options: { all?: boolean; 
 }
 
 /** Revoke one grant now: its sessions end, its role and privileges go. Idempotent. */
-export async function revokeSupportGrant(fleet: Fleet, id: string, options: { reason?: 'revoked' | 'expired' } = {}): Promise<RevokeResult> {
+export async function revokeSupportGrant(
+  fleet: Fleet,
+  id: string,
+  options: { reason?: 'revoked' | 'expired' } = {},
+): Promise<RevokeResult> {
   const { region, n } = parseGrantId(fleet, id);
   return revokeIn(fleet, region, n, options.reason ?? 'revoked');
 }
@@ -267,7 +297,10 @@ export async function sweepSupportGrants(fleet: Fleet): Promise<{ revoked: Suppo
   const now = fleet.clock.now();
   const revoked: SupportGrant[] = [];
   for (const region of fleet.regions) {
-    const due = await region.query<{ id: string }>('SELECT id::text AS id FROM fleet.support_grants WHERE revoked_at IS NULL AND expires_at <= $1 ORDER BY id', [now]);
+    const due = await region.query<{ id: string }>(
+      'SELECT id::text AS id FROM fleet.support_grants WHERE revoked_at IS NULL AND expires_at <= $1 ORDER BY id',
+      [now],
+    );
     for (const { id } of due.rows) {
       const result = await revokeIn(fleet, region, id, 'expired');
       if (result.changed) revoked.push(result.grant);
@@ -285,7 +318,12 @@ async function revokeIn(fleet: Fleet, region: RegionDatabase, n: string, reason:
       if (!row) throw new FleetError('INPUT_INVALID', `no support grant ${grantId(region.name, n)}: see fleet support list --all`);
       const now = fleet.clock.now();
       if (row.revoked_at !== null) return { grant: toGrant(region.name, row, now), changed: false };
-      const role = (await client.query<{ oid: string; me: string }>('SELECT oid::text AS oid, current_user::text AS me FROM pg_catalog.pg_roles WHERE rolname = $1', [row.role_name])).rows[0];
+      const role = (
+        await client.query<{ oid: string; me: string }>(
+          'SELECT oid::text AS oid, current_user::text AS me FROM pg_catalog.pg_roles WHERE rolname = $1',
+          [row.role_name],
+        )
+      ).rows[0];
       if (role) {
         oid = role.oid;
         await terminateSessions(client, role.oid);
@@ -294,7 +332,10 @@ async function revokeIn(fleet: Fleet, region: RegionDatabase, n: string, reason:
         await client.query([`DROP OWNED BY ${r}`, `DROP ROLE ${r}`].join(';\n'));
       }
       const updated = (
-        await client.query<GrantRow>(`UPDATE fleet.support_grants SET revoked_at = $2, revoked_by = $3, revoke_reason = $4 WHERE id = $1 RETURNING ${GRANT_COLUMNS}`, [n, now, fleet.actor, reason])
+        await client.query<GrantRow>(
+          `UPDATE fleet.support_grants SET revoked_at = $2, revoked_by = $3, revoke_reason = $4 WHERE id = $1 RETURNING ${GRANT_COLUMNS}`,
+          [n, now, fleet.actor, reason],
+        )
       ).rows[0] as GrantRow;
       await recordAudit(client, {
         at: now,
@@ -302,7 +343,14 @@ async function revokeIn(fleet: Fleet, region: RegionDatabase, n: string, reason:
         action: 'support.revoked',
         reason: `ticket ${row.ticket}: ${reason === 'expired' ? `expired ${row.expires_at.toISOString()}` : 'revoked before expiry'}`,
         actor: fleet.actor,
-        details: { grantId: grantId(region.name, n), ticket: row.ticket, role: row.role_name, to: row.granted_to, cause: reason, expiresAt: row.expires_at.toISOString() },
+        details: {
+          grantId: grantId(region.name, n),
+          ticket: row.ticket,
+          role: row.role_name,
+          to: row.granted_to,
+          cause: reason,
+          expiresAt: row.expires_at.toISOString(),
+        },
       });
       return { grant: toGrant(region.name, updated, now), changed: true };
     });
@@ -315,15 +363,26 @@ async function revokeIn(fleet: Fleet, region: RegionDatabase, n: string, reason:
 }
 
 async function terminateSessions(client: pg.ClientBase, oid: string): Promise<void> {
-  await client.query('SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usesysid = $1::oid AND pid <> pg_catalog.pg_backend_pid()', [oid]);
+  await client.query(
+    'SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usesysid = $1::oid AND pid <> pg_catalog.pg_backend_pid()',
+    [oid],
+  );
 }
 
 function parseGrantId(fleet: Fleet, id: string): { region: RegionDatabase; n: string } {
   const match = GRANT_ID_PATTERN.exec(id);
-  if (!match) throw new FleetError('INPUT_INVALID', `${JSON.stringify(id)} is not a support grant id: <region>-<number> as fleet support list prints it, e.g. eu-12`);
+  if (!match)
+    throw new FleetError(
+      'INPUT_INVALID',
+      `${JSON.stringify(id)} is not a support grant id: <region>-<number> as fleet support list prints it, e.g. eu-12`,
+    );
   const [, regionName, n] = match;
   if (regionName === undefined) {
-    if (fleet.regions.length !== 1) throw new FleetError('INPUT_INVALID', `grant id ${JSON.stringify(id)} names no region, and this fleet has ${fleet.regions.length}: write <region>-${n}`);
+    if (fleet.regions.length !== 1)
+      throw new FleetError(
+        'INPUT_INVALID',
+        `grant id ${JSON.stringify(id)} names no region, and this fleet has ${fleet.regions.length}: write <region>-${n}`,
+      );
     return { region: fleet.regions[0] as RegionDatabase, n: n as string };
   }
   return { region: fleet.region(regionName), n: n as string };
@@ -360,7 +419,10 @@ async function tenantRegion(fleet: Fleet, tenantId: string): Promise<RegionDatab
 }
 
 function notFound(tenantId: string, fleet: Fleet): FleetError {
-  return new FleetError('TENANT_NOT_FOUND', `tenant ${JSON.stringify(tenantId)} is not registered in ${fleet.regions.length === 1 ? `region ${fleet.regions[0]?.name}` : 'any region'}: check the id (fleet tenants list)`);
+  return new FleetError(
+    'TENANT_NOT_FOUND',
+    `tenant ${JSON.stringify(tenantId)} is not registered in ${fleet.regions.length === 1 ? `region ${fleet.regions[0]?.name}` : 'any region'}: check the id (fleet tenants list)`,
+  );
 }
 
 function loginFor(region: RegionDatabase, user: string, password: string): SupportLogin {

@@ -90,10 +90,16 @@ export async function createTenantRole(client: pg.ClientBase, tenant: TenantRole
   const problems = [
     ...(row.login_bad_attributes ? ['it has superuser, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS'] : []),
     ...(row.login_other_memberships ? [`it is a member of ${row.login_other_memberships.join(', ')}`] : []),
-    ...(row.registered_to !== null && row.registered_to !== tenant.id ? [`it is registered to tenant ${JSON.stringify(row.registered_to)}`] : []),
+    ...(row.registered_to !== null && row.registered_to !== tenant.id
+      ? [`it is registered to tenant ${JSON.stringify(row.registered_to)}`]
+      : []),
   ];
   if (problems.length > 0) {
-    throw new FleetError('REFUSED', `the session role ${JSON.stringify(login)} of tenant ${JSON.stringify(tenant.id)} already exists and must not be used as is (a name collision or tampering); nothing was granted. Inspect it, drop it (DROP ROLE ${quoteIdent(login)}) and provision again:`, problems);
+    throw new FleetError(
+      'REFUSED',
+      `the session role ${JSON.stringify(login)} of tenant ${JSON.stringify(tenant.id)} already exists and must not be used as is (a name collision or tampering); nothing was granted. Inspect it, drop it (DROP ROLE ${quoteIdent(login)}) and provision again:`,
+      problems,
+    );
   }
   const role = quoteIdent(name);
   const l = quoteIdent(login);
@@ -190,7 +196,10 @@ export async function dropTenantRole(client: pg.ClientBase, tenant: TenantRoleTa
   await client.query('DELETE FROM fleet.session_roles WHERE tenant_id = $1 OR role_name = $2', [tenant.id, names[0]]);
   for (const name of names) {
     if (!row?.existing?.includes(name)) continue;
-    await client.query('SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()', [name]);
+    await client.query(
+      'SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()',
+      [name],
+    );
     await dropRoleStatements(client, name);
   }
 }
@@ -207,7 +216,10 @@ export async function dropRoleStatements(client: pg.ClientBase, role: string): P
     await client.query([`DROP OWNED BY ${r}`, `DROP ROLE ${r}`].join(';\n'));
   } catch (error) {
     if ((error as { code?: string }).code !== DEPENDENT_OBJECTS_STILL_EXIST) throw error;
-    throw new FleetError('REFUSED', `role ${JSON.stringify(role)} cannot be dropped: it owns objects or holds privileges in another database of this server (${(error as { detail?: string }).detail ?? (error as Error).message}). Connect to each database named there as an administrator and run DROP OWNED BY ${r}, then run the purge again. Nothing was dropped.`);
+    throw new FleetError(
+      'REFUSED',
+      `role ${JSON.stringify(role)} cannot be dropped: it owns objects or holds privileges in another database of this server (${(error as { detail?: string }).detail ?? (error as Error).message}). Connect to each database named there as an administrator and run DROP OWNED BY ${r}, then run the purge again. Nothing was dropped.`,
+    );
   }
 }
 

@@ -49,10 +49,15 @@ const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|abort|rollba
 export async function runTenantSql(access: TenantAccess, options: TenantSqlOptions): Promise<TenantSqlResult> {
   assertTenantId(options.tenantId);
   const statements = splitSql(options.sql);
-  if (statements.length === 0) throw new FleetError('INPUT_INVALID', 'no SQL given: pass -c "SELECT ..." or -f FILE with at least one statement');
+  if (statements.length === 0)
+    throw new FleetError('INPUT_INVALID', 'no SQL given: pass -c "SELECT ..." or -f FILE with at least one statement');
   const control = statements.filter(isTransactionControl);
   if (control.length > 0) {
-    throw new FleetError('INPUT_INVALID', 'fleet sql runs your statements in a transaction of its own; remove the transaction control (nothing was run):', control.map((s) => s.slice(0, 120)));
+    throw new FleetError(
+      'INPUT_INVALID',
+      'fleet sql runs your statements in a transaction of its own; remove the transaction control (nothing was run):',
+      control.map((s) => s.slice(0, 120)),
+    );
   }
   const write = options.write === true;
   const region = await regionOf(access, options.tenantId);
@@ -68,7 +73,13 @@ export async function runTenantSql(access: TenantAccess, options: TenantSqlOptio
         details,
       }),
     );
-  await audit('sql', { write, source: options.source ?? null, statements: statements.length, sql: options.sql.slice(0, MAX_AUDITED_SQL), truncated: options.sql.length > MAX_AUDITED_SQL });
+  await audit('sql', {
+    write,
+    source: options.source ?? null,
+    statements: statements.length,
+    sql: options.sql.slice(0, MAX_AUDITED_SQL),
+    truncated: options.sql.length > MAX_AUDITED_SQL,
+  });
   let current = -1;
   try {
     const results = await access.withTenant(
@@ -81,14 +92,27 @@ export async function runTenantSql(access: TenantAccess, options: TenantSqlOptio
           // Still the transaction withTenant began? A COMMIT (or ROLLBACK, PREPARE TRANSACTION,
           // ... AND CHAIN) in the statement before would have ended it: nothing more may run.
           if (i > 0 && (await client.query<{ same: boolean }>(SAME_TRANSACTION_SQL, [began])).rows[0]?.same !== true) {
-            throw new FleetError('REFUSED', `statement ${i} of the operator's SQL ended the transaction fleet sql began: nothing after it was run, and the unit is rolled back`);
+            throw new FleetError(
+              'REFUSED',
+              `statement ${i} of the operator's SQL ended the transaction fleet sql began: nothing after it was run, and the unit is rolled back`,
+            );
           }
           // One statement per protocol message (the extended protocol): PostgreSQL itself refuses
           // a "statement" that holds more than one, whatever the splitter made of the text.
           // (pg supports queryMode; its type definitions do not list it yet.)
           const message = { text: statement, queryMode: 'extended' } as unknown as pg.QueryConfig;
-          const result = (await client.query(message)) as unknown as { command: string; rowCount: number | null; fields?: { name: string }[]; rows?: Record<string, unknown>[] };
-          out.push({ command: result.command, rowCount: result.rowCount, fields: (result.fields ?? []).map((f) => f.name), rows: result.rows ?? [] });
+          const result = (await client.query(message)) as unknown as {
+            command: string;
+            rowCount: number | null;
+            fields?: { name: string }[];
+            rows?: Record<string, unknown>[];
+          };
+          out.push({
+            command: result.command,
+            rowCount: result.rowCount,
+            fields: (result.fields ?? []).map((f) => f.name),
+            rows: result.rows ?? [],
+          });
         }
         current = -1;
         return out;
@@ -116,7 +140,8 @@ export function safeFailure(error: unknown, statement: number): { code: string |
   const at = statement >= 0 ? statement + 1 : null;
   if (error instanceof FleetError) return { code: error.code, statement: at, message: error.message.slice(0, 1_000) };
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return { code, statement: at, message: `PostgreSQL refused${at !== null ? ` statement ${at}` : ''} with SQLSTATE ${code}` };
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code))
+    return { code, statement: at, message: `PostgreSQL refused${at !== null ? ` statement ${at}` : ''} with SQLSTATE ${code}` };
   return { code: null, statement: at, message: 'failed before or outside the statements (no database error)' };
 }
 
@@ -136,12 +161,20 @@ async function regionOf(access: TenantAccess, tenantId: string): Promise<RegionD
   const regions = access.fleet.regions;
   const found = await regionOfTenant(regions, tenantId);
   if (!found) {
-    throw new FleetError('TENANT_NOT_FOUND', `tenant ${JSON.stringify(tenantId)} is not registered in ${regions.length === 1 ? `region ${regions[0]?.name}` : `any region (${regions.map((r) => r.name).join(', ')})`}: check the id (fleet tenants list)`);
+    throw new FleetError(
+      'TENANT_NOT_FOUND',
+      `tenant ${JSON.stringify(tenantId)} is not registered in ${regions.length === 1 ? `region ${regions[0]?.name}` : `any region (${regions.map((r) => r.name).join(', ')})`}: check the id (fleet tenants list)`,
+    );
   }
   return found;
 }
 
 /** A PostgreSQL refusal (an error with a SQLSTATE), as opposed to a bug or a usage error. */
 export function isDatabaseRefusal(error: unknown): error is Error & { code: string } {
-  return typeof error === 'object' && error !== null && !(error instanceof FleetError) && /^[0-9A-Z]{5}$/.test(String((error as { code?: unknown }).code ?? ''));
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    !(error instanceof FleetError) &&
+    /^[0-9A-Z]{5}$/.test(String((error as { code?: unknown }).code ?? ''))
+  );
 }

@@ -87,7 +87,8 @@ function payloadProblem(payload: unknown): string | LifecyclePayload {
   if (p.key !== undefined && typeof p.key !== 'string') return 'the payload key is not a string';
   if (p.baseUrl !== undefined && typeof p.baseUrl !== 'string') return 'the payload baseUrl is not a string';
   if (p.sharedSecret !== undefined && typeof p.sharedSecret !== 'string') return 'the payload sharedSecret is not a string';
-  if (p.eventType === 'installed' && typeof p.sharedSecret === 'string' && (p.sharedSecret.length < 16 || p.sharedSecret.length > 1024)) return 'the payload sharedSecret is not 16 to 1024 characters long';
+  if (p.eventType === 'installed' && typeof p.sharedSecret === 'string' && (p.sharedSecret.length < 16 || p.sharedSecret.length > 1024))
+    return 'the payload sharedSecret is not 16 to 1024 characters long';
   return {
     eventType: p.eventType,
     clientKey: p.clientKey,
@@ -133,19 +134,35 @@ export async function receiveConnectCallback(fleet: Fleet, options: ReceiveCallb
     const base = new URL(options.appBaseUrl);
     if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new Error('not http(s)');
   } catch {
-    throw new FleetError('INPUT_INVALID', `the app base URL ${JSON.stringify(options.appBaseUrl)} is not an http(s) URL: pass the baseUrl of the app's Connect descriptor, e.g. https://app.example.com`);
+    throw new FleetError(
+      'INPUT_INVALID',
+      `the app base URL ${JSON.stringify(options.appBaseUrl)} is not an http(s) URL: pass the baseUrl of the app's Connect descriptor, e.g. https://app.example.com`,
+    );
   }
   const checked = payloadProblem(options.payload);
   if (typeof checked === 'string') return { accepted: false, code: 'PAYLOAD_INVALID', message: `${checked}; nothing was changed` };
   const served = options.event ?? (options.request ? lastSegment(options.request.path) : checked.eventType);
   if (served !== checked.eventType) {
-    return { accepted: false, code: 'EVENT_MISMATCH', message: `the payload's eventType ${JSON.stringify(checked.eventType)} came to the ${JSON.stringify(served)} callback: a token signed for one lifecycle URL cannot trigger another event; nothing was changed` };
+    return {
+      accepted: false,
+      code: 'EVENT_MISMATCH',
+      message: `the payload's eventType ${JSON.stringify(checked.eventType)} came to the ${JSON.stringify(served)} callback: a token signed for one lifecycle URL cannot trigger another event; nothing was changed`,
+    };
   }
   if (options.secretBox && checked.eventType === 'installed' && (checked.sharedSecret === undefined || checked.baseUrl === undefined)) {
-    return { accepted: false, code: 'PAYLOAD_INVALID', message: 'the installed payload has no sharedSecret or no baseUrl: the app cannot authenticate the tenant\'s requests without them; nothing was changed' };
+    return {
+      accepted: false,
+      code: 'PAYLOAD_INVALID',
+      message:
+        "the installed payload has no sharedSecret or no baseUrl: the app cannot authenticate the tenant's requests without them; nothing was changed",
+    };
   }
   if (options.appKey !== undefined && checked.key !== options.appKey) {
-    return { accepted: false, code: 'PAYLOAD_INVALID', message: `the payload is for app ${JSON.stringify(checked.key)}, not ${JSON.stringify(options.appKey)}; nothing was changed` };
+    return {
+      accepted: false,
+      code: 'PAYLOAD_INVALID',
+      message: `the payload is for app ${JSON.stringify(checked.key)}, not ${JSON.stringify(options.appKey)}; nothing was changed`,
+    };
   }
 
   const request = options.request ?? { method: 'POST', path: `/${checked.eventType}` };
@@ -162,12 +179,18 @@ export async function receiveConnectCallback(fleet: Fleet, options: ReceiveCallb
   // Accepted once: the same signed callback again (a captured request replayed while its token is
   // still valid) is refused. Forgotten again when applying it fails, so Atlassian's retry goes through.
   const replay = options.replay === false ? undefined : (options.replay ?? databaseReplayCache(fleet));
-  const tokenHash = createHash('sha256').update(options.jwt?.trim().replace(/^JWT\s+/i, '') ?? '').digest('hex');
+  const tokenHash = createHash('sha256')
+    .update(options.jwt?.trim().replace(/^JWT\s+/i, '') ?? '')
+    .digest('hex');
   if (replay) {
     const exp = typeof verified.claims.exp === 'number' ? verified.claims.exp * 1000 : fleet.clock.now().getTime();
     const expiresAt = new Date(exp + (options.clockToleranceSeconds ?? 0) * 1000 + 60_000);
     if (!(await replay.remember(tokenHash, expiresAt))) {
-      return { accepted: false, code: 'JWT_REPLAYED', message: 'this signed callback was accepted before: a replayed request is refused; nothing was changed' };
+      return {
+        accepted: false,
+        code: 'JWT_REPLAYED',
+        message: 'this signed callback was accepted before: a replayed request is refused; nothing was changed',
+      };
     }
   }
   try {
@@ -178,7 +201,13 @@ export async function receiveConnectCallback(fleet: Fleet, options: ReceiveCallb
   }
 }
 
-async function apply(fleet: Fleet, options: ReceiveCallbackOptions, checked: LifecyclePayload, kid: string, iat: number | null): Promise<CallbackReceipt> {
+async function apply(
+  fleet: Fleet,
+  options: ReceiveCallbackOptions,
+  checked: LifecyclePayload,
+  kid: string,
+  iat: number | null,
+): Promise<CallbackReceipt> {
   const details = { via: 'atlassian-connect', kid, site: checked.baseUrl ?? null, iat };
   const tenant = checked.clientKey;
   const known = await findTenant(fleet, tenant);

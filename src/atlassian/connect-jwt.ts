@@ -75,7 +75,11 @@ function normalizeBaseUrl(url: string): string {
 
 export async function verifyLifecycleJwt(token: string | undefined, options: VerifyLifecycleJwtOptions): Promise<Verified | Rejection> {
   const raw = token?.trim().replace(/^JWT\s+/i, '') ?? '';
-  if (raw === '') return reject('JWT_MISSING', 'no JWT came with the callback (expected an Authorization: JWT <token> header); install callbacks must be signed by Atlassian ("signed-install"); nothing was changed');
+  if (raw === '')
+    return reject(
+      'JWT_MISSING',
+      'no JWT came with the callback (expected an Authorization: JWT <token> header); install callbacks must be signed by Atlassian ("signed-install"); nothing was changed',
+    );
 
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -84,18 +88,26 @@ export async function verifyLifecycleJwt(token: string | undefined, options: Ver
     return reject('JWT_MALFORMED', `the JWT cannot be decoded: ${(error as Error).message}; nothing was changed`);
   }
   if (header.alg !== 'RS256') {
-    return reject('JWT_ALGORITHM', `the JWT is signed with ${JSON.stringify(header.alg)}, not RS256: lifecycle callbacks are signed by Atlassian with RS256 (enable "signed-install" in the app descriptor); nothing was changed`);
+    return reject(
+      'JWT_ALGORITHM',
+      `the JWT is signed with ${JSON.stringify(header.alg)}, not RS256: lifecycle callbacks are signed by Atlassian with RS256 (enable "signed-install" in the app descriptor); nothing was changed`,
+    );
   }
   const kid = header.kid;
-  if (typeof kid !== 'string' || kid === '') return reject('JWT_NO_KID', 'the JWT has no kid header: the key that signed it cannot be looked up; nothing was changed');
-  if (!KID_PATTERN.test(kid) || kid.includes('..')) return reject('JWT_MALFORMED', `the JWT's kid ${JSON.stringify(kid.slice(0, 80))} is not a key id; nothing was changed`);
+  if (typeof kid !== 'string' || kid === '')
+    return reject('JWT_NO_KID', 'the JWT has no kid header: the key that signed it cannot be looked up; nothing was changed');
+  if (!KID_PATTERN.test(kid) || kid.includes('..'))
+    return reject('JWT_MALFORMED', `the JWT's kid ${JSON.stringify(kid.slice(0, 80))} is not a key id; nothing was changed`);
 
   let key: VerificationKey;
   try {
     const fetched = await options.keyFetcher(kid);
     key = typeof fetched === 'string' ? await importSPKI(fetched, 'RS256') : fetched;
   } catch (error) {
-    return reject('KEY_UNAVAILABLE', `the public key ${JSON.stringify(kid)} could not be obtained: ${(error as Error).message}; nothing was changed (retry later; Atlassian retries failed callbacks)`);
+    return reject(
+      'KEY_UNAVAILABLE',
+      `the public key ${JSON.stringify(kid)} could not be obtained: ${(error as Error).message}; nothing was changed (retry later; Atlassian retries failed callbacks)`,
+    );
   }
 
   const audience = normalizeBaseUrl(options.appBaseUrl);
@@ -110,10 +122,19 @@ export async function verifyLifecycleJwt(token: string | undefined, options: Ver
     });
     claims = verified.payload;
   } catch (error) {
-    if (error instanceof errors.JWSSignatureVerificationFailed) return reject('JWT_BAD_SIGNATURE', `the JWT's signature does not verify with Atlassian's key ${JSON.stringify(kid)}: it was not signed by Atlassian or was altered; nothing was changed`);
-    if (error instanceof errors.JWTExpired) return reject('JWT_EXPIRED', `the JWT expired (${error.message}; now ${options.now.toISOString()}); nothing was changed`);
+    if (error instanceof errors.JWSSignatureVerificationFailed)
+      return reject(
+        'JWT_BAD_SIGNATURE',
+        `the JWT's signature does not verify with Atlassian's key ${JSON.stringify(kid)}: it was not signed by Atlassian or was altered; nothing was changed`,
+      );
+    if (error instanceof errors.JWTExpired)
+      return reject('JWT_EXPIRED', `the JWT expired (${error.message}; now ${options.now.toISOString()}); nothing was changed`);
     if (error instanceof errors.JWTClaimValidationFailed) {
-      if (error.claim === 'aud') return reject('JWT_WRONG_AUDIENCE', `the JWT's aud ${JSON.stringify(decodeClaim(raw, 'aud'))} is not this app's base URL ${JSON.stringify(audience)}: it was issued for another app; nothing was changed`);
+      if (error.claim === 'aud')
+        return reject(
+          'JWT_WRONG_AUDIENCE',
+          `the JWT's aud ${JSON.stringify(decodeClaim(raw, 'aud'))} is not this app's base URL ${JSON.stringify(audience)}: it was issued for another app; nothing was changed`,
+        );
       if (error.claim === 'nbf') return reject('JWT_NOT_YET_VALID', `the JWT is not valid yet (${error.message}); nothing was changed`);
       return reject('JWT_CLAIMS_INVALID', `the JWT's claims are not valid: ${error.message} (${error.claim}); nothing was changed`);
     }
@@ -122,11 +143,17 @@ export async function verifyLifecycleJwt(token: string | undefined, options: Ver
   }
 
   if (options.clientKey !== undefined && claims.iss !== options.clientKey) {
-    return reject('JWT_WRONG_ISSUER', `the JWT's iss ${JSON.stringify(claims.iss)} is not the payload's clientKey ${JSON.stringify(options.clientKey)}; nothing was changed`);
+    return reject(
+      'JWT_WRONG_ISSUER',
+      `the JWT's iss ${JSON.stringify(claims.iss)} is not the payload's clientKey ${JSON.stringify(options.clientKey)}; nothing was changed`,
+    );
   }
   const expected = queryStringHash(options.request, options.appBaseUrl);
   if (claims.qsh !== expected) {
-    return reject('JWT_WRONG_QSH', `the JWT's qsh does not match this request (${options.request.method.toUpperCase()} ${options.request.path}): it was issued for another request; nothing was changed`);
+    return reject(
+      'JWT_WRONG_QSH',
+      `the JWT's qsh does not match this request (${options.request.method.toUpperCase()} ${options.request.path}): it was issued for another request; nothing was changed`,
+    );
   }
   return { ok: true, kid, claims };
 }

@@ -19,18 +19,32 @@ export interface ForgeInstalledOptions {
 }
 
 /** The `installed` event: register (or reactivate) the site and record its current installationId. */
-export async function receiveForgeInstalled(fleet: Fleet, tenantId: string, installationId: string, options: ForgeInstalledOptions = {}): Promise<InstallResult> {
+export async function receiveForgeInstalled(
+  fleet: Fleet,
+  tenantId: string,
+  installationId: string,
+  options: ForgeInstalledOptions = {},
+): Promise<InstallResult> {
   assertTenantId(tenantId);
   const known = await findTenant(fleet, tenantId);
   const region = !known && options.region !== undefined ? { region: options.region } : {};
-  const result = await installTenant(fleet, tenantId, { ...region, reason: 'Forge installed event', details: { via: 'forge', installationId } });
+  const result = await installTenant(fleet, tenantId, {
+    ...region,
+    reason: 'Forge installed event',
+    details: { via: 'forge', installationId },
+  });
   await recordForgeInstallation(fleet, tenantId, installationId);
   options.onChange?.(tenantId);
   return result;
 }
 
 /** The `preUninstall` event: an uninstall (the tenant's purge clock starts). */
-export async function receiveForgePreUninstall(fleet: Fleet, tenantId: string, installationId: string, options: { onChange?: (tenantId: string) => void } = {}): Promise<TransitionResult> {
+export async function receiveForgePreUninstall(
+  fleet: Fleet,
+  tenantId: string,
+  installationId: string,
+  options: { onChange?: (tenantId: string) => void } = {},
+): Promise<TransitionResult> {
   const result = await uninstallTenant(fleet, tenantId, { reason: 'Forge preUninstall event', details: { via: 'forge', installationId } });
   options.onChange?.(tenantId);
   return result;

@@ -32,10 +32,16 @@ export interface AppSecretOptions {
 export async function openSecretBox(fleet: Fleet, options: AppSecretOptions = {}): Promise<SecretBox> {
   if (options.appSecret !== undefined) return secretBox(options.appSecret);
   for (const region of fleet.regions) {
-    const auth = await resolveSessionAuth(region, { clock: fleet.clock, ...(options.credentialsDir !== undefined ? { credentialsDir: options.credentialsDir } : {}) });
+    const auth = await resolveSessionAuth(region, {
+      clock: fleet.clock,
+      ...(options.credentialsDir !== undefined ? { credentialsDir: options.credentialsDir } : {}),
+    });
     if (auth.kind === 'scram') return secretBox(auth.secret);
   }
-  throw new FleetError('CONFIG_INVALID', 'no application secret to seal tenant credentials with: this fleet uses IAM database authentication, so pass appSecret (FLEET_APP_SECRET, read from AWS Secrets Manager at start)');
+  throw new FleetError(
+    'CONFIG_INVALID',
+    'no application secret to seal tenant credentials with: this fleet uses IAM database authentication, so pass appSecret (FLEET_APP_SECRET, read from AWS Secrets Manager at start)',
+  );
 }
 
 export interface InstallationRow {
@@ -48,7 +54,11 @@ export interface InstallationRow {
 }
 
 /** The tenant's status and installation, as the administrator (registry data, not tenant data); undefined when no region has the id. */
-export async function readInstallation(fleet: Fleet, tenantId: string, regions: readonly RegionDatabase[] = fleet.regions): Promise<{ region: RegionDatabase; row: InstallationRow } | undefined> {
+export async function readInstallation(
+  fleet: Fleet,
+  tenantId: string,
+  regions: readonly RegionDatabase[] = fleet.regions,
+): Promise<{ region: RegionDatabase; row: InstallationRow } | undefined> {
   for (const region of regions) {
     const { rows } = await region.query<InstallationRow>(
       `SELECT t.status, t.disconnect_cause, i.kind, i.installation_id, i.secret_box, i.secret_key_id
@@ -61,10 +71,18 @@ export async function readInstallation(fleet: Fleet, tenantId: string, regions: 
   return undefined;
 }
 
-async function upsert(fleet: Fleet, tenantId: string, values: { kind: InstallationKind; installationId: string | null; box: Buffer | null; keyId: string | null }): Promise<void> {
+async function upsert(
+  fleet: Fleet,
+  tenantId: string,
+  values: { kind: InstallationKind; installationId: string | null; box: Buffer | null; keyId: string | null },
+): Promise<void> {
   assertTenantId(tenantId);
   const found = await readInstallation(fleet, tenantId);
-  if (!found) throw new FleetError('INPUT_INVALID', `tenant ${JSON.stringify(tenantId)} is not registered: install it before recording its installation`);
+  if (!found)
+    throw new FleetError(
+      'INPUT_INVALID',
+      `tenant ${JSON.stringify(tenantId)} is not registered: install it before recording its installation`,
+    );
   const now = fleet.clock.now();
   await found.region.query(
     `INSERT INTO fleet.installations (tenant_id, kind, installation_id, secret_box, secret_key_id, installed_at, updated_at)
@@ -76,7 +94,12 @@ async function upsert(fleet: Fleet, tenantId: string, values: { kind: Installati
 }
 
 /** After a verified signed install: seal and store (replacing) the tenant's sharedSecret and baseUrl. */
-export async function storeConnectCredentials(fleet: Fleet, box: SecretBox, tenantId: string, credentials: ConnectCredentials): Promise<void> {
+export async function storeConnectCredentials(
+  fleet: Fleet,
+  box: SecretBox,
+  tenantId: string,
+  credentials: ConnectCredentials,
+): Promise<void> {
   const sealed = box.seal(tenantId, JSON.stringify({ sharedSecret: credentials.sharedSecret, baseUrl: credentials.baseUrl }));
   await upsert(fleet, tenantId, { kind: 'connect', installationId: null, box: sealed, keyId: box.keyId });
 }
@@ -87,11 +110,22 @@ export async function recordForgeInstallation(fleet: Fleet, tenantId: string, in
 }
 
 export function openConnectCredentials(box: SecretBox, tenantId: string, row: InstallationRow): ConnectCredentials {
-  if (row.kind !== 'connect' || !row.secret_box) throw new FleetError('REFUSED', `tenant ${JSON.stringify(tenantId)} has no Connect credentials: it was not installed through a signed Connect install`);
+  if (row.kind !== 'connect' || !row.secret_box)
+    throw new FleetError(
+      'REFUSED',
+      `tenant ${JSON.stringify(tenantId)} has no Connect credentials: it was not installed through a signed Connect install`,
+    );
   if (row.secret_key_id !== box.keyId) {
-    throw new FleetError('REFUSED', `the credentials of tenant ${JSON.stringify(tenantId)} were sealed under another application secret (key id ${row.secret_key_id}, this one ${box.keyId}): give every host the same FLEET_APP_SECRET, or have the tenant reinstall`);
+    throw new FleetError(
+      'REFUSED',
+      `the credentials of tenant ${JSON.stringify(tenantId)} were sealed under another application secret (key id ${row.secret_key_id}, this one ${box.keyId}): give every host the same FLEET_APP_SECRET, or have the tenant reinstall`,
+    );
   }
   const parsed = JSON.parse(box.open(tenantId, row.secret_box)) as Partial<ConnectCredentials>;
-  if (typeof parsed.sharedSecret !== 'string' || typeof parsed.baseUrl !== 'string') throw new FleetError('REFUSED', `the sealed credentials of tenant ${JSON.stringify(tenantId)} are incomplete; a reinstall seals them again`);
+  if (typeof parsed.sharedSecret !== 'string' || typeof parsed.baseUrl !== 'string')
+    throw new FleetError(
+      'REFUSED',
+      `the sealed credentials of tenant ${JSON.stringify(tenantId)} are incomplete; a reinstall seals them again`,
+    );
   return { sharedSecret: parsed.sharedSecret, baseUrl: parsed.baseUrl };
 }

@@ -30,7 +30,10 @@ export function encodeRfc3986(value: string): string {
   try {
     encoded = encodeURIComponent(value);
   } catch {
-    throw new FleetError('INPUT_INVALID', `query string value ${JSON.stringify(value)} is not valid Unicode (a lone surrogate); it cannot be hashed`);
+    throw new FleetError(
+      'INPUT_INVALID',
+      `query string value ${JSON.stringify(value)} is not valid Unicode (a lone surrogate); it cannot be hashed`,
+    );
   }
   // encodeURIComponent leaves ! ' ( ) * alone; RFC 3986 reserves them.
   return encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);

@@ -24,7 +24,10 @@ export interface SecretBox {
 
 export function secretBox(appSecret: string): SecretBox {
   if (appSecret.length < 32) {
-    throw new FleetError('CONFIG_INVALID', `the application secret has ${appSecret.length} characters; it needs at least 32 to seal tenant credentials: set FLEET_APP_SECRET (in AWS, from Secrets Manager)`);
+    throw new FleetError(
+      'CONFIG_INVALID',
+      `the application secret has ${appSecret.length} characters; it needs at least 32 to seal tenant credentials: set FLEET_APP_SECRET (in AWS, from Secrets Manager)`,
+    );
   }
   const key = Buffer.from(hkdfSync('sha256', appSecret, 'tenant-fleet', 'connect tenant credentials v1', 32));
   const keyId = createHmac('sha256', appSecret).update('tenant-fleet connect credentials key id', 'utf8').digest('hex').slice(0, 16);
@@ -39,7 +42,10 @@ export function secretBox(appSecret: string): SecretBox {
     },
     open(tenantId, box) {
       if (box.length < 1 + IV_BYTES + TAG_BYTES || box[0] !== VERSION) {
-        throw new FleetError('REFUSED', `the sealed credentials of tenant ${JSON.stringify(tenantId)} are not in a known format; a reinstall seals them again`);
+        throw new FleetError(
+          'REFUSED',
+          `the sealed credentials of tenant ${JSON.stringify(tenantId)} are not in a known format; a reinstall seals them again`,
+        );
       }
       const iv = box.subarray(1, 1 + IV_BYTES);
       const tag = box.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
@@ -49,7 +55,10 @@ export function secretBox(appSecret: string): SecretBox {
       try {
         return Buffer.concat([decipher.update(box.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
       } catch {
-        throw new FleetError('REFUSED', `the sealed credentials of tenant ${JSON.stringify(tenantId)} do not open with this application secret (another FLEET_APP_SECRET, or an altered row); a reinstall seals them again`);
+        throw new FleetError(
+          'REFUSED',
+          `the sealed credentials of tenant ${JSON.stringify(tenantId)} do not open with this application secret (another FLEET_APP_SECRET, or an altered row); a reinstall seals them again`,
+        );
       }
     },
   };

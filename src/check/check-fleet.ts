@@ -13,5 +13,7 @@ export async function checkFleetMigrations(fleet: Fleet, options: CheckOptions =
   const files = readMigrationFiles(fleet.migrationsDir);
   const region = fleet.regions[0];
   if (!region) throw new FleetError('CONFIG_INVALID', 'the fleet has no region to check the migrations on');
-  return withClient(region.controlPool, (client) => checkMigrations(client, files, { statementTimeoutMs: fleet.config.runner.statementTimeoutMs, ...options }));
+  return withClient(region.controlPool, (client) =>
+    checkMigrations(client, files, { statementTimeoutMs: fleet.config.runner.statementTimeoutMs, ...options }),
+  );
 }

@@ -73,7 +73,11 @@ async function upOnData(client: pg.ClientBase, schema: string, file: MigrationFi
   await client.query('BEGIN');
   try {
     await seedSchema(client, schema, rows);
-    const sql = file.noTransaction ? splitStatements(file.sql).map((s) => s.replace(/\bconcurrently\b/gi, '')).join(';\n') : file.sql;
+    const sql = file.noTransaction
+      ? splitStatements(file.sql)
+          .map((s) => s.replace(/\bconcurrently\b/gi, ''))
+          .join(';\n')
+      : file.sql;
     await client.query('SAVEPOINT up');
     await client.query(sql);
     return undefined;
@@ -92,7 +96,11 @@ async function upOnData(client: pg.ClientBase, schema: string, file: MigrationFi
  * that did not restore the schema, the schema is rebuilt so later files are checked on the state
  * a tenant would have.
  */
-export async function checkMigrations(client: pg.ClientBase, files: readonly MigrationFile[], options: CheckOptions = {}): Promise<CheckReport> {
+export async function checkMigrations(
+  client: pg.ClientBase,
+  files: readonly MigrationFile[],
+  options: CheckOptions = {},
+): Promise<CheckReport> {
   const schema = `${CHECK_SCHEMA_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
   const problems: CheckProblem[] = [];
   const checked: string[] = [];
@@ -103,17 +111,25 @@ export async function checkMigrations(client: pg.ClientBase, files: readonly Mig
   };
   const items = async () => (await catalogItems(client, [schema])).get(schema) ?? new Map<string, string>();
   try {
-    await client.query(`SELECT set_config('search_path', $1, false), set_config('statement_timeout', $2, false)`, [tenantSearchPath(schema), `${options.statementTimeoutMs ?? 600_000}ms`]);
+    await client.query(`SELECT set_config('search_path', $1, false), set_config('statement_timeout', $2, false)`, [
+      tenantSearchPath(schema),
+      `${options.statementTimeoutMs ?? 600_000}ms`,
+    ]);
     await reset(0);
     for (const [i, file] of files.entries()) {
       const name = `${file.name}.sql`;
       const onData = await upOnData(client, schema, file, seedRows);
-      if (onData !== undefined) problems.push({ file: name, kind: 'up-fails-on-data', detail: `with ${seedRows} row(s) in every table the up fails: ${onData}` });
+      if (onData !== undefined)
+        problems.push({ file: name, kind: 'up-fails-on-data', detail: `with ${seedRows} row(s) in every table the up fails: ${onData}` });
       const before = file.down ? await items() : undefined;
       try {
         await runSql(client, file.sql, file.noTransaction);
       } catch (error) {
-        problems.push({ file: name, kind: 'up-failed', detail: `the up fails after the migrations before it: ${messageOf(error)}; later files were not checked` });
+        problems.push({
+          file: name,
+          kind: 'up-failed',
+          detail: `the up fails after the migrations before it: ${messageOf(error)}; later files were not checked`,
+        });
         break;
       }
       if (!file.down || !before) continue;

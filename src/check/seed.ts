@@ -61,7 +61,9 @@ export async function seedSchema(client: pg.ClientBase, schema: string, rows: nu
       }
       const values = Array.from({ length: rows }, (_, i) => `(${cols.map((c) => valueFor(c, i + 1)).join(', ')})`).join(', ');
       try {
-        await client.query(`SAVEPOINT seed; INSERT INTO ${quoteQualified(schema, table)} (${cols.map((c) => quoteIdent(c.column)).join(', ')}) VALUES ${values}; RELEASE SAVEPOINT seed`);
+        await client.query(
+          `SAVEPOINT seed; INSERT INTO ${quoteQualified(schema, table)} (${cols.map((c) => quoteIdent(c.column)).join(', ')}) VALUES ${values}; RELEASE SAVEPOINT seed`,
+        );
         pending.delete(table);
       } catch {
         await client.query('ROLLBACK TO SAVEPOINT seed');

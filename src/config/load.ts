@@ -25,7 +25,11 @@ export function parseFleetConfig(raw: unknown, source = 'fleet description'): Fl
     const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
     return `${where}: ${issue.message}`;
   });
-  throw new FleetError('CONFIG_INVALID', `${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); fix each and retry:`, problems);
+  throw new FleetError(
+    'CONFIG_INVALID',
+    `${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); fix each and retry:`,
+    problems,
+  );
 }
 
 export function loadFleetConfig(file = defaultConfigPath()): FleetConfig {
@@ -33,7 +37,10 @@ export function loadFleetConfig(file = defaultConfigPath()): FleetConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new FleetError('CONFIG_INVALID', `cannot read the fleet description ${file}: ${(error as Error).message}. Set FLEET_CONFIG to its path.`);
+    throw new FleetError(
+      'CONFIG_INVALID',
+      `cannot read the fleet description ${file}: ${(error as Error).message}. Set FLEET_CONFIG to its path.`,
+    );
   }
   let raw: unknown;
   try {

@@ -18,18 +18,22 @@ const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'expected an I
 
 /** Either a network the stack creates, or an existing VPC and subnets the region names. */
 const network = z.union([
-  z.object({
-    vpcCidr: cidr.default('10.0.0.0/16'),
-    /** Sources allowed to reach PostgreSQL on 5432. */
-    allowedCidrs: z.array(cidr).default([]),
-    allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/)).default([]),
-  }).strict(),
-  z.object({
-    vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'expected a VPC id such as vpc-0abc123'),
-    subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(2, 'name subnets in at least two availability zones'),
-    allowedCidrs: z.array(cidr).default([]),
-    allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/)).default([]),
-  }).strict(),
+  z
+    .object({
+      vpcCidr: cidr.default('10.0.0.0/16'),
+      /** Sources allowed to reach PostgreSQL on 5432. */
+      allowedCidrs: z.array(cidr).default([]),
+      allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/)).default([]),
+    })
+    .strict(),
+  z
+    .object({
+      vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'expected a VPC id such as vpc-0abc123'),
+      subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(2, 'name subnets in at least two availability zones'),
+      allowedCidrs: z.array(cidr).default([]),
+      allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/)).default([]),
+    })
+    .strict(),
 ]);
 
 /** Where the runner reaches a deployed region (the stack's outputs); absent: the embedded default. */
@@ -51,8 +55,14 @@ export const regionSchema = z
     jurisdiction: z.string().min(2),
     /** Where backups are copied: another region of the same jurisdiction. */
     offsiteRegion: awsRegion,
-    engineVersion: z.string().regex(/^\d+(\.\d+)?$/).default('17'),
-    instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/).default('db.r6g.large'),
+    engineVersion: z
+      .string()
+      .regex(/^\d+(\.\d+)?$/)
+      .default('17'),
+    instanceClass: z
+      .string()
+      .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/)
+      .default('db.r6g.large'),
     allocatedStorageGb: z.number().int().min(20).default(100),
     maxAllocatedStorageGb: z.number().int().min(20).default(1000),
     network: network.default({ vpcCidr: '10.0.0.0/16', allowedCidrs: [], allowedSecurityGroupIds: [] }),
@@ -132,7 +142,10 @@ export const fleetSchema = z
          * An account holds one OIDC provider per URL: name the existing one here and the access
          * stack trusts it instead of creating its own. Absent: the stack creates it.
          */
-        providerArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/, 'expected arn:aws:iam::ACCOUNT:oidc-provider/HOST').optional(),
+        providerArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/, 'expected arn:aws:iam::ACCOUNT:oidc-provider/HOST')
+          .optional(),
       })
       .strict(),
     tags: z.record(z.string(), z.string()).default({}),
@@ -141,43 +154,79 @@ export const fleetSchema = z
      * regional database in the shared schema fleet_ext, which is on every tenant's search_path.
      */
     extensions: z
-      .array(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'an extension name as PostgreSQL knows it, e.g. pg_trgm or btree_gin (lowercase letters, digits, _ and -)'))
+      .array(
+        z
+          .string()
+          .regex(
+            /^[a-z][a-z0-9_-]{0,62}$/,
+            'an extension name as PostgreSQL knows it, e.g. pg_trgm or btree_gin (lowercase letters, digits, _ and -)',
+          ),
+      )
       .default([]),
   })
   .strict()
   .superRefine((fleet, ctx) => {
     fleet.extensions.forEach((name, i) => {
-      if (fleet.extensions.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['extensions', i], message: `extension "${name}" is listed twice` });
+      if (fleet.extensions.indexOf(name) !== i)
+        ctx.addIssue({ code: 'custom', path: ['extensions', i], message: `extension "${name}" is listed twice` });
     });
     const seen = new Set<string>();
     fleet.regions.forEach((region, i) => {
       const at = ['regions', i];
       if (seen.has(region.name)) {
-        ctx.addIssue({ code: 'custom', path: [...at, 'name'], message: `region name "${region.name}" is used twice; names must be unique` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'name'],
+          message: `region name "${region.name}" is used twice; names must be unique`,
+        });
       }
       seen.add(region.name);
       const own = AWS_REGION_JURISDICTIONS[region.awsRegion];
       const offsite = AWS_REGION_JURISDICTIONS[region.offsiteRegion];
       if (own && own !== region.jurisdiction) {
-        ctx.addIssue({ code: 'custom', path: [...at, 'jurisdiction'], message: `"${region.jurisdiction}" does not match ${region.awsRegion}, which lies in ${own}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'jurisdiction'],
+          message: `"${region.jurisdiction}" does not match ${region.awsRegion}, which lies in ${own}`,
+        });
       }
       if (region.offsiteRegion === region.awsRegion) {
-        ctx.addIssue({ code: 'custom', path: [...at, 'offsiteRegion'], message: `off-site region ${region.offsiteRegion} equals the region itself; name another region of ${own ?? region.jurisdiction}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'offsiteRegion'],
+          message: `off-site region ${region.offsiteRegion} equals the region itself; name another region of ${own ?? region.jurisdiction}`,
+        });
       } else if (own && offsite && own !== offsite) {
-        ctx.addIssue({ code: 'custom', path: [...at, 'offsiteRegion'], message: `off-site region ${region.offsiteRegion} lies in ${offsite}, not ${own}: backups must stay in the region's jurisdiction` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'offsiteRegion'],
+          message: `off-site region ${region.offsiteRegion} lies in ${offsite}, not ${own}: backups must stay in the region's jurisdiction`,
+        });
       }
       if (region.maxAllocatedStorageGb < region.allocatedStorageGb) {
-        ctx.addIssue({ code: 'custom', path: [...at, 'maxAllocatedStorageGb'], message: `${region.maxAllocatedStorageGb} is below allocatedStorageGb ${region.allocatedStorageGb}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'maxAllocatedStorageGb'],
+          message: `${region.maxAllocatedStorageGb} is below allocatedStorageGb ${region.allocatedStorageGb}`,
+        });
       }
     });
     const { vaultLock } = fleet.backup;
     if (vaultLock.minRetentionDays > vaultLock.maxRetentionDays) {
-      ctx.addIssue({ code: 'custom', path: ['backup', 'vaultLock'], message: `minRetentionDays ${vaultLock.minRetentionDays} exceeds maxRetentionDays ${vaultLock.maxRetentionDays}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backup', 'vaultLock'],
+        message: `minRetentionDays ${vaultLock.minRetentionDays} exceeds maxRetentionDays ${vaultLock.maxRetentionDays}`,
+      });
     }
     for (const key of ['dailyRetentionDays', 'weeklyRetentionDays'] as const) {
       const days = fleet.backup[key];
       if (days < vaultLock.minRetentionDays || days > vaultLock.maxRetentionDays) {
-        ctx.addIssue({ code: 'custom', path: ['backup', key], message: `${days} days lies outside the vault lock's bounds ${vaultLock.minRetentionDays}-${vaultLock.maxRetentionDays}: the vault would refuse the recovery points` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['backup', key],
+          message: `${days} days lies outside the vault lock's bounds ${vaultLock.minRetentionDays}-${vaultLock.maxRetentionDays}: the vault would refuse the recovery points`,
+        });
       }
     }
   });

@@ -44,7 +44,8 @@ export function checksumDifferences(source: readonly TableChecksum[], target: re
     const t = byTable.get(s.table);
     if (!t) problems.push(`table ${s.table}: missing in the target`);
     else if (t.rows !== s.rows) problems.push(`table ${s.table}: ${s.rows} rows in the source, ${t.rows} in the target`);
-    else if (t.checksum !== s.checksum) problems.push(`table ${s.table}: checksums differ (${s.checksum} in the source, ${t.checksum} in the target)`);
+    else if (t.checksum !== s.checksum)
+      problems.push(`table ${s.table}: checksums differ (${s.checksum} in the source, ${t.checksum} in the target)`);
   }
   for (const t of target) if (!source.some((s) => s.table === t.table)) problems.push(`table ${t.table}: in the target only`);
   return problems;

@@ -84,7 +84,13 @@ export async function copyTenant(options: CopyTenantOptions): Promise<CopyReport
           const tables = await listTables(src, source.schema);
           const sequences = await readSequences(src, source.schema);
           const report = await withClient(target.pool, async (dst) => {
-            await buildStructure(dst, { id: target.tenantId, schema: target.schema, region: target.region, status: target.status }, files, settings, version);
+            await buildStructure(
+              dst,
+              { id: target.tenantId, schema: target.schema, region: target.region, status: target.status },
+              files,
+              settings,
+              version,
+            );
             await step({ action: 'copy.structure', details: { version, schema: target.schema } });
             return withTransaction(dst, async () => {
               await setDeterministicText(dst);
@@ -97,9 +103,17 @@ export async function copyTenant(options: CopyTenantOptions): Promise<CopyReport
               await writeSequences(dst, target.schema, sequences);
               await step({ action: 'copy.data', details: { tables: tables.length, sequences: sequences.length } });
               // Two servers (or two backends), one scan each: side by side.
-              const [sourceSums, targetSums] = await Promise.all([schemaChecksums(src, source.schema, tables), schemaChecksums(dst, target.schema, tables)]);
+              const [sourceSums, targetSums] = await Promise.all([
+                schemaChecksums(src, source.schema, tables),
+                schemaChecksums(dst, target.schema, tables),
+              ]);
               const problems = checksumDifferences(sourceSums, targetSums);
-              if (problems.length > 0) throw new FleetError('REFUSED', `the copy of tenant ${JSON.stringify(source.tenantId)} does not equal its source; the target copy was dropped:`, problems);
+              if (problems.length > 0)
+                throw new FleetError(
+                  'REFUSED',
+                  `the copy of tenant ${JSON.stringify(source.tenantId)} does not equal its source; the target copy was dropped:`,
+                  problems,
+                );
               return { version, tables: sourceSums, sequences: sequences.length, durationMs: 0 };
             });
           });
@@ -123,7 +137,10 @@ async function replicaMode(client: pg.ClientBase): Promise<void> {
     await client.query("SET LOCAL session_replication_role = 'replica'");
   } catch (error) {
     if (sqlStateOf(error) !== SQLSTATE.INSUFFICIENT_PRIVILEGE) throw error;
-    throw new FleetError('REFUSED', 'the migrator role may not set session_replication_role, which the copy needs to load rows without firing foreign-key and app triggers. As an administrator: `GRANT SET ON PARAMETER session_replication_role TO <migrator>` (PostgreSQL 15+; on RDS the rds_superuser role may set it). Nothing was copied.');
+    throw new FleetError(
+      'REFUSED',
+      'the migrator role may not set session_replication_role, which the copy needs to load rows without firing foreign-key and app triggers. As an administrator: `GRANT SET ON PARAMETER session_replication_role TO <migrator>` (PostgreSQL 15+; on RDS the rds_superuser role may set it). Nothing was copied.',
+    );
   }
 }
 
@@ -135,9 +152,10 @@ function assertSameTables(tenantId: string, source: readonly CopyTable[], target
   const missing = want.filter((s) => !have.has(s));
   const extra = target.map(shape).filter((s) => !want.includes(s));
   if (missing.length > 0 || extra.length > 0) {
-    throw new FleetError('REFUSED', `tenant ${JSON.stringify(tenantId)}'s tables differ from what its migrations build (changed outside the migrations? \`fleet verify\` names the drift); nothing was copied:`, [
-      ...missing.map((s) => `in the source only: ${s}`),
-      ...extra.map((s) => `built by the migrations only: ${s}`),
-    ]);
+    throw new FleetError(
+      'REFUSED',
+      `tenant ${JSON.stringify(tenantId)}'s tables differ from what its migrations build (changed outside the migrations? \`fleet verify\` names the drift); nothing was copied:`,
+      [...missing.map((s) => `in the source only: ${s}`), ...extra.map((s) => `built by the migrations only: ${s}`)],
+    );
   }
 }

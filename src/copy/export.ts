@@ -23,7 +23,13 @@ export interface ExportManifest {
   readonly exportedAt: string;
   readonly exportedBy: string;
   /** Per table: its JSON Lines file, row count and the copy's checksum (src/copy/checksum.ts) of the rows. */
-  readonly tables: readonly { readonly table: string; readonly file: string; readonly rows: number; readonly checksum: string; readonly bytes: number }[];
+  readonly tables: readonly {
+    readonly table: string;
+    readonly file: string;
+    readonly rows: number;
+    readonly checksum: string;
+    readonly bytes: number;
+  }[];
 }
 
 function orderBy(table: CopyTable): string {
@@ -36,7 +42,9 @@ function orderBy(table: CopyTable): string {
  */
 async function addTable(pack: tar.Pack, client: pg.ClientBase, schema: string, table: CopyTable): Promise<number> {
   const select = `SELECT row_to_json(t) FROM ${quoteQualified(schema, table.name)} AS t ORDER BY ${orderBy(table)}`;
-  const { rows } = await client.query<{ bytes: string }>(`SELECT coalesce(sum(octet_length(j::text) + 1), 0)::bigint AS bytes FROM (SELECT row_to_json(t) AS j FROM ${quoteQualified(schema, table.name)} AS t) AS s`);
+  const { rows } = await client.query<{ bytes: string }>(
+    `SELECT coalesce(sum(octet_length(j::text) + 1), 0)::bigint AS bytes FROM (SELECT row_to_json(t) AS j FROM ${quoteQualified(schema, table.name)} AS t) AS s`,
+  );
   const bytes = Number(rows[0]?.bytes ?? 0);
   const entry = pack.entry({ name: `${table.name}.jsonl`, size: bytes, mode: 0o644 });
   await pipeline(client.query(copyTo(`COPY (${select}) TO STDOUT`)), new CopyTextToJsonLines(), entry);
@@ -51,7 +59,8 @@ async function addTable(pack: tar.Pack, client: pg.ClientBase, schema: string, t
  */
 export async function exportTenant(fleet: Fleet, tenantId: string, out: string): Promise<ExportManifest> {
   const { region, row } = await requireTenant(fleet, tenantId);
-  if (row.status === 'purged') throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${tenantId} was purged: its data is gone, nothing to export`);
+  if (row.status === 'purged')
+    throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${tenantId} was purged: its data is gone, nothing to export`);
   const pack = tar.pack();
   const written = pipeline(pack, createGzip(), createWriteStream(out));
   // Awaited below on success; on failure the read's error is the one thrown.
@@ -68,7 +77,14 @@ export async function exportTenant(fleet: Fleet, tenantId: string, out: string):
           const sum = await tableChecksum(client, row.schema_name, table);
           tables.push({ table: table.name, file: `${table.name}.jsonl`, rows: sum.rows, checksum: sum.checksum, bytes });
         }
-        return { tenantId, region: region.name, migrationVersion: version, exportedAt: fleet.clock.now().toISOString(), exportedBy: fleet.actor, tables };
+        return {
+          tenantId,
+          region: region.name,
+          migrationVersion: version,
+          exportedAt: fleet.clock.now().toISOString(),
+          exportedBy: fleet.actor,
+          tables,
+        };
       },
       { repeatableRead: true, readOnly: true },
     ),
@@ -80,7 +96,13 @@ export async function exportTenant(fleet: Fleet, tenantId: string, out: string):
   pack.finalize();
   await written;
   await withClient(region.controlPool, (client) =>
-    recordAudit(client, { at: fleet.clock.now(), tenantId, action: 'exported', actor: fleet.actor, details: { file: out, version: manifest.migrationVersion, tables: manifest.tables.map((t) => ({ table: t.table, rows: t.rows })) } }),
+    recordAudit(client, {
+      at: fleet.clock.now(),
+      tenantId,
+      action: 'exported',
+      actor: fleet.actor,
+      details: { file: out, version: manifest.migrationVersion, tables: manifest.tables.map((t) => ({ table: t.table, rows: t.rows })) },
+    }),
   );
   return manifest;
 }

@@ -3,7 +3,14 @@
  * ledger, data streamed with COPY, sequences, per-table counts and checksums), and what is built
  * on it: moving a tenant between regions, with the phases of Atlassian's realm-migration hooks.
  */
-export { copyTenant, type CopyDestination, type CopyReport, type CopySource, type CopyStep, type CopyTenantOptions } from './copy-tenant.ts';
+export {
+  copyTenant,
+  type CopyDestination,
+  type CopyReport,
+  type CopySource,
+  type CopyStep,
+  type CopyTenantOptions,
+} from './copy-tenant.ts';
 export { checksumDifferences, schemaChecksums, tableChecksum, type TableChecksum } from './checksum.ts';
 export { listTables, type CopyTable } from './tables.ts';
 export { dropTenantData } from './drop-copy.ts';

@@ -17,11 +17,17 @@ export async function readTenantLedger(client: pg.ClientBase, tenantId: string):
 export function ledgerVersion(tenantId: string, applied: readonly string[], files: readonly MigrationFile[]): string | null {
   const unknown = applied.filter((name) => !files.some((f) => f.name === name));
   if (unknown.length > 0) {
-    throw new FleetError('REFUSED', `tenant ${JSON.stringify(tenantId)} has migrations this code does not know (${unknown.join(', ')}): its source is newer than these migration files. Run the copy with the release that wrote them (or deploy it first); nothing was copied.`);
+    throw new FleetError(
+      'REFUSED',
+      `tenant ${JSON.stringify(tenantId)} has migrations this code does not know (${unknown.join(', ')}): its source is newer than these migration files. Run the copy with the release that wrote them (or deploy it first); nothing was copied.`,
+    );
   }
   const gap = files.slice(0, applied.length).find((f, i) => f.name !== applied[i]);
   if (gap) {
-    throw new FleetError('REFUSED', `tenant ${JSON.stringify(tenantId)} skipped migration ${gap.name} (its ledger: ${applied.join(', ')}); migrate it (\`fleet migrate --tenant ${tenantId}\`) before copying it. Nothing was copied.`);
+    throw new FleetError(
+      'REFUSED',
+      `tenant ${JSON.stringify(tenantId)} skipped migration ${gap.name} (its ledger: ${applied.join(', ')}); migrate it (\`fleet migrate --tenant ${tenantId}\`) before copying it. Nothing was copied.`,
+    );
   }
   return applied.at(-1) ?? null;
 }

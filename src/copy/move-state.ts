@@ -10,7 +10,13 @@ export interface RegionSide {
   readonly schema: string;
   readonly movedFrom: string | null;
   readonly createdAt: Date;
-  readonly copy: { readonly direction: 'out' | 'in'; readonly kind: string; readonly peer: string; readonly phase: 'copying' | 'verified' | 'failed'; readonly details: Record<string, unknown> } | null;
+  readonly copy: {
+    readonly direction: 'out' | 'in';
+    readonly kind: string;
+    readonly peer: string;
+    readonly phase: 'copying' | 'verified' | 'failed';
+    readonly details: Record<string, unknown>;
+  } | null;
 }
 
 interface SideRow {
@@ -43,7 +49,10 @@ export async function readSides(fleet: Fleet, id: string): Promise<RegionSide[]>
         schema: row.schema_name,
         movedFrom: row.moved_from,
         createdAt: row.created_at,
-        copy: row.direction && row.kind && row.peer && row.phase ? { direction: row.direction, kind: row.kind, peer: row.peer, phase: row.phase, details: row.details ?? {} } : null,
+        copy:
+          row.direction && row.kind && row.peer && row.phase
+            ? { direction: row.direction, kind: row.kind, peer: row.peer, phase: row.phase, details: row.details ?? {} }
+            : null,
       };
     }),
   );
@@ -70,7 +79,10 @@ export interface MoveSituation {
 
 export function moveSituation(sides: readonly RegionSide[]): MoveSituation {
   const source = sides.find((s) => s.copy?.direction === 'out' && s.copy.kind === 'move');
-  const movedIn = sides.find((s) => s.status === 'active' && s.movedFrom !== null && s.copy === null && (source === undefined || source.copy?.peer === s.region.name));
+  const movedIn = sides.find(
+    (s) =>
+      s.status === 'active' && s.movedFrom !== null && s.copy === null && (source === undefined || source.copy?.peer === s.region.name),
+  );
   if (source && movedIn) return { status: 'committed', source, target: movedIn };
   if (!source) {
     const active = sides.find((s) => s.status === 'active');

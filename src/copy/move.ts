@@ -31,11 +31,30 @@ export interface MoveResult extends MovePlan {
 }
 
 const busy = (id: string, region: string) =>
-  new FleetError('REFUSED', `tenant ${id} is held in region ${region} by a migration, a purge or another copy; nothing was changed: run the move again when it is done`);
+  new FleetError(
+    'REFUSED',
+    `tenant ${id} is held in region ${region} by a migration, a purge or another copy; nothing was changed: run the move again when it is done`,
+  );
 
-async function audit(pool: pg.Pool, fleet: Fleet, tenantId: string, action: string, details: Record<string, unknown>, states: { from?: string; to?: string; reason?: string } = {}): Promise<void> {
+async function audit(
+  pool: pg.Pool,
+  fleet: Fleet,
+  tenantId: string,
+  action: string,
+  details: Record<string, unknown>,
+  states: { from?: string; to?: string; reason?: string } = {},
+): Promise<void> {
   await withClient(pool, (client) =>
-    recordAudit(client, { at: fleet.clock.now(), tenantId, action, fromState: states.from ?? null, toState: states.to ?? null, reason: states.reason ?? null, actor: fleet.actor, details }),
+    recordAudit(client, {
+      at: fleet.clock.now(),
+      tenantId,
+      action,
+      fromState: states.from ?? null,
+      toState: states.to ?? null,
+      reason: states.reason ?? null,
+      actor: fleet.actor,
+      details,
+    }),
   );
 }
 
@@ -48,18 +67,38 @@ export async function scheduleMove(fleet: Fleet, tenantId: string, toRegion: str
   const target = fleet.region(toRegion);
   const situation = moveSituation(await readSides(fleet, tenantId));
   const source = situation.source;
-  if (!source) throw new FleetError('INPUT_INVALID', `tenant ${JSON.stringify(tenantId)} is not registered in any region of this fleet; check the id with \`fleet tenants list\``);
+  if (!source)
+    throw new FleetError(
+      'INPUT_INVALID',
+      `tenant ${JSON.stringify(tenantId)} is not registered in any region of this fleet; check the id with \`fleet tenants list\``,
+    );
   if (situation.status !== 'not-started' && source.copy?.peer !== toRegion) {
-    throw new FleetError('REFUSED', `tenant ${tenantId} is being moved to region ${source.copy?.peer ?? '?'} (${situation.status}): finish that move (commit) or roll it back first`);
+    throw new FleetError(
+      'REFUSED',
+      `tenant ${tenantId} is being moved to region ${source.copy?.peer ?? '?'} (${situation.status}): finish that move (commit) or roll it back first`,
+    );
   }
-  if (situation.status === 'not-started' && source.region.name === toRegion) throw FleetError.forOption('INPUT_INVALID', 'toRegion', (o) => `tenant ${tenantId} is already in region ${toRegion}: ${o} names the region it moves to`);
+  if (situation.status === 'not-started' && source.region.name === toRegion)
+    throw FleetError.forOption(
+      'INPUT_INVALID',
+      'toRegion',
+      (o) => `tenant ${tenantId} is already in region ${toRegion}: ${o} names the region it moves to`,
+    );
   if (situation.status === 'not-started' && source.status !== 'active') {
-    throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${tenantId} is ${source.status} in region ${source.region.name}: only an active tenant moves (reinstall it first)`);
+    throw new FleetError(
+      'TENANT_NOT_ACTIVE',
+      `tenant ${tenantId} is ${source.status} in region ${source.region.name}: only an active tenant moves (reinstall it first)`,
+    );
   }
   const other = await readSides(fleet, tenantId);
-  const squatter = other.find((s) => s.region === target && s.copy?.direction !== 'in' && !(s.status === 'moving' && s.movedFrom === source.region.name));
+  const squatter = other.find(
+    (s) => s.region === target && s.copy?.direction !== 'in' && !(s.status === 'moving' && s.movedFrom === source.region.name),
+  );
   if (squatter && situation.status === 'not-started') {
-    throw new FleetError('REFUSED', `region ${toRegion} already has a registry row for tenant ${tenantId} (status ${squatter.status}); a purged one is kept as evidence: move it elsewhere or remove that row by hand`);
+    throw new FleetError(
+      'REFUSED',
+      `region ${toRegion} already has a registry row for tenant ${tenantId} (status ${squatter.status}); a purged one is kept as evidence: move it elsewhere or remove that row by hand`,
+    );
   }
   const files = readMigrationFiles(fleet.migrationsDir);
   const version = ledgerVersion(tenantId, await withClient(source.region.controlPool, (c) => readTenantLedger(c, tenantId)), files);
@@ -90,7 +129,11 @@ export async function startMove(fleet: Fleet, tenantId: string, toRegion: string
         await withTransaction(lease, async () => {
           const { rows } = await lease.query<{ status: string }>('SELECT status FROM fleet.tenants WHERE id = $1 FOR UPDATE', [tenantId]);
           const status = rows[0]?.status;
-          if (status !== 'active' && status !== 'moving') throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${tenantId} is ${status ?? 'not registered'} in region ${plan.from}; nothing was changed`);
+          if (status !== 'active' && status !== 'moving')
+            throw new FleetError(
+              'TENANT_NOT_ACTIVE',
+              `tenant ${tenantId} is ${status ?? 'not registered'} in region ${plan.from}; nothing was changed`,
+            );
           await lease.query(`UPDATE fleet.tenants SET status = 'moving', updated_at = $2 WHERE id = $1`, [tenantId, now]);
           await lease.query(
             `INSERT INTO fleet.tenant_copies (tenant_id, direction, kind, peer, phase, started_at, updated_at, actor)
@@ -98,7 +141,15 @@ export async function startMove(fleet: Fleet, tenantId: string, toRegion: string
              ON CONFLICT (tenant_id) DO UPDATE SET phase = 'copying', peer = excluded.peer, started_at = excluded.started_at, updated_at = excluded.updated_at, actor = excluded.actor, details = '{}'`,
             [tenantId, plan.to, now, fleet.actor],
           );
-          await recordAudit(lease, { at: now, tenantId, action: 'move.started', fromState: status, toState: 'moving', actor: fleet.actor, details: { to: plan.to, version: plan.version } });
+          await recordAudit(lease, {
+            at: now,
+            tenantId,
+            action: 'move.started',
+            fromState: status,
+            toState: 'moving',
+            actor: fleet.actor,
+            details: { to: plan.to, version: plan.version },
+          });
         });
         await clearTarget(fleet, targetPool, tenantId, schema, plan.from);
         await withClient(targetPool, (client) =>
@@ -111,7 +162,15 @@ export async function startMove(fleet: Fleet, tenantId: string, toRegion: string
               `INSERT INTO fleet.tenant_copies (tenant_id, direction, kind, peer, phase, started_at, updated_at, actor) VALUES ($1, 'in', 'move', $2, 'copying', $3, $3, $4)`,
               [tenantId, plan.from, now, fleet.actor],
             );
-            await recordAudit(client, { at: now, tenantId, action: 'move.copy-in', fromState: null, toState: 'moving', actor: fleet.actor, details: { from: plan.from } });
+            await recordAudit(client, {
+              at: now,
+              tenantId,
+              action: 'move.copy-in',
+              fromState: null,
+              toState: 'moving',
+              actor: fleet.actor,
+              details: { from: plan.from },
+            });
           }),
         );
         let copy: CopyReport;
@@ -128,8 +187,18 @@ export async function startMove(fleet: Fleet, tenantId: string, toRegion: string
           throw error;
         }
         const sums = { version: copy.version, tables: copy.tables };
-        await withClient(targetPool, (c) => c.query(`UPDATE fleet.tenant_copies SET phase = 'verified', updated_at = $2, details = $3 WHERE tenant_id = $1`, [tenantId, fleet.clock.now(), JSON.stringify(sums)]));
-        await lease.query(`UPDATE fleet.tenant_copies SET phase = 'verified', updated_at = $2, details = $3 WHERE tenant_id = $1`, [tenantId, fleet.clock.now(), JSON.stringify(sums)]);
+        await withClient(targetPool, (c) =>
+          c.query(`UPDATE fleet.tenant_copies SET phase = 'verified', updated_at = $2, details = $3 WHERE tenant_id = $1`, [
+            tenantId,
+            fleet.clock.now(),
+            JSON.stringify(sums),
+          ]),
+        );
+        await lease.query(`UPDATE fleet.tenant_copies SET phase = 'verified', updated_at = $2, details = $3 WHERE tenant_id = $1`, [
+          tenantId,
+          fleet.clock.now(),
+          JSON.stringify(sums),
+        ]);
         return { ...plan, status: 'ready-to-commit', copy };
       } finally {
         await releaseTenantLock(lease, tenantId).catch(() => undefined);
@@ -141,7 +210,10 @@ export async function startMove(fleet: Fleet, tenantId: string, toRegion: string
 /** A target row left by a killed start (status 'moving', moved from the source): its data, roles, ledger and row go. */
 async function clearTarget(fleet: Fleet, targetPool: pg.Pool, tenantId: string, schema: string, from: string): Promise<void> {
   await withClient(targetPool, async (client) => {
-    const { rows } = await client.query<{ status: string; moved_from: string | null }>('SELECT status, moved_from FROM fleet.tenants WHERE id = $1', [tenantId]);
+    const { rows } = await client.query<{ status: string; moved_from: string | null }>(
+      'SELECT status, moved_from FROM fleet.tenants WHERE id = $1',
+      [tenantId],
+    );
     const row = rows[0];
     if (row && !(row.status === 'moving' && row.moved_from === from)) {
       throw new FleetError('REFUSED', `the target region already registers tenant ${tenantId} (status ${row.status}); nothing was copied`);
@@ -151,23 +223,58 @@ async function clearTarget(fleet: Fleet, targetPool: pg.Pool, tenantId: string, 
       await withTransaction(client, async () => {
         await client.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
         await client.query('DELETE FROM fleet.tenants WHERE id = $1', [tenantId]);
-        await recordAudit(client, { at: fleet.clock.now(), tenantId, action: 'move.half-copy-dropped', fromState: 'moving', toState: null, actor: fleet.actor, details: { from } });
+        await recordAudit(client, {
+          at: fleet.clock.now(),
+          tenantId,
+          action: 'move.half-copy-dropped',
+          fromState: 'moving',
+          toState: null,
+          actor: fleet.actor,
+          details: { from },
+        });
       });
     }
   });
 }
 
-async function failMove(fleet: Fleet, lease: pg.ClientBase, targetPool: pg.Pool, tenantId: string, schema: string, plan: MovePlan, error: Error): Promise<void> {
+async function failMove(
+  fleet: Fleet,
+  lease: pg.ClientBase,
+  targetPool: pg.Pool,
+  tenantId: string,
+  schema: string,
+  plan: MovePlan,
+  error: Error,
+): Promise<void> {
   await clearTarget(fleet, targetPool, tenantId, schema, plan.from).catch(() => undefined);
   await withTransaction(lease, async () => {
-    await lease.query(`UPDATE fleet.tenants SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'moving'`, [tenantId, fleet.clock.now()]);
-    await lease.query(`UPDATE fleet.tenant_copies SET phase = 'failed', updated_at = $2, details = $3 WHERE tenant_id = $1`, [tenantId, fleet.clock.now(), JSON.stringify({ error: error.message })]);
-    await recordAudit(lease, { at: fleet.clock.now(), tenantId, action: 'move.failed', fromState: 'moving', toState: 'active', reason: error.message, actor: fleet.actor, details: { to: plan.to } });
+    await lease.query(`UPDATE fleet.tenants SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'moving'`, [
+      tenantId,
+      fleet.clock.now(),
+    ]);
+    await lease.query(`UPDATE fleet.tenant_copies SET phase = 'failed', updated_at = $2, details = $3 WHERE tenant_id = $1`, [
+      tenantId,
+      fleet.clock.now(),
+      JSON.stringify({ error: error.message }),
+    ]);
+    await recordAudit(lease, {
+      at: fleet.clock.now(),
+      tenantId,
+      action: 'move.failed',
+      fromState: 'moving',
+      toState: 'active',
+      reason: error.message,
+      actor: fleet.actor,
+      details: { to: plan.to },
+    });
   });
 }
 
 /** Where the move stands (the `status` hook): 'ready-to-commit' after a verified start, 'failed' after one that did not verify. */
-export async function moveStatus(fleet: Fleet, tenantId: string): Promise<{ readonly status: MoveStatus; readonly from?: string; readonly to?: string; readonly error?: string }> {
+export async function moveStatus(
+  fleet: Fleet,
+  tenantId: string,
+): Promise<{ readonly status: MoveStatus; readonly from?: string; readonly to?: string; readonly error?: string }> {
   const situation = moveSituation(await readSides(fleet, tenantId));
   const error = situation.source?.copy?.phase === 'failed' ? String(situation.source.copy.details.error ?? '') : undefined;
   return {
@@ -189,9 +296,13 @@ export async function commitMove(fleet: Fleet, tenantId: string): Promise<MoveRe
   const situation = moveSituation(await readSides(fleet, tenantId));
   const { source, target } = situation;
   if (situation.status !== 'ready-to-commit' && situation.status !== 'committed') {
-    throw new FleetError('REFUSED', `tenant ${tenantId}'s move is ${situation.status}: commit needs a verified copy (run start${situation.status === 'copying' ? ' again, or roll back' : ''}); nothing was changed`);
+    throw new FleetError(
+      'REFUSED',
+      `tenant ${tenantId}'s move is ${situation.status}: commit needs a verified copy (run start${situation.status === 'copying' ? ' again, or roll back' : ''}); nothing was changed`,
+    );
   }
-  if (!source || !target) throw new FleetError('REFUSED', `tenant ${tenantId}: the move's source or target row is missing; nothing was changed`);
+  if (!source || !target)
+    throw new FleetError('REFUSED', `tenant ${tenantId}: the move's source or target row is missing; nothing was changed`);
   const plan: MovePlan = { tenantId, from: source.region.name, to: target.region.name, version: null };
   return withCopyPools([source.region, target.region], async (pools) => {
     const sourcePool = pools.get(plan.from) as pg.Pool;
@@ -218,13 +329,29 @@ async function switchToTarget(fleet: Fleet, lease: pg.ClientBase, targetPool: pg
       await lockTenantForTransaction(client, tenantId);
       const targetLedger = await readTenantLedger(client, tenantId);
       if (sourceLedger.join() !== targetLedger.join()) {
-        throw new FleetError('REFUSED', `tenant ${tenantId} was migrated on one side since its copy was verified (source ${sourceLedger.at(-1) ?? 'none'}, target ${targetLedger.at(-1) ?? 'none'}): run start again (it copies afresh), then commit; nothing was switched`);
+        throw new FleetError(
+          'REFUSED',
+          `tenant ${tenantId} was migrated on one side since its copy was verified (source ${sourceLedger.at(-1) ?? 'none'}, target ${targetLedger.at(-1) ?? 'none'}): run start again (it copies afresh), then commit; nothing was switched`,
+        );
       }
       const now = fleet.clock.now();
-      const updated = await client.query(`UPDATE fleet.tenants SET status = 'active', updated_at = $2, last_contact_at = $2 WHERE id = $1 AND status = 'moving'`, [tenantId, now]);
-      if ((updated.rowCount ?? 0) !== 1) throw new FleetError('REFUSED', `tenant ${tenantId}'s target row in ${plan.to} is no longer 'moving'; nothing was switched`);
+      const updated = await client.query(
+        `UPDATE fleet.tenants SET status = 'active', updated_at = $2, last_contact_at = $2 WHERE id = $1 AND status = 'moving'`,
+        [tenantId, now],
+      );
+      if ((updated.rowCount ?? 0) !== 1)
+        throw new FleetError('REFUSED', `tenant ${tenantId}'s target row in ${plan.to} is no longer 'moving'; nothing was switched`);
       await client.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
-      await recordAudit(client, { at: now, tenantId, action: 'moved-in', fromState: 'moving', toState: 'active', reason: `moved from ${plan.from}`, actor: fleet.actor, details: { from: plan.from } });
+      await recordAudit(client, {
+        at: now,
+        tenantId,
+        action: 'moved-in',
+        fromState: 'moving',
+        toState: 'active',
+        reason: `moved from ${plan.from}`,
+        actor: fleet.actor,
+        details: { from: plan.from },
+      });
     }),
   );
 }
@@ -248,7 +375,16 @@ async function dropSource(fleet: Fleet, lease: pg.ClientBase, tenantId: string, 
     );
     await lease.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
     await lease.query('DELETE FROM fleet.tenants WHERE id = $1', [tenantId]);
-    await recordAudit(lease, { at: now, tenantId, action: 'moved-out', fromState: 'moving', toState: null, reason: `moved to ${to}`, actor: fleet.actor, details: { to, schema: source.schema, tables: size.tables, approxBytes: size.bytes, backupExpiresAt: expires.toISOString() } });
+    await recordAudit(lease, {
+      at: now,
+      tenantId,
+      action: 'moved-out',
+      fromState: 'moving',
+      toState: null,
+      reason: `moved to ${to}`,
+      actor: fleet.actor,
+      details: { to, schema: source.schema, tables: size.tables, approxBytes: size.bytes, backupExpiresAt: expires.toISOString() },
+    });
   });
 }
 
@@ -256,8 +392,13 @@ async function dropSource(fleet: Fleet, lease: pg.ClientBase, tenantId: string, 
 export async function rollbackMove(fleet: Fleet, tenantId: string): Promise<MoveResult> {
   const situation: MoveSituation = moveSituation(await readSides(fleet, tenantId));
   const { source } = situation;
-  if (situation.status === 'committed') throw new FleetError('REFUSED', `tenant ${tenantId} already moved to ${situation.target?.region.name ?? '?'}: a committed move is not rolled back (move it back instead)`);
-  if (!source || situation.status === 'not-started') throw new FleetError('INPUT_INVALID', `tenant ${tenantId} is not being moved; nothing to roll back`);
+  if (situation.status === 'committed')
+    throw new FleetError(
+      'REFUSED',
+      `tenant ${tenantId} already moved to ${situation.target?.region.name ?? '?'}: a committed move is not rolled back (move it back instead)`,
+    );
+  if (!source || situation.status === 'not-started')
+    throw new FleetError('INPUT_INVALID', `tenant ${tenantId} is not being moved; nothing to roll back`);
   const to = source.copy?.peer ?? '';
   const plan: MovePlan = { tenantId, from: source.region.name, to, version: null };
   const schema = schemaNameFor(tenantId);
@@ -270,9 +411,20 @@ export async function rollbackMove(fleet: Fleet, tenantId: string): Promise<Move
         await clearTarget(fleet, targetPool, tenantId, schema, plan.from);
         await withTransaction(lease, async () => {
           const now = fleet.clock.now();
-          await lease.query(`UPDATE fleet.tenants SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'moving'`, [tenantId, now]);
+          await lease.query(`UPDATE fleet.tenants SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'moving'`, [
+            tenantId,
+            now,
+          ]);
           await lease.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
-          await recordAudit(lease, { at: now, tenantId, action: 'move.rolled-back', fromState: 'moving', toState: 'active', actor: fleet.actor, details: { to } });
+          await recordAudit(lease, {
+            at: now,
+            tenantId,
+            action: 'move.rolled-back',
+            fromState: 'moving',
+            toState: 'active',
+            actor: fleet.actor,
+            details: { to },
+          });
         });
         return { ...plan, status: 'not-started' as const };
       } finally {
@@ -290,8 +442,14 @@ export async function rollbackMove(fleet: Fleet, tenantId: string): Promise<Move
 export async function moveTenant(fleet: Fleet, tenantId: string, toRegion: string): Promise<MoveResult> {
   fleet.region(toRegion);
   const situation = moveSituation(await readSides(fleet, tenantId));
-  if (situation.status === 'committed' || (situation.status === 'ready-to-commit' && situation.target?.region.name === toRegion)) return commitMove(fleet, tenantId);
-  if (situation.status === 'not-started' && situation.source?.region.name === toRegion && situation.source.status === 'active' && situation.source.movedFrom !== null) {
+  if (situation.status === 'committed' || (situation.status === 'ready-to-commit' && situation.target?.region.name === toRegion))
+    return commitMove(fleet, tenantId);
+  if (
+    situation.status === 'not-started' &&
+    situation.source?.region.name === toRegion &&
+    situation.source.status === 'active' &&
+    situation.source.movedFrom !== null
+  ) {
     return { tenantId, from: situation.source.movedFrom, to: toRegion, version: null, status: 'committed' };
   }
   const started = await startMove(fleet, tenantId, toRegion);

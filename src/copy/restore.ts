@@ -51,22 +51,43 @@ export async function restoreTenant(fleet: Fleet, tenantId: string, options: Res
   assertTenantId(tenantId);
   if (options.as !== undefined) assertTenantId(options.as);
   const live = options.as === undefined ? await requireTenant(fleet, tenantId) : await findTenant(fleet, tenantId);
-  if (options.as !== undefined && (await findTenant(fleet, options.as))) throw FleetError.forOption('INPUT_INVALID', 'as', (o) => `tenant ${options.as} is already registered: ${o} names a new tenant id`);
+  if (options.as !== undefined && (await findTenant(fleet, options.as)))
+    throw FleetError.forOption('INPUT_INVALID', 'as', (o) => `tenant ${options.as} is already registered: ${o} names a new tenant id`);
   const region = live?.region ?? (fleet.regions.length === 1 ? fleet.regions[0] : undefined);
-  if (!region) throw new FleetError('INPUT_INVALID', `tenant ${tenantId} is not registered here and the fleet has several regions: cannot tell where to restore it`);
+  if (!region)
+    throw new FleetError(
+      'INPUT_INVALID',
+      `tenant ${tenantId} is not registered here and the fleet has several regions: cannot tell where to restore it`,
+    );
   const files = readMigrationFiles(fleet.migrationsDir);
   const sourcePool = new pg.Pool({ connectionString: options.from, max: 2 });
   sourcePool.on('error', () => undefined);
   try {
     const sourceSchema = await withClient(sourcePool, async (c) => {
       const { rows } = await c.query<{ schema_name: string }>('SELECT schema_name FROM fleet.tenants WHERE id = $1', [tenantId]);
-      if (!rows[0]) throw FleetError.forOption('INPUT_INVALID', 'from', (o) => `the database of ${o} does not register tenant ${tenantId}: is it a restore of region ${region.name}'s database, from before the tenant was purged?`);
+      if (!rows[0])
+        throw FleetError.forOption(
+          'INPUT_INVALID',
+          'from',
+          (o) =>
+            `the database of ${o} does not register tenant ${tenantId}: is it a restore of region ${region.name}'s database, from before the tenant was purged?`,
+        );
       return rows[0].schema_name;
     });
     const sourceVersion = ledgerVersion(tenantId, await withClient(sourcePool, (c) => readTenantLedger(c, tenantId)), files);
     const into = options.as ?? `${tenantId}__restore`;
-    if (into.length > 60) throw new FleetError('INPUT_INVALID', `tenant id ${tenantId} is too long to restore in place (its working copy id ${into} exceeds 60 characters): restore with --as`);
-    const base = { tenantId, into: options.as ?? tenantId, region: region.name, mode: options.as ? ('new-tenant' as const) : ('replace' as const), sourceVersion };
+    if (into.length > 60)
+      throw new FleetError(
+        'INPUT_INVALID',
+        `tenant id ${tenantId} is too long to restore in place (its working copy id ${into} exceeds 60 characters): restore with --as`,
+      );
+    const base = {
+      tenantId,
+      into: options.as ?? tenantId,
+      region: region.name,
+      mode: options.as ? ('new-tenant' as const) : ('replace' as const),
+      sourceVersion,
+    };
     if (!options.execute) return { ...base, executed: false };
 
     const targetPool = copyPool(region);
@@ -75,12 +96,23 @@ export async function restoreTenant(fleet: Fleet, tenantId: string, options: Res
       const now = fleet.clock.now();
       await withClient(targetPool, async (c) => {
         const { rows } = await c.query<{ status: string }>('SELECT status FROM fleet.tenants WHERE id = $1', [into]);
-        if (rows[0] && rows[0].status !== 'restoring') throw new FleetError('REFUSED', `tenant ${into} is already registered (${rows[0].status}); nothing was restored`);
+        if (rows[0] && rows[0].status !== 'restoring')
+          throw new FleetError('REFUSED', `tenant ${into} is already registered (${rows[0].status}); nothing was restored`);
         // A working copy left by a killed restore: dropped, then made afresh.
         await dropTenantData(c, { id: into, schema });
         await withTransaction(c, async () => {
-          await c.query(`INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at) VALUES ($1, $2, $3, 'restoring', $4, $4) ON CONFLICT (id) DO NOTHING`, [into, schema, region.name, now]);
-          await recordAudit(c, { at: now, tenantId, action: 'restore.started', toState: 'restoring', actor: fleet.actor, details: { into, version: sourceVersion } });
+          await c.query(
+            `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at) VALUES ($1, $2, $3, 'restoring', $4, $4) ON CONFLICT (id) DO NOTHING`,
+            [into, schema, region.name, now],
+          );
+          await recordAudit(c, {
+            at: now,
+            tenantId,
+            action: 'restore.started',
+            toState: 'restoring',
+            actor: fleet.actor,
+            details: { into, version: sourceVersion },
+          });
         });
       });
       const settings = runSettings(fleet);
@@ -89,17 +121,44 @@ export async function restoreTenant(fleet: Fleet, tenantId: string, options: Res
         target: { pool: targetPool, tenantId: into, schema, region: region.name, status: 'restoring' },
         files,
         settings,
-        onStep: (s) => withClient(targetPool, (c) => recordAudit(c, { at: fleet.clock.now(), tenantId, action: s.action, actor: fleet.actor, details: { ...s.details, restore: true, into } })),
+        onStep: (s) =>
+          withClient(targetPool, (c) =>
+            recordAudit(c, {
+              at: fleet.clock.now(),
+              tenantId,
+              action: s.action,
+              actor: fleet.actor,
+              details: { ...s.details, restore: true, into },
+            }),
+          ),
       });
       // Older than the code: the runner's own path brings it forward before it is switched in.
-      const forward = await withClient(targetPool, (c) => migrateTenantUp(c, { id: into, region: region.name, schema, status: 'restoring', applied: [] }, files, settings));
-      if (forward.status === 'failed') throw new FleetError('REFUSED', `the restored copy could not be migrated forward (${forward.error.migration ?? '?'}: ${forward.error.message}); the live tenant is untouched`);
+      const forward = await withClient(targetPool, (c) =>
+        migrateTenantUp(c, { id: into, region: region.name, schema, status: 'restoring', applied: [] }, files, settings),
+      );
+      if (forward.status === 'failed')
+        throw new FleetError(
+          'REFUSED',
+          `the restored copy could not be migrated forward (${forward.error.migration ?? '?'}: ${forward.error.message}); the live tenant is untouched`,
+        );
       const migratedForward = forward.status === 'applied' ? forward.migrations : [];
       if (options.as) {
         await withClient(targetPool, (c) =>
           withTransaction(c, async () => {
-            await c.query(`UPDATE fleet.tenants SET status = 'active', updated_at = $2, last_contact_at = $2 WHERE id = $1`, [into, fleet.clock.now()]);
-            await recordAudit(c, { at: fleet.clock.now(), tenantId: into, action: 'restored', fromState: 'restoring', toState: 'active', reason: `restored from tenant ${tenantId} of a restored database`, actor: fleet.actor, details: { from: tenantId, version: sourceVersion, migratedForward } });
+            await c.query(`UPDATE fleet.tenants SET status = 'active', updated_at = $2, last_contact_at = $2 WHERE id = $1`, [
+              into,
+              fleet.clock.now(),
+            ]);
+            await recordAudit(c, {
+              at: fleet.clock.now(),
+              tenantId: into,
+              action: 'restored',
+              fromState: 'restoring',
+              toState: 'active',
+              reason: `restored from tenant ${tenantId} of a restored database`,
+              actor: fleet.actor,
+              details: { from: tenantId, version: sourceVersion, migratedForward },
+            });
           }),
         );
         return { ...base, executed: true, copy, migratedForward };
@@ -126,11 +185,19 @@ export async function restoreTenant(fleet: Fleet, tenantId: string, options: Res
  * role granted on it, the ledger taken over from the working copy, the working copy's roles and
  * registry row dropped. Killed before COMMIT, nothing changed.
  */
-async function swapIn(fleet: Fleet, pool: pg.Pool, tenantId: string, liveSchema: string, workId: string, workSchema: string): Promise<string> {
+async function swapIn(
+  fleet: Fleet,
+  pool: pg.Pool,
+  tenantId: string,
+  liveSchema: string,
+  workId: string,
+  workSchema: string,
+): Promise<string> {
   const now = fleet.clock.now();
   const aside = `${liveSchema}_aside_${now.toISOString().replace(/\D/g, '').slice(0, 14)}`;
   return withClient(pool, async (c) => {
-    if (!(await tryTenantLock(c, tenantId))) throw new FleetError('REFUSED', `tenant ${tenantId} is held by a migration or a purge; nothing was swapped: run the restore again`);
+    if (!(await tryTenantLock(c, tenantId)))
+      throw new FleetError('REFUSED', `tenant ${tenantId} is held by a migration or a purge; nothing was swapped: run the restore again`);
     try {
       await withTransaction(c, async () => {
         await lockTenantForTransaction(c, tenantId);
@@ -147,8 +214,18 @@ async function swapIn(fleet: Fleet, pool: pg.Pool, tenantId: string, liveSchema:
         await c.query('UPDATE fleet.migrations SET tenant_id = $1 WHERE tenant_id = $2', [tenantId, workId]);
         await c.query('DELETE FROM fleet.tenants WHERE id = $1', [workId]);
         const dropAfter = new Date(now.getTime() + fleet.config.lifecycle.graceDays * DAY_MS);
-        await c.query('INSERT INTO fleet.aside_schemas (schema_name, tenant_id, set_aside_at, drop_after, actor) VALUES ($1, $2, $3, $4, $5)', [aside, tenantId, now, dropAfter, fleet.actor]);
-        await recordAudit(c, { at: now, tenantId, action: 'restored', reason: 'replaced by a restored copy', actor: fleet.actor, details: { aside, dropAfter: dropAfter.toISOString() } });
+        await c.query(
+          'INSERT INTO fleet.aside_schemas (schema_name, tenant_id, set_aside_at, drop_after, actor) VALUES ($1, $2, $3, $4, $5)',
+          [aside, tenantId, now, dropAfter, fleet.actor],
+        );
+        await recordAudit(c, {
+          at: now,
+          tenantId,
+          action: 'restored',
+          reason: 'replaced by a restored copy',
+          actor: fleet.actor,
+          details: { aside, dropAfter: dropAfter.toISOString() },
+        });
       });
       return aside;
     } finally {
@@ -162,9 +239,19 @@ export async function discardAside(fleet: Fleet, tenantId: string): Promise<read
   const { region } = await requireTenant(fleet, tenantId);
   return withClient(region.controlPool, (c) =>
     withTransaction(c, async () => {
-      const { rows } = await c.query<{ schema_name: string }>('DELETE FROM fleet.aside_schemas WHERE tenant_id = $1 RETURNING schema_name', [tenantId]);
+      const { rows } = await c.query<{ schema_name: string }>(
+        'DELETE FROM fleet.aside_schemas WHERE tenant_id = $1 RETURNING schema_name',
+        [tenantId],
+      );
       for (const r of rows) await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(r.schema_name)} CASCADE`);
-      if (rows.length > 0) await recordAudit(c, { at: fleet.clock.now(), tenantId, action: 'aside.discarded', actor: fleet.actor, details: { schemas: rows.map((r) => r.schema_name) } });
+      if (rows.length > 0)
+        await recordAudit(c, {
+          at: fleet.clock.now(),
+          tenantId,
+          action: 'aside.discarded',
+          actor: fleet.actor,
+          details: { schemas: rows.map((r) => r.schema_name) },
+        });
       return rows.map((r) => r.schema_name);
     }),
   );

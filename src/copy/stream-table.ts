@@ -11,7 +11,13 @@ import type { CopyTable } from './tables.ts';
  * text otherwise. Generated columns are not sent; identity columns are (COPY writes the values
  * given, GENERATED ALWAYS included).
  */
-export async function streamTable(source: pg.ClientBase, sourceSchema: string, target: pg.ClientBase, targetSchema: string, table: CopyTable): Promise<void> {
+export async function streamTable(
+  source: pg.ClientBase,
+  sourceSchema: string,
+  target: pg.ClientBase,
+  targetSchema: string,
+  table: CopyTable,
+): Promise<void> {
   if (table.columns.length === 0) return;
   const columns = table.columns.map(quoteIdent).join(', ');
   const format = table.binary ? 'binary' : 'text';

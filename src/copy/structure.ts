@@ -18,14 +18,26 @@ export interface StructureTarget {
  * as provisioning makes them, then the runner's own per-tenant path applies the migration files
  * up to `version` (its ledger rows included). So the target is what the runner would have made.
  */
-export async function buildStructure(client: pg.ClientBase, target: StructureTarget, files: readonly MigrationFile[], settings: TenantRunSettings, version: string | null): Promise<void> {
+export async function buildStructure(
+  client: pg.ClientBase,
+  target: StructureTarget,
+  files: readonly MigrationFile[],
+  settings: TenantRunSettings,
+  version: string | null,
+): Promise<void> {
   await prepareTenantSchema(client, target);
   if (version === null) return;
   const outcome = await migrateTenantUp(client, { ...target, applied: [] }, files, settings, version);
   if (outcome.status === 'failed') {
-    throw new FleetError('REFUSED', `building tenant ${JSON.stringify(target.id)}'s structure in the target failed at ${outcome.error.migration ?? 'its start'}: ${outcome.error.message}`);
+    throw new FleetError(
+      'REFUSED',
+      `building tenant ${JSON.stringify(target.id)}'s structure in the target failed at ${outcome.error.migration ?? 'its start'}: ${outcome.error.message}`,
+    );
   }
   if (outcome.status === 'skipped' && outcome.reason !== 'up to date') {
-    throw new FleetError('REFUSED', `building tenant ${JSON.stringify(target.id)}'s structure in the target was skipped (${outcome.reason}); run the copy again once nothing else holds it`);
+    throw new FleetError(
+      'REFUSED',
+      `building tenant ${JSON.stringify(target.id)}'s structure in the target was skipped (${outcome.reason}); run the copy again once nothing else holds it`,
+    );
   }
 }

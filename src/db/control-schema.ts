@@ -63,7 +63,10 @@ async function upgradeControlSchema(client: pg.ClientBase): Promise<void> {
     throw new FleetError(
       'LEDGER_MISMATCH',
       `control migrations of ${CONTROL_MIGRATIONS_DIR} differ from what this database applied; control migrations are never edited once applied: restore the file and add a new migration instead:`,
-      changed.map((row) => `${row.name}.sql: checksum ${files.get(row.name)?.checksum.slice(0, 12)} differs from the applied ${row.checksum.slice(0, 12)}`),
+      changed.map(
+        (row) =>
+          `${row.name}.sql: checksum ${files.get(row.name)?.checksum.slice(0, 12)} differs from the applied ${row.checksum.slice(0, 12)}`,
+      ),
     );
   }
   const have = new Set(applied.map((row) => row.name));
@@ -81,10 +84,7 @@ async function upgradeControlSchema(client: pg.ClientBase): Promise<void> {
     for (const migration of migrations) {
       if (done.has(migration.name)) continue;
       await client.query(migration.sql);
-      await client.query('INSERT INTO fleet.control_migrations (name, checksum) VALUES ($1, $2)', [
-        migration.name,
-        migration.checksum,
-      ]);
+      await client.query('INSERT INTO fleet.control_migrations (name, checksum) VALUES ($1, $2)', [migration.name, migration.checksum]);
     }
   });
 }

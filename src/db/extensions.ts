@@ -41,7 +41,10 @@ export async function ensureExtensions(client: pg.ClientBase, extensions: readon
         // CASCADE: an extension another one requires lands in the shared schema too.
         await client.query(`SAVEPOINT ext; CREATE EXTENSION IF NOT EXISTS ${quoteIdent(name)} SCHEMA ${s} CASCADE; RELEASE SAVEPOINT ext`);
       } catch (error) {
-        throw new FleetError('CONFIG_INVALID', `cannot install extension ${name} (fleet description "extensions") in schema ${EXTENSIONS_SCHEMA}: ${(error as Error).message}. Check that the database offers it (SELECT name FROM pg_available_extensions) and that the migrator may create it.`);
+        throw new FleetError(
+          'CONFIG_INVALID',
+          `cannot install extension ${name} (fleet description "extensions") in schema ${EXTENSIONS_SCHEMA}: ${(error as Error).message}. Check that the database offers it (SELECT name FROM pg_available_extensions) and that the migrator may create it.`,
+        );
       }
     }
   });

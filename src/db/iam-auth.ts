@@ -35,7 +35,12 @@ export function iamPasswordProvider(signer: AuthTokenSigner, clock: Clock, refre
   };
 }
 
-export async function createRdsSigner(options: { hostname: string; port: number; username: string; region: string }): Promise<AuthTokenSigner> {
+export async function createRdsSigner(options: {
+  hostname: string;
+  port: number;
+  username: string;
+  region: string;
+}): Promise<AuthTokenSigner> {
   // Loaded lazily: the AWS SDK costs start-up time that the embedded and URL paths never need.
   const { Signer } = await import('@aws-sdk/rds-signer');
   return new Signer(options);

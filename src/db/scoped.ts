@@ -37,7 +37,11 @@ export interface TransactionOptions {
 
 /** Run fn in one transaction on client: COMMIT when it returns (ROLLBACK with `rollback`), ROLLBACK when it throws. */
 export async function withTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-  await client.query(['BEGIN', options.repeatableRead ? 'ISOLATION LEVEL REPEATABLE READ' : '', options.readOnly ? 'READ ONLY' : ''].filter(Boolean).join(' '));
+  await client.query(
+    ['BEGIN', options.repeatableRead ? 'ISOLATION LEVEL REPEATABLE READ' : '', options.readOnly ? 'READ ONLY' : '']
+      .filter(Boolean)
+      .join(' '),
+  );
   try {
     const result = await fn();
     await client.query(options.rollback ? 'ROLLBACK' : 'COMMIT');

@@ -34,7 +34,10 @@ export function resolveTargets(config: FleetConfig, env?: NodeJS.ProcessEnv): Re
   if (url) {
     const region = environment.region ?? 'local';
     if (!/^[a-z][a-z0-9]{0,15}$/.test(region)) {
-      throw new FleetError('CONFIG_INVALID', `FLEET_REGION ${JSON.stringify(region)} is not a region name: 1-16 lowercase letters or digits, starting with a letter`);
+      throw new FleetError(
+        'CONFIG_INVALID',
+        `FLEET_REGION ${JSON.stringify(region)} is not a region name: 1-16 lowercase letters or digits, starting with a letter`,
+      );
     }
     try {
       new URL(url);
@@ -114,7 +117,11 @@ export async function connectionConfig(target: RegionTarget, deps: ConnectionDep
       };
     }
     case 'embedded': {
-      if (!deps.embeddedUrl) throw new FleetError('DATABASE_UNAVAILABLE', `region ${target.region} needs the embedded PostgreSQL, which this caller did not provide`);
+      if (!deps.embeddedUrl)
+        throw new FleetError(
+          'DATABASE_UNAVAILABLE',
+          `region ${target.region} needs the embedded PostgreSQL, which this caller did not provide`,
+        );
       return { connectionString: await deps.embeddedUrl(target.database) };
     }
   }

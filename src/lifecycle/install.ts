@@ -56,20 +56,32 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
       throw FleetError.forOption(
         'INPUT_INVALID',
         'allowNew',
-        (o) => `tenant ${JSON.stringify(id)} is unknown in ${fleet.regions.map((r) => r.name).join(', ')}: nothing was changed. Check the id (fleet tenants list); to provision a new tenant under it, pass ${o}`,
+        (o) =>
+          `tenant ${JSON.stringify(id)} is unknown in ${fleet.regions.map((r) => r.name).join(', ')}: nothing was changed. Check the id (fleet tenants list); to provision a new tenant under it, pass ${o}`,
       );
     }
-    const report = await addTenants(fleet, [id], { ...(options.region !== undefined ? { region: options.region } : {}), ...migrateOptions });
+    const report = await addTenants(fleet, [id], {
+      ...(options.region !== undefined ? { region: options.region } : {}),
+      ...migrateOptions,
+    });
     const after = await findTenant(fleet, id);
     if (!after) throw new FleetError('INPUT_INVALID', `tenant ${id} was not registered: ${JSON.stringify(report.alreadyRegistered)}`);
     await recordInstalled(fleet, after.region.name, after.row, reason, options.details);
-    return { ...transitionResult(after.region.name, after.row, {}, 'provisioned', true), from: null, ok: report.migrate.ok, migrate: report.migrate };
+    return {
+      ...transitionResult(after.region.name, after.row, {}, 'provisioned', true),
+      from: null,
+      ok: report.migrate.ok,
+      migrate: report.migrate,
+    };
   }
 
   const { region } = located;
   if (options.region !== undefined && options.region !== region.name) {
     fleet.region(options.region); // an unknown region name is reported as such first
-    throw new FleetError('INPUT_INVALID', `tenant ${id} is registered in region ${region.name}, not ${options.region}: a tenant stays in its region; leave --region out or pass ${region.name}`);
+    throw new FleetError(
+      'INPUT_INVALID',
+      `tenant ${id} is registered in region ${region.name}, not ${options.region}: a tenant stays in its region; leave --region out or pass ${region.name}`,
+    );
   }
 
   const now = fleet.clock.now();
@@ -83,7 +95,10 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
         return { row, after: {}, outcome: 'completed', changed: false, provision: true };
       case 'moving':
       case 'restoring':
-        throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${id} is being ${row.status === 'moving' ? 'moved to another region' : 'restored'} (src/copy); install it again once that is done`);
+        throw new FleetError(
+          'TENANT_NOT_ACTIVE',
+          `tenant ${id} is being ${row.status === 'moving' ? 'moved to another region' : 'restored'} (src/copy); install it again once that is done`,
+        );
       case 'disconnected': {
         const after = { status: 'active' as const, disconnected_at: null, disconnect_cause: null, purge_after: null, last_contact_at: now };
         await markReactivated(client, id, now);
@@ -95,12 +110,24 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
           toState: 'active',
           reason,
           actor: fleet.actor,
-          details: { dataKept: true, disconnectedAt: row.disconnected_at?.toISOString() ?? null, cancelledPurgeAfter: row.purge_after?.toISOString() ?? null, ...options.details },
+          details: {
+            dataKept: true,
+            disconnectedAt: row.disconnected_at?.toISOString() ?? null,
+            cancelledPurgeAfter: row.purge_after?.toISOString() ?? null,
+            ...options.details,
+          },
         });
         return { row, after, outcome: 'reactivated', changed: true, provision: false };
       }
       case 'purged': {
-        const after = { status: 'provisioning' as const, disconnected_at: null, disconnect_cause: null, purge_after: null, purged_at: null, last_contact_at: now };
+        const after = {
+          status: 'provisioning' as const,
+          disconnected_at: null,
+          disconnect_cause: null,
+          purge_after: null,
+          purged_at: null,
+          last_contact_at: now,
+        };
         await client.query(
           `UPDATE fleet.tenants SET status = 'provisioning', disconnected_at = NULL, disconnect_cause = NULL, purge_after = NULL, purged_at = NULL, last_contact_at = $2, updated_at = $2 WHERE id = $1`,
           [id, now],
@@ -131,8 +158,23 @@ export async function installTenant(fleet: Fleet, id: string, options: InstallOp
   };
 }
 
-async function recordInstalled(fleet: Fleet, region: string, row: TenantRow, reason: string, details?: Record<string, unknown>): Promise<void> {
+async function recordInstalled(
+  fleet: Fleet,
+  region: string,
+  row: TenantRow,
+  reason: string,
+  details?: Record<string, unknown>,
+): Promise<void> {
   await withClient(fleet.region(region).controlPool, (client) =>
-    recordAudit(client, { at: fleet.clock.now(), tenantId: row.id, action: 'installed', fromState: null, toState: row.status, reason, actor: fleet.actor, details: { new: true, ...details } }),
+    recordAudit(client, {
+      at: fleet.clock.now(),
+      tenantId: row.id,
+      action: 'installed',
+      fromState: null,
+      toState: row.status,
+      reason,
+      actor: fleet.actor,
+      details: { new: true, ...details },
+    }),
   );
 }

@@ -69,7 +69,11 @@ const STALE_SQL = `SELECT id, coalesce(last_contact_at, created_at) AS last_seen
 export async function sweepStaleTenants(fleet: Fleet, options: SweepOptions = {}): Promise<SweepReport> {
   const staleAfterDays = options.staleAfterDays ?? fleet.config.lifecycle.staleAfterDays;
   if (!Number.isInteger(staleAfterDays) || staleAfterDays < 1) {
-    throw FleetError.forOption('INPUT_INVALID', 'staleAfterDays', (o) => `${o} must be a whole number of days of at least 1, got ${JSON.stringify(staleAfterDays)}`);
+    throw FleetError.forOption(
+      'INPUT_INVALID',
+      'staleAfterDays',
+      (o) => `${o} must be a whole number of days of at least 1, got ${JSON.stringify(staleAfterDays)}`,
+    );
   }
   const regions = options.regions && options.regions.length > 0 ? options.regions.map((r) => fleet.region(r)) : fleet.regions;
   const now = fleet.clock.now();
@@ -77,9 +81,19 @@ export async function sweepStaleTenants(fleet: Fleet, options: SweepOptions = {}
   const purgeAfter = purgeAfterFor(fleet, now);
 
   if (options.max !== undefined && (!Number.isInteger(options.max) || options.max < 0)) {
-    throw FleetError.forOption('INPUT_INVALID', 'max', (o) => `${o} must be a whole number of tenants (0 or more), got ${JSON.stringify(options.max)}`);
+    throw FleetError.forOption(
+      'INPUT_INVALID',
+      'max',
+      (o) => `${o} must be a whole number of tenants (0 or more), got ${JSON.stringify(options.max)}`,
+    );
   }
-  const planned = await Promise.all(regions.map(async (region) => ({ region: region.name, stale: await listStale(region, cutoff), nonPurged: await countNonPurged(region) })));
+  const planned = await Promise.all(
+    regions.map(async (region) => ({
+      region: region.name,
+      stale: await listStale(region, cutoff),
+      nonPurged: await countNonPurged(region),
+    })),
+  );
   const brake = evaluateBrake(
     planned.map((p) => ({ region: p.region, due: p.stale.length, nonPurged: p.nonPurged })),
     fleet.config.lifecycle.purgeMaxShare,
@@ -95,7 +109,9 @@ export async function sweepStaleTenants(fleet: Fleet, options: SweepOptions = {}
     );
   }
   // The execute checks the condition again under the row locks: a tenant touched since the listing is left alone.
-  const stale = options.execute ? (await Promise.all(regions.map((region) => disconnectStale(fleet, region, now, cutoff, purgeAfter, staleAfterDays)))).flat() : listed;
+  const stale = options.execute
+    ? (await Promise.all(regions.map((region) => disconnectStale(fleet, region, now, cutoff, purgeAfter, staleAfterDays)))).flat()
+    : listed;
   return {
     dryRun: !options.execute,
     now: now.toISOString(),
@@ -119,7 +135,14 @@ async function listStale(region: RegionDatabase, cutoff: Date): Promise<StaleTen
   return rows.map((r) => ({ tenant: r.id, region: region.name, lastContactAt: r.last_seen.toISOString(), purgeAfter: null }));
 }
 
-async function disconnectStale(fleet: Fleet, region: RegionDatabase, now: Date, cutoff: Date, purgeAfter: Date, staleAfterDays: number): Promise<StaleTenant[]> {
+async function disconnectStale(
+  fleet: Fleet,
+  region: RegionDatabase,
+  now: Date,
+  cutoff: Date,
+  purgeAfter: Date,
+  staleAfterDays: number,
+): Promise<StaleTenant[]> {
   return withClient(region.controlPool, (client) =>
     withTransaction(client, async () => {
       const { rows } = await client.query<StaleRow>(
@@ -147,7 +170,12 @@ async function disconnectStale(fleet: Fleet, region: RegionDatabase, now: Date, 
           details: { lastContactAt: r.last_seen.toISOString(), staleAfterDays, purgeAfter: purgeAfter.toISOString() },
         })),
       );
-      return rows.map((r) => ({ tenant: r.id, region: region.name, lastContactAt: r.last_seen.toISOString(), purgeAfter: purgeAfter.toISOString() }));
+      return rows.map((r) => ({
+        tenant: r.id,
+        region: region.name,
+        lastContactAt: r.last_seen.toISOString(),
+        purgeAfter: purgeAfter.toISOString(),
+      }));
     }),
   );
 }

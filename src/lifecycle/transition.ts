@@ -17,7 +17,13 @@ export interface TransitionResult {
   readonly holdReason: string | null;
 }
 
-export function transitionResult(region: string, before: TenantRow, after: Partial<TenantRow>, outcome: string, changed: boolean): TransitionResult {
+export function transitionResult(
+  region: string,
+  before: TenantRow,
+  after: Partial<TenantRow>,
+  outcome: string,
+  changed: boolean,
+): TransitionResult {
   const merged = { ...before, ...after };
   return {
     tenant: before.id,

@@ -22,9 +22,13 @@ export interface UninstallOptions {
 export async function uninstallTenant(fleet: Fleet, id: string, options: UninstallOptions = {}): Promise<TransitionResult> {
   const now = fleet.clock.now();
   const at = options.at ?? now;
-  if (Number.isNaN(at.getTime())) throw new FleetError('INPUT_INVALID', 'the uninstall time is not a valid date: pass an ISO date such as 2026-11-26T03:00:00Z');
+  if (Number.isNaN(at.getTime()))
+    throw new FleetError('INPUT_INVALID', 'the uninstall time is not a valid date: pass an ISO date such as 2026-11-26T03:00:00Z');
   if (at.getTime() > now.getTime()) {
-    throw new FleetError('INPUT_INVALID', `uninstall time ${at.toISOString()} is in the future (now is ${now.toISOString()}); pass the time the uninstall happened, or leave --at out for now`);
+    throw new FleetError(
+      'INPUT_INVALID',
+      `uninstall time ${at.toISOString()} is in the future (now is ${now.toISOString()}); pass the time the uninstall happened, or leave --at out for now`,
+    );
   }
   const { region } = await requireTenant(fleet, id);
   return withLockedTenant(region, id, async (client, row) => {
@@ -35,10 +39,18 @@ export async function uninstallTenant(fleet: Fleet, id: string, options: Uninsta
     const alive = [row.last_contact_at, row.created_at].filter((d): d is Date => d !== null);
     const latest = new Date(Math.max(...alive.map((d) => d.getTime())));
     if (at.getTime() < latest.getTime()) {
-      throw new FleetError('INPUT_INVALID', `uninstall time ${at.toISOString()} is before tenant ${id}'s last contact or install (${latest.toISOString()}): the event is stale; nothing was changed. Pass a later --at, or leave it out for now`);
+      throw new FleetError(
+        'INPUT_INVALID',
+        `uninstall time ${at.toISOString()} is before tenant ${id}'s last contact or install (${latest.toISOString()}): the event is stale; nothing was changed. Pass a later --at, or leave it out for now`,
+      );
     }
     const purgeAfter = purgeAfterFor(fleet, at);
-    const after = { status: 'disconnected' as const, disconnected_at: at, disconnect_cause: 'uninstalled' as const, purge_after: purgeAfter };
+    const after = {
+      status: 'disconnected' as const,
+      disconnected_at: at,
+      disconnect_cause: 'uninstalled' as const,
+      purge_after: purgeAfter,
+    };
     await client.query(
       `UPDATE fleet.tenants SET status = 'disconnected', disconnected_at = $2, disconnect_cause = 'uninstalled', purge_after = $3, updated_at = $4 WHERE id = $1`,
       [id, at, purgeAfter, now],
@@ -51,7 +63,12 @@ export async function uninstallTenant(fleet: Fleet, id: string, options: Uninsta
       toState: 'disconnected',
       reason: options.reason ?? 'uninstalled',
       actor: fleet.actor,
-      details: { eventAt: at.toISOString(), purgeAfter: purgeAfter.toISOString(), graceDays: fleet.config.lifecycle.graceDays, ...options.details },
+      details: {
+        eventAt: at.toISOString(),
+        purgeAfter: purgeAfter.toISOString(),
+        graceDays: fleet.config.lifecycle.graceDays,
+        ...options.details,
+      },
     });
     return transitionResult(region.name, row, after, 'disconnected', true);
   });

@@ -34,7 +34,9 @@ export function parseDirectives(source: string): Directives {
       const colon = arg.indexOf(':');
       allow.set(arg.slice(0, colon), arg.slice(colon + 1).trim());
     } else {
-      problems.push(`unknown or malformed directive "${line}"; known: "-- fleet:no-transaction", "-- fleet:phase pre-deploy|post-deploy", "-- fleet:allow <rule>: <reason>"`);
+      problems.push(
+        `unknown or malformed directive "${line}"; known: "-- fleet:no-transaction", "-- fleet:phase pre-deploy|post-deploy", "-- fleet:allow <rule>: <reason>"`,
+      );
     }
   }
   return { noTransaction, phase, allow, problems };

@@ -12,9 +12,17 @@ export function checkExtensions(files: readonly MigrationFile[], listed: readonl
   const problems = files.flatMap((f) =>
     f.extensions
       .filter((x) => !allowed.has(x))
-      .map((x) => `${f.file}: CREATE EXTENSION ${x}, which the fleet description does not list; add "${x}" to "extensions" in the fleet description (it is then installed once per database in the shared schema fleet_ext) and run again`),
+      .map(
+        (x) =>
+          `${f.file}: CREATE EXTENSION ${x}, which the fleet description does not list; add "${x}" to "extensions" in the fleet description (it is then installed once per database in the shared schema fleet_ext) and run again`,
+      ),
   );
-  if (problems.length > 0) throw new FleetError('MIGRATION_FILES_INVALID', 'migrations create extensions the fleet does not install; nothing was touched:', problems);
+  if (problems.length > 0)
+    throw new FleetError(
+      'MIGRATION_FILES_INVALID',
+      'migrations create extensions the fleet does not install; nothing was touched:',
+      problems,
+    );
 }
 
 /**
@@ -41,7 +49,8 @@ export function checkOutOfOrder(states: readonly RegionState[], files: readonly 
   throw FleetError.forOption(
     'MIGRATION_FILES_INVALID',
     'allowOutOfOrder',
-    (o) => `new migrations sort before migrations tenants already have; give them a version after ${newest?.file.name} (rename the file), or pass ${o} to apply them out of order. Nothing was touched:`,
+    (o) =>
+      `new migrations sort before migrations tenants already have; give them a version after ${newest?.file.name} (rename the file), or pass ${o} to apply them out of order. Nothing was touched:`,
     late.map((f) => `${f.file}: version ${f.number} is older than ${newest?.file.name}, applied to tenant ${newest?.tenant}`),
   );
 }

@@ -50,13 +50,29 @@ export async function fleetStatus(fleet: Fleet): Promise<FleetStatus> {
       const pendingByPhase = { preDeploy, postDeploy: pending - preDeploy };
       if (preDeploy > 0) phaseTenants.preDeploy += 1;
       if (pending - preDeploy > 0) phaseTenants.postDeploy += 1;
-      tenants.push({ id: tenant.id, region: region.name, schema: tenant.schema, status: tenant.status, lastApplied, pending, pendingByPhase });
+      tenants.push({
+        id: tenant.id,
+        region: region.name,
+        schema: tenant.schema,
+        status: tenant.status,
+        lastApplied,
+        pending,
+        pendingByPhase,
+      });
       const key = lastApplied ?? '(none)';
       versions[key] = (versions[key] ?? 0) + 1;
       byStatus[tenant.status] = (byStatus[tenant.status] ?? 0) + 1;
       if (pending > 0) pendingTenants += 1;
     }
-    regions.push({ region: region.name, database: region.description, tenants: state.tenants.length, versions, byStatus, pendingTenants, pendingByPhase: phaseTenants });
+    regions.push({
+      region: region.name,
+      database: region.description,
+      tenants: state.tenants.length,
+      versions,
+      byStatus,
+      pendingTenants,
+      pendingByPhase: phaseTenants,
+    });
   }
   return { latest: plan.files.at(-1)?.name ?? null, regions, tenants };
 }

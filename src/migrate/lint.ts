@@ -89,7 +89,10 @@ function allowListOf(dir: string): Record<string, Record<string, string>> {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
   } catch (error) {
-    throw new FleetError('MIGRATION_FILES_INVALID', `${file} is not valid JSON: ${(error as Error).message}; expected { "0006_name": { "rule": "reason" } }`);
+    throw new FleetError(
+      'MIGRATION_FILES_INVALID',
+      `${file} is not valid JSON: ${(error as Error).message}; expected { "0006_name": { "rule": "reason" } }`,
+    );
   }
 }
 
@@ -97,13 +100,24 @@ function squawkBinary(): string {
   try {
     return createRequire(import.meta.url).resolve('squawk-cli/js/bin/squawk');
   } catch {
-    throw new FleetError('CONFIG_INVALID', 'squawk is not installed (npm package squawk-cli with its platform binary @squawk-cli/<os>-<arch>); run npm ci, or skip the lint (--no-lint)');
+    throw new FleetError(
+      'CONFIG_INVALID',
+      'squawk is not installed (npm package squawk-cli with its platform binary @squawk-cli/<os>-<arch>); run npm ci, or skip the lint (--no-lint)',
+    );
   }
 }
 
 function runSquawk(paths: readonly string[], inTransaction: boolean, pgVersion: number): Promise<SquawkRow[]> {
   if (paths.length === 0) return Promise.resolve([]);
-  const args = [squawkBinary(), '--reporter', 'json', `--pg-version=${pgVersion}.0`, `--exclude=${EXCLUDED_RULES.join(',')}`, ...(inTransaction ? ['--assume-in-transaction'] : []), ...paths];
+  const args = [
+    squawkBinary(),
+    '--reporter',
+    'json',
+    `--pg-version=${pgVersion}.0`,
+    `--exclude=${EXCLUDED_RULES.join(',')}`,
+    ...(inTransaction ? ['--assume-in-transaction'] : []),
+    ...paths,
+  ];
   return new Promise((resolve, reject) => {
     // squawk exits 1 when it found something: the JSON on stdout is the answer either way.
     execFile(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
@@ -129,8 +143,16 @@ function runSquawk(paths: readonly string[], inTransaction: boolean, pgVersion: 
 export async function lintMigrations(files: readonly MigrationFile[], options: LintOptions = {}): Promise<LintReport> {
   const pgVersion = options.pgVersion ?? 15;
   const [inTx, outside] = await Promise.all([
-    runSquawk(files.filter((f) => !f.noTransaction).map((f) => f.file), true, pgVersion),
-    runSquawk(files.filter((f) => f.noTransaction).map((f) => f.file), false, pgVersion),
+    runSquawk(
+      files.filter((f) => !f.noTransaction).map((f) => f.file),
+      true,
+      pgVersion,
+    ),
+    runSquawk(
+      files.filter((f) => f.noTransaction).map((f) => f.file),
+      false,
+      pgVersion,
+    ),
   ]);
   const byPath = new Map(files.map((f) => [path.resolve(f.file), f]));
   const allowLists = new Map<string, Record<string, Record<string, string>>>();
@@ -143,7 +165,9 @@ export async function lintMigrations(files: readonly MigrationFile[], options: L
     const allowed =
       file?.allow.get(row.rule_name) ??
       listed ??
-      (file?.phase === 'post-deploy' && POST_DEPLOY_ALLOWED.has(row.rule_name) ? 'a post-deploy migration: the release that read it is gone' : undefined);
+      (file?.phase === 'post-deploy' && POST_DEPLOY_ALLOWED.has(row.rule_name)
+        ? 'a post-deploy migration: the release that read it is gone'
+        : undefined);
     findings.push({
       file: row.file,
       line: row.line + 1,
@@ -180,7 +204,11 @@ export async function lintMigrationPaths(dir: string, paths: readonly string[] =
   const chosen = paths.map((p) => byPath.get(path.resolve(p)));
   const unknown = paths.filter((_, i) => chosen[i] === undefined);
   if (unknown.length > 0) {
-    throw new FleetError('INPUT_INVALID', `not an up migration file of ${dir} (the migrations directory; --migrations-dir moves it):`, unknown);
+    throw new FleetError(
+      'INPUT_INVALID',
+      `not an up migration file of ${dir} (the migrations directory; --migrations-dir moves it):`,
+      unknown,
+    );
   }
   return lintMigrations(chosen as MigrationFile[], options);
 }

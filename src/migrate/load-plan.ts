@@ -21,13 +21,22 @@ export async function loadFleetPlan(fleet: Fleet, options: { allowChangedFiles?:
   const files = readMigrationFiles(fleet.migrationsDir);
   checkExtensions(files, fleet.config.extensions);
   const states = await Promise.all(fleet.regions.map(async (region) => ({ region, state: await readRegionState(region) })));
-  checkLedgerAgainstFiles(states.map((s) => s.state), files, fleet.migrationsDir, options);
+  checkLedgerAgainstFiles(
+    states.map((s) => s.state),
+    files,
+    fleet.migrationsDir,
+    options,
+  );
   return { files, states };
 }
 
 export function assertMigrationName(files: readonly MigrationFile[], name: string, option = 'to'): void {
   if (files.some((f) => f.name === name)) return;
-  throw FleetError.forOption('INPUT_INVALID', option, (o) => `${o} ${JSON.stringify(name)} is not a migration; known: ${files.map((f) => f.name).join(', ')}`);
+  throw FleetError.forOption(
+    'INPUT_INVALID',
+    option,
+    (o) => `${o} ${JSON.stringify(name)} is not a migration; known: ${files.map((f) => f.name).join(', ')}`,
+  );
 }
 
 /** All tenants of the plan as work items, in a stable order (region order, then id). */
@@ -39,7 +48,10 @@ export function workItems(plan: FleetPlan, tenantIds?: readonly string[]): WorkI
   const foundIds = new Set(found.map((i) => i.tenant.id));
   const missing = [...wanted].filter((id) => !foundIds.has(id));
   if (missing.length > 0) {
-    throw new FleetError('INPUT_INVALID', `not registered in the selected regions: ${missing.map((m) => JSON.stringify(m)).join(', ')}; see \`fleet tenants list\``);
+    throw new FleetError(
+      'INPUT_INVALID',
+      `not registered in the selected regions: ${missing.map((m) => JSON.stringify(m)).join(', ')}; see \`fleet tenants list\``,
+    );
   }
   return found;
 }

@@ -103,7 +103,11 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
   const plan = await loadFleetPlan(fleet);
   options = options.to !== undefined ? { ...options, to: resolveMigrationName(plan.files, options.to) } : options;
   if (options.to !== undefined) assertMigrationName(plan.files, options.to);
-  if (!options.allowOutOfOrder) checkOutOfOrder(plan.states.map((s) => s.state), plan.files);
+  if (!options.allowOutOfOrder)
+    checkOutOfOrder(
+      plan.states.map((s) => s.state),
+      plan.files,
+    );
   let items = workItems(plan, options.tenants);
   if (options.shard) {
     const shard = options.shard;
@@ -115,26 +119,55 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
     const pending = pendingFor(item.tenant, plan.files, options.to, options.phase);
     const needsWork = pending.length > 0 || item.tenant.status === 'provisioning';
     if (needsWork) {
-      planned.push({ tenant: item.tenant.id, region: item.region.name, schema: item.tenant.schema, status: item.tenant.status, pending: pending.map((f) => f.name) });
+      planned.push({
+        tenant: item.tenant.id,
+        region: item.region.name,
+        schema: item.tenant.schema,
+        status: item.tenant.status,
+        pending: pending.map((f) => f.name),
+      });
     }
     return needsWork;
   });
   const upToDate = considered - work.length;
   assertMigrationsHoldSql(plan.files, new Set(planned.flatMap((p) => p.pending)));
   const targetIndex = options.to === undefined ? -1 : plan.files.findIndex((f) => f.name === options.to);
-  const pastTarget = targetIndex < 0 ? [] : items.filter((i) => plan.files.some((f, n) => n > targetIndex && i.tenant.applied.includes(f.name))).map((i) => i.tenant.id);
-  const canaries = pickCanaries(work, Math.min(options.canary ?? 0, work.length)).map((i) => ({ tenant: i.tenant.id, region: i.region.name }));
+  const pastTarget =
+    targetIndex < 0
+      ? []
+      : items.filter((i) => plan.files.some((f, n) => n > targetIndex && i.tenant.applied.includes(f.name))).map((i) => i.tenant.id);
+  const canaries = pickCanaries(work, Math.min(options.canary ?? 0, work.length)).map((i) => ({
+    tenant: i.tenant.id,
+    region: i.region.name,
+  }));
   const extra = { canaries, ...(pastTarget.length > 0 ? { pastTarget } : {}) };
 
   let lint: LintReport | undefined;
   if (options.lint && !options.dryRun) {
-    const names = new Set(work.filter((i) => i.tenant.status !== 'provisioning').flatMap((i) => pendingFor(i.tenant, plan.files, options.to, options.phase).map((f) => f.name)));
-    lint = await lintMigrations(plan.files.filter((f) => names.has(f.name)), { pgVersion: oldestEngine(fleet) });
+    const names = new Set(
+      work
+        .filter((i) => i.tenant.status !== 'provisioning')
+        .flatMap((i) => pendingFor(i.tenant, plan.files, options.to, options.phase).map((f) => f.name)),
+    );
+    lint = await lintMigrations(
+      plan.files.filter((f) => names.has(f.name)),
+      { pgVersion: oldestEngine(fleet) },
+    );
     if (!lint.ok) throw lintRefusal(lint);
   }
 
   if (options.dryRun || work.length === 0) {
-    return { ok: true, dryRun: options.dryRun ?? false, target: options.to ?? null, phase: options.phase ?? 'post-deploy', planned, results: [], summary: summarize(considered, [], upToDate), ...extra, durationMs: Math.round(performance.now() - started) };
+    return {
+      ok: true,
+      dryRun: options.dryRun ?? false,
+      target: options.to ?? null,
+      phase: options.phase ?? 'post-deploy',
+      planned,
+      results: [],
+      summary: summarize(considered, [], upToDate),
+      ...extra,
+      durationMs: Math.round(performance.now() - started),
+    };
   }
 
   const settings = runSettings(fleet, { ...options.settings, ...(options.prepare ? { prepare: options.prepare } : {}) });
@@ -152,7 +185,10 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
   const summary = summarize(considered, outcome.results, upToDate);
   return {
     // A pending tenant another runner held was not migrated: not ok (the report names it).
-    ok: summary.failed === 0 && outcome.stopped === undefined && !outcome.results.some((r) => r.status === 'skipped' && r.reason === LOCKED_BY_ANOTHER_RUNNER),
+    ok:
+      summary.failed === 0 &&
+      outcome.stopped === undefined &&
+      !outcome.results.some((r) => r.status === 'skipped' && r.reason === LOCKED_BY_ANOTHER_RUNNER),
     dryRun: false,
     target: options.to ?? null,
     phase: options.phase ?? 'post-deploy',

@@ -80,7 +80,9 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
     }
     const up = UP.exec(entry);
     if (!up) {
-      problems.push(`${entry}: a migration file is named VERSION_name.sql (a leading number of any width, then lowercase a-z, 0-9, _), e.g. 0007_add_labels.sql or 20260116093000_add_labels.sql`);
+      problems.push(
+        `${entry}: a migration file is named VERSION_name.sql (a leading number of any width, then lowercase a-z, 0-9, _), e.g. 0007_add_labels.sql or 20260116093000_add_labels.sql`,
+      );
       continue;
     }
     const version = Number(up[1]);
@@ -108,7 +110,9 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
     for (const p of directives.problems) problems.push(`${entry.file}: ${p}`);
     const ext = extensionStatements(source);
     for (const dropped of ext.dropped) {
-      problems.push(`${entry.file}: DROP EXTENSION ${dropped} in a tenant migration; extensions are shared by every tenant of the database and listed in the fleet description's "extensions": remove the statement`);
+      problems.push(
+        `${entry.file}: DROP EXTENSION ${dropped} in a tenant migration; extensions are shared by every tenant of the database and listed in the fleet description's "extensions": remove the statement`,
+      );
     }
     const downFile = downs.get(name);
     let down: MigrationFile['down'];
@@ -120,7 +124,9 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
       // DROP EXTENSION of an extension its up file creates is taken out, any other is refused.
       const downExt = extensionStatements(downSource);
       for (const dropped of downExt.dropped.filter((x) => !ext.created.includes(x))) {
-        problems.push(`${downFile}: DROP EXTENSION ${dropped} in a tenant migration; extensions are shared by every tenant of the database: remove the statement`);
+        problems.push(
+          `${downFile}: DROP EXTENSION ${dropped} in a tenant migration; extensions are shared by every tenant of the database: remove the statement`,
+        );
       }
       down = { file: path.join(dir, downFile), sql: downExt.sql, source: downSource, noTransaction: downDirectives.noTransaction };
     }
@@ -139,18 +145,28 @@ export function readMigrationFiles(dir: string): MigrationFile[] {
     });
   }
   if (problems.length > 0) {
-    throw new FleetError('MIGRATION_FILES_INVALID', `the migration files in ${dir} have ${problems.length} problem(s); nothing was touched:`, problems);
+    throw new FleetError(
+      'MIGRATION_FILES_INVALID',
+      `the migration files in ${dir} have ${problems.length} problem(s); nothing was touched:`,
+      problems,
+    );
   }
   return result;
 }
 
 /** SQL with its comments and blank space removed: empty for a template `migration new` wrote. */
 function withoutComments(sql: string): string {
-  return sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '').trim();
+  return sql
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/--[^\n]*/g, '')
+    .trim();
 }
 
 /** Refuses to apply a migration that holds no SQL (an unfilled template), naming each such file. */
 export function assertMigrationsHoldSql(files: readonly MigrationFile[], names: ReadonlySet<string>): void {
-  const empty = files.filter((f) => names.has(f.name) && withoutComments(f.sql) === '').map((f) => `${f.file}: only comments or nothing; write its SQL (or delete the file) before migrating`);
-  if (empty.length > 0) throw new FleetError('MIGRATION_FILES_INVALID', `${empty.length} migration(s) to apply hold no SQL; nothing was touched:`, empty);
+  const empty = files
+    .filter((f) => names.has(f.name) && withoutComments(f.sql) === '')
+    .map((f) => `${f.file}: only comments or nothing; write its SQL (or delete the file) before migrating`);
+  if (empty.length > 0)
+    throw new FleetError('MIGRATION_FILES_INVALID', `${empty.length} migration(s) to apply hold no SQL; nothing was touched:`, empty);
 }

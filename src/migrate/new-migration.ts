@@ -14,9 +14,15 @@ export function createMigrationFile(dir: string, rawName: string, options: { dow
   // The name is the ledger's key for ever: refused, never silently reshaped into another one.
   const slug = rawName;
   if (!/^[a-z0-9_]{1,50}$/.test(slug)) {
-    const suggestion = rawName.trim().toLowerCase().replace(/[\s-]+/g, '_');
+    const suggestion = rawName
+      .trim()
+      .toLowerCase()
+      .replace(/[\s-]+/g, '_');
     const hint = /^[a-z0-9_]{1,50}$/.test(suggestion) ? `; did you mean ${suggestion}?` : ', e.g. add_issue_labels';
-    throw new FleetError('INPUT_INVALID', `migration name ${JSON.stringify(rawName)} must be 1-50 characters of a-z, 0-9 and _, exactly as the file will be named${hint}`);
+    throw new FleetError(
+      'INPUT_INVALID',
+      `migration name ${JSON.stringify(rawName)} must be 1-50 characters of a-z, 0-9 and _, exactly as the file will be named${hint}`,
+    );
   }
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
   const files = readMigrationFiles(dir);

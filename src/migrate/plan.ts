@@ -53,7 +53,13 @@ export async function readRegionState(region: RegionDatabase, client?: pg.Client
   const checksums = new Map<string, string[]>();
   for (const row of rows) {
     if (row.id !== null) {
-      tenants.push({ id: row.id, region: region.name, schema: row.schema_name as string, status: row.status as TenantStatus, applied: row.applied ?? [] });
+      tenants.push({
+        id: row.id,
+        region: region.name,
+        schema: row.schema_name as string,
+        status: row.status as TenantStatus,
+        applied: row.applied ?? [],
+      });
     } else if (row.name !== null) {
       checksums.set(row.name, row.checksums ?? []);
     }
@@ -66,7 +72,12 @@ export async function readRegionState(region: RegionDatabase, client?: pg.Client
  * The ledger must agree with the files: an applied migration whose file is gone or whose content
  * changed stops the run before any tenant is touched, naming the file.
  */
-export function checkLedgerAgainstFiles(states: readonly RegionState[], files: readonly MigrationFile[], migrationsDir: string, options: { allowChangedFiles?: boolean } = {}): void {
+export function checkLedgerAgainstFiles(
+  states: readonly RegionState[],
+  files: readonly MigrationFile[],
+  migrationsDir: string,
+  options: { allowChangedFiles?: boolean } = {},
+): void {
   const byName = new Map(files.map((f) => [f.name, f]));
   const problems = new Set<string>();
   for (const state of states) {
@@ -103,7 +114,10 @@ export function checkLedgerAgainstFiles(states: readonly RegionState[], files: r
 export function pendingFor(tenant: TenantState, files: readonly MigrationFile[], to?: string, phase?: MigrationPhase): MigrationFile[] {
   const applied = new Set(tenant.applied);
   const limit = to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1;
-  return cutAtPhase(files.slice(0, limit).filter((f) => !applied.has(f.name)), phase);
+  return cutAtPhase(
+    files.slice(0, limit).filter((f) => !applied.has(f.name)),
+    phase,
+  );
 }
 
 /**

@@ -38,19 +38,37 @@ export async function rollbackFleet(fleet: Fleet, options: RollbackOptions): Pro
   for (const item of items) {
     const revert = plan.files.filter((f, i) => i > keepIndex && item.tenant.applied.includes(f.name)).reverse();
     if (revert.length > 0) {
-      planned.push({ tenant: item.tenant.id, region: item.region.name, schema: item.tenant.schema, status: item.tenant.status, pending: revert.map((f) => f.name) });
+      planned.push({
+        tenant: item.tenant.id,
+        region: item.region.name,
+        schema: item.tenant.schema,
+        status: item.tenant.status,
+        pending: revert.map((f) => f.name),
+      });
     }
   }
   const needed = new Set(planned.flatMap((p) => p.pending));
   const missing = plan.files.filter((f) => needed.has(f.name) && !f.down).map((f) => `${f.name}.down.sql`);
   if (missing.length > 0) {
-    throw new FleetError('MIGRATION_FILES_INVALID', `rollback to ${options.to} needs down files that do not exist; nothing was touched. Write them in ${fleet.migrationsDir}:`, missing);
+    throw new FleetError(
+      'MIGRATION_FILES_INVALID',
+      `rollback to ${options.to} needs down files that do not exist; nothing was touched. Write them in ${fleet.migrationsDir}:`,
+      missing,
+    );
   }
   const plannedIds = new Set(planned.map((p) => p.tenant));
   const work = items.filter((i) => plannedIds.has(i.tenant.id));
   const upToDate = items.length - work.length;
   if (options.dryRun || work.length === 0) {
-    return { ok: true, dryRun: options.dryRun ?? false, target: keep ?? '0', planned, results: [], summary: summarize(items.length, [], upToDate), durationMs: Math.round(performance.now() - started) };
+    return {
+      ok: true,
+      dryRun: options.dryRun ?? false,
+      target: keep ?? '0',
+      planned,
+      results: [],
+      summary: summarize(items.length, [], upToDate),
+      durationMs: Math.round(performance.now() - started),
+    };
   }
   const settings = runSettings(fleet, options.settings);
   const outcome = await executeAcrossFleet(work, (client, item) => migrateTenantDown(client, item.tenant, plan.files, settings, keep), {
@@ -59,6 +77,14 @@ export async function rollbackFleet(fleet: Fleet, options: RollbackOptions): Pro
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const summary = summarize(items.length, outcome.results, upToDate);
-  return { ok: summary.failed === 0 && outcome.stopped === undefined, dryRun: false, target: keep ?? '0', planned, results: outcome.results, summary, ...(outcome.stopped ? { stopped: outcome.stopped } : {}), durationMs: Math.round(performance.now() - started) };
+  return {
+    ok: summary.failed === 0 && outcome.stopped === undefined,
+    dryRun: false,
+    target: keep ?? '0',
+    planned,
+    results: outcome.results,
+    summary,
+    ...(outcome.stopped ? { stopped: outcome.stopped } : {}),
+    durationMs: Math.round(performance.now() - started),
+  };
 }
-

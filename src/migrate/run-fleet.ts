@@ -74,11 +74,15 @@ async function runOne(item: WorkItem, task: TenantTask): Promise<TenantResult> {
   try {
     outcome = await withClient(item.region.tenantPool, async (client) => {
       const result = await task(client, item);
-      if (result.status === 'failed' && isConnectionError({ message: result.error.message, code: result.error.code })) throw new ConnectionLost(result);
+      if (result.status === 'failed' && isConnectionError({ message: result.error.message, code: result.error.code }))
+        throw new ConnectionLost(result);
       return result;
     });
   } catch (error) {
-    outcome = error instanceof ConnectionLost ? error.outcome : { status: 'failed', migrations: [], error: { migration: null, message: (error as Error).message } };
+    outcome =
+      error instanceof ConnectionLost
+        ? error.outcome
+        : { status: 'failed', migrations: [], error: { migration: null, message: (error as Error).message } };
   }
   const durationMs = Math.round(performance.now() - started);
   switch (outcome.status) {
@@ -92,7 +96,15 @@ async function runOne(item: WorkItem, task: TenantTask): Promise<TenantResult> {
 }
 
 function skippedResult(item: WorkItem, reason: string): TenantResult {
-  return { tenant: item.tenant.id, region: item.region.name, schema: item.tenant.schema, status: 'skipped', migrations: [], reason, durationMs: 0 };
+  return {
+    tenant: item.tenant.id,
+    region: item.region.name,
+    schema: item.tenant.schema,
+    status: 'skipped',
+    migrations: [],
+    reason,
+    durationMs: 0,
+  };
 }
 
 /**

@@ -71,9 +71,7 @@ class RunContext {
 async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>, releaseLock = false): Promise<void> {
   const { client, tenant, settings } = ctx;
   try {
-    await client.query(
-      `BEGIN; SET LOCAL search_path TO ${tenantSearchPath(tenant.schema)}; ${setLocalTimeoutsSql(settings)};\n${sql}`,
-    );
+    await client.query(`BEGIN; SET LOCAL search_path TO ${tenantSearchPath(tenant.schema)}; ${setLocalTimeoutsSql(settings)};\n${sql}`);
     await ledger();
     // The lease is given back in the migration's own transaction: no extra commit. If COMMIT
     // fails the release is rolled back with it, and the caller's finally releases.
@@ -127,11 +125,21 @@ function applyUp(ctx: RunContext, file: MigrationFile): () => Promise<void> {
         // file is edited later (control migration 0008).
         name: 'fleet-ledger-insert-sql',
         text: 'INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms, sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        values: [ctx.tenant.id, file.name, file.checksum, ctx.settings.clock.now(), Math.round(performance.now() - started), file.source, file.down?.source ?? null],
+        values: [
+          ctx.tenant.id,
+          file.name,
+          file.checksum,
+          ctx.settings.clock.now(),
+          Math.round(performance.now() - started),
+          file.source,
+          file.down?.source ?? null,
+        ],
       });
     };
     await withLockRetries(ctx, () =>
-      file.noTransaction ? runSqlWithoutTransaction(ctx, file.sql, ledger) : runSqlInTransaction(ctx, file.sql, ledger, ctx.releaseLockWith === file.name),
+      file.noTransaction
+        ? runSqlWithoutTransaction(ctx, file.sql, ledger)
+        : runSqlInTransaction(ctx, file.sql, ledger, ctx.releaseLockWith === file.name),
     );
   };
 }
@@ -160,7 +168,12 @@ const loadUmzug = () => (umzugModule ??= import('umzug'));
  * after the migration, leaving a window where a crash applies a migration without recording it),
  * so the storage only keeps Umzug's view in step.
  */
-async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], executed: string[], recorded: ReadonlyMap<string, RecordedMigration> = new Map()): Promise<Umzug<RunContext>> {
+async function tenantUmzug(
+  ctx: RunContext,
+  files: readonly MigrationFile[],
+  executed: string[],
+  recorded: ReadonlyMap<string, RecordedMigration> = new Map(),
+): Promise<Umzug<RunContext>> {
   const { Umzug } = await loadUmzug();
   const storage: UmzugStorage<RunContext> = {
     executed: async () => [...executed],
@@ -179,7 +192,10 @@ async function tenantUmzug(ctx: RunContext, files: readonly MigrationFile[], exe
   });
 }
 
-async function untilLeased<T extends { locked: boolean }>(attempt: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+async function untilLeased<T extends { locked: boolean }>(
+  attempt: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T | undefined> {
   const deadline = performance.now() + timeoutMs;
   for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
     const state = await attempt();
@@ -208,7 +224,10 @@ interface RecordedMigration {
 }
 
 async function readLedger(client: pg.ClientBase, tenantId: string): Promise<RecordedMigration[]> {
-  const { rows } = await client.query<RecordedMigration>('SELECT name, checksum, down_sql AS "downSql" FROM fleet.migrations WHERE tenant_id = $1 ORDER BY name', [tenantId]);
+  const { rows } = await client.query<RecordedMigration>(
+    'SELECT name, checksum, down_sql AS "downSql" FROM fleet.migrations WHERE tenant_id = $1 ORDER BY name',
+    [tenantId],
+  );
   return rows;
 }
 
@@ -220,7 +239,12 @@ async function readLedger(client: pg.ClientBase, tenantId: string): Promise<Reco
 export function downFor(file: MigrationFile, recorded: RecordedMigration | undefined): MigrationFile['down'] {
   if (!recorded || recorded.checksum === file.checksum || recorded.downSql === null) return file.down;
   const ext = extensionStatements(recorded.downSql);
-  return { file: `${file.name}.down.sql as recorded in the ledger`, sql: ext.sql, source: recorded.downSql, noTransaction: parseDirectives(recorded.downSql).noTransaction };
+  return {
+    file: `${file.name}.down.sql as recorded in the ledger`,
+    sql: ext.sql,
+    source: recorded.downSql,
+    noTransaction: parseDirectives(recorded.downSql).noTransaction,
+  };
 }
 
 /**
@@ -258,7 +282,11 @@ export async function migrateTenantUp(
     if (status === undefined || status === 'purged') return { status: 'skipped', reason: `tenant is ${status ?? 'no longer registered'}` };
     const executed = state.applied ?? [];
     if (status === 'provisioning') {
-      if (!settings.prepare) return { status: 'skipped', reason: 'still provisioning: its schema and roles are created by provisioning (`fleet tenants add` completes it)' };
+      if (!settings.prepare)
+        return {
+          status: 'skipped',
+          reason: 'still provisioning: its schema and roles are created by provisioning (`fleet tenants add` completes it)',
+        };
       await settings.prepare(client, tenant);
     }
     // Umzug decides what is pending from the storage (the ledger rows read under the lock); the
@@ -266,7 +294,10 @@ export async function migrateTenantUp(
     const umzug = await tenantUmzug(ctx, files, executed);
     const upTo = new Set(files.slice(0, to === undefined ? files.length : files.findIndex((f) => f.name === to) + 1).map((f) => f.name));
     const byName = new Map(files.map((f) => [f.name, f]));
-    const pending = cutAtPhase((await umzug.pending()).map((m) => byName.get(m.name) as MigrationFile).filter((f) => upTo.has(f.name)), phase).map((f) => f.name);
+    const pending = cutAtPhase(
+      (await umzug.pending()).map((m) => byName.get(m.name) as MigrationFile).filter((f) => upTo.has(f.name)),
+      phase,
+    ).map((f) => f.name);
     // A tenant that needs nothing after its last migration lets that COMMIT release the lock.
     if (status !== 'provisioning') ctx.releaseLockWith = pending.at(-1);
     if (pending.length > 0) {
@@ -313,7 +344,12 @@ export async function migrateTenantDown(
   try {
     const locked = await withTenantLock(client, tenant.id, async (): Promise<TenantOutcome> => {
       const ledger = await readLedger(client, tenant.id);
-      const umzug = await tenantUmzug(ctx, files, ledger.map((r) => r.name), new Map(ledger.map((r) => [r.name, r])));
+      const umzug = await tenantUmzug(
+        ctx,
+        files,
+        ledger.map((r) => r.name),
+        new Map(ledger.map((r) => [r.name, r])),
+      );
       const kept = new Set(keep === null ? [] : files.slice(0, files.findIndex((f) => f.name === keep) + 1).map((f) => f.name));
       const revert = (await umzug.executed()).map((m) => m.name).filter((name) => !kept.has(name));
       if (revert.length === 0) return { status: 'skipped', reason: 'nothing to roll back' };

@@ -36,7 +36,11 @@ export interface AddTenantsReport {
 export function chooseRegion(fleet: Fleet, name?: string): RegionDatabase {
   if (name !== undefined) return fleet.region(name);
   if (fleet.regions.length === 1) return fleet.regions[0] as RegionDatabase;
-  throw FleetError.forOption('INPUT_INVALID', 'region', (o) => `this fleet has ${fleet.regions.length} regions (${fleet.regions.map((r) => r.name).join(', ')}): name one with ${o}`);
+  throw FleetError.forOption(
+    'INPUT_INVALID',
+    'region',
+    (o) => `this fleet has ${fleet.regions.length} regions (${fleet.regions.map((r) => r.name).join(', ')}): name one with ${o}`,
+  );
 }
 
 interface ExistingRow {
@@ -58,7 +62,11 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
   assertTenantIds(ids);
   const collisions = findSchemaCollisions(ids);
   if (collisions.length > 0) {
-    throw new FleetError('INPUT_INVALID', 'these ids would share one schema (each "-" becomes "_"); nothing was changed:', collisions.map(([a, b]) => `${a} and ${b} → ${schemaNameFor(a)}`));
+    throw new FleetError(
+      'INPUT_INVALID',
+      'these ids would share one schema (each "-" becomes "_"); nothing was changed:',
+      collisions.map(([a, b]) => `${a} and ${b} → ${schemaNameFor(a)}`),
+    );
   }
   const region = chooseRegion(fleet, options.region);
   const schemas = ids.map(schemaNameFor);
@@ -66,7 +74,12 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
   const existing = (
     await Promise.all(
       fleet.regions.map(async (r) =>
-        (await r.query<ExistingRow>('SELECT id, schema_name, status, region FROM fleet.tenants WHERE id = ANY($1) OR schema_name = ANY($2)', [ids, schemas])).rows.map((row) => ({ ...row, db: r })),
+        (
+          await r.query<ExistingRow>(
+            'SELECT id, schema_name, status, region FROM fleet.tenants WHERE id = ANY($1) OR schema_name = ANY($2)',
+            [ids, schemas],
+          )
+        ).rows.map((row) => ({ ...row, db: r })),
       ),
     )
   ).flat();
@@ -76,7 +89,11 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
   const schemaOwners = new Map(existing.filter((row) => row.db === region && !wanted.has(row.id)).map((row) => [row.schema_name, row.id]));
   const clashes = ids.filter((id) => !existingIds.has(id) && schemaOwners.has(schemaNameFor(id)));
   if (clashes.length > 0) {
-    throw new FleetError('INPUT_INVALID', 'these ids map to the schema of a registered tenant; nothing was changed:', clashes.map((id) => `${id} → ${schemaNameFor(id)}, already used by ${schemaOwners.get(schemaNameFor(id))}`));
+    throw new FleetError(
+      'INPUT_INVALID',
+      'these ids map to the schema of a registered tenant; nothing was changed:',
+      clashes.map((id) => `${id} → ${schemaNameFor(id)}, already used by ${schemaOwners.get(schemaNameFor(id))}`),
+    );
   }
 
   const alreadyRegistered: AlreadyRegistered[] = [];
@@ -100,7 +117,18 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
           [fresh, fresh.map(schemaNameFor), region.name, now],
         );
         const ids = inserted.rows.map((r) => r.id);
-        await recordAuditMany(client, ids.map((id) => ({ at: now, tenantId: id, action: 'registered', fromState: null, toState: 'provisioning', actor: fleet.actor, details: { region: region.name } })));
+        await recordAuditMany(
+          client,
+          ids.map((id) => ({
+            at: now,
+            tenantId: id,
+            action: 'registered',
+            fromState: null,
+            toState: 'provisioning',
+            actor: fleet.actor,
+            details: { region: region.name },
+          })),
+        );
         return ids;
       }),
     );
@@ -110,7 +138,12 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
   const toProvision = [...new Set([...fresh, ...resumed])];
   // The session logins first, many per transaction: their CONNECT grants rewrite the database's
   // ACL once per chunk instead of once per tenant (createSessionLogins).
-  await withClient(region.controlPool, (client) => createSessionLogins(client, toProvision.map((id) => ({ id, schema: schemaNameFor(id) }))));
+  await withClient(region.controlPool, (client) =>
+    createSessionLogins(
+      client,
+      toProvision.map((id) => ({ id, schema: schemaNameFor(id) })),
+    ),
+  );
   const migrate = await migrateFleet(fleet, {
     tenants: toProvision,
     prepare: prepareTenantSchema,

@@ -55,7 +55,14 @@ export function evaluateBrake(regions: readonly RegionCount[], maxShare: number,
   if (max !== undefined) {
     const due = regions.reduce((n, r) => n + r.due, 0);
     const exceeded = due > max;
-    limits.push({ kind: 'max', region: null, due, allowed: max, exceeded, message: `this run: ${due} tenant(s) due; --max ${max}${exceeded ? ' — exceeded' : ''}` });
+    limits.push({
+      kind: 'max',
+      region: null,
+      due,
+      allowed: max,
+      exceeded,
+      message: `this run: ${due} tenant(s) due; --max ${max}${exceeded ? ' — exceeded' : ''}`,
+    });
   }
   return { tripped: limits.some((l) => l.exceeded), maxShare, max: max ?? null, limits };
 }

@@ -8,7 +8,9 @@ export interface DueSummary {
   readonly byDate: Readonly<Record<string, number>>;
 }
 
-export function summarizeDue(due: readonly { readonly disconnectCause: string | null; readonly disconnectedAt: string | null }[]): DueSummary {
+export function summarizeDue(
+  due: readonly { readonly disconnectCause: string | null; readonly disconnectedAt: string | null }[],
+): DueSummary {
   const byCause: Record<string, number> = {};
   const byDate: Record<string, number> = {};
   for (const d of due) {
@@ -17,6 +19,7 @@ export function summarizeDue(due: readonly { readonly disconnectCause: string | 
     byCause[cause] = (byCause[cause] ?? 0) + 1;
     byDate[day] = (byDate[day] ?? 0) + 1;
   }
-  const sorted = (record: Record<string, number>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const sorted = (record: Record<string, number>) =>
+    Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return { byCause: sorted(byCause), byDate: sorted(byDate) };
 }

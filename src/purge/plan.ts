@@ -43,7 +43,8 @@ export function notDueReason(row: { status: string; purge_after: Date | null; ho
   if (row.status === 'purged') return 'already purged';
   if (row.status !== 'disconnected') return `${row.status} (reinstalled or reconnected since the plan)`;
   if (row.hold_reason !== null) return `on legal hold: ${row.hold_reason}`;
-  if (row.purge_after === null || row.purge_after.getTime() > now.getTime()) return `not due until ${row.purge_after?.toISOString() ?? '?'}`;
+  if (row.purge_after === null || row.purge_after.getTime() > now.getTime())
+    return `not due until ${row.purge_after?.toISOString() ?? '?'}`;
   return null;
 }
 

@@ -70,19 +70,37 @@ export interface PurgeReport {
   readonly notDue: readonly { readonly tenant: string; readonly reason: string }[];
   /** One per due tenant when executed; empty for a dry run. */
   readonly results: readonly PurgeResult[];
-  readonly summary: { readonly due: number; readonly purged: number; readonly skipped: number; readonly busy: number; readonly interrupted: number; readonly failed: number; readonly approxBytes: number };
+  readonly summary: {
+    readonly due: number;
+    readonly purged: number;
+    readonly skipped: number;
+    readonly busy: number;
+    readonly interrupted: number;
+    readonly failed: number;
+    readonly approxBytes: number;
+  };
   readonly durationMs: number;
 }
 
 function checkOptions(fleet: Fleet, options: PurgeOptions): Date {
   const clockNow = fleet.clock.now();
   const now = options.now ?? clockNow;
-  if (Number.isNaN(now.getTime())) throw FleetError.forOption('INPUT_INVALID', 'now', (o) => `${o} is not a valid date: pass an ISO date such as 2026-11-26T03:00:00Z`);
+  if (Number.isNaN(now.getTime()))
+    throw FleetError.forOption('INPUT_INVALID', 'now', (o) => `${o} is not a valid date: pass an ISO date such as 2026-11-26T03:00:00Z`);
   if (options.execute && now.getTime() > clockNow.getTime()) {
-    throw FleetError.forOption('INPUT_INVALID', 'now', (o) => `${o} ${now.toISOString()} is in the future (the clock says ${clockNow.toISOString()}): an execute purges only what is due now. Preview with ${o} and without execute; execute without ${o}.`);
+    throw FleetError.forOption(
+      'INPUT_INVALID',
+      'now',
+      (o) =>
+        `${o} ${now.toISOString()} is in the future (the clock says ${clockNow.toISOString()}): an execute purges only what is due now. Preview with ${o} and without execute; execute without ${o}.`,
+    );
   }
   if (options.max !== undefined && (!Number.isInteger(options.max) || options.max < 0)) {
-    throw FleetError.forOption('INPUT_INVALID', 'max', (o) => `${o} must be a whole number of tenants (0 or more), got ${JSON.stringify(options.max)}`);
+    throw FleetError.forOption(
+      'INPUT_INVALID',
+      'max',
+      (o) => `${o} must be a whole number of tenants (0 or more), got ${JSON.stringify(options.max)}`,
+    );
   }
   return now;
 }
@@ -100,9 +118,21 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   const regions = options.regions && options.regions.length > 0 ? options.regions.map((r) => fleet.region(r)) : fleet.regions;
   if (options.tenants) assertTenantIds(options.tenants);
   const wanted = options.tenants && options.tenants.length > 0 ? new Set(options.tenants) : undefined;
-  const plans = (await Promise.all(regions.map((region) => planRegionPurge(fleet, region, now)))).map((p) => (wanted ? { ...p, due: p.due.filter((d) => wanted.has(d.tenant)) } : p));
-  const notDue = wanted ? await whyNotDue(regions, [...wanted].filter((id) => !plans.some((p) => p.due.some((d) => d.tenant === id))), now) : [];
-  const brake = evaluateBrake(plans.map((p) => ({ region: p.region, due: p.due.length, nonPurged: p.nonPurged })), fleet.config.lifecycle.purgeMaxShare, options.max);
+  const plans = (await Promise.all(regions.map((region) => planRegionPurge(fleet, region, now)))).map((p) =>
+    wanted ? { ...p, due: p.due.filter((d) => wanted.has(d.tenant)) } : p,
+  );
+  const notDue = wanted
+    ? await whyNotDue(
+        regions,
+        [...wanted].filter((id) => !plans.some((p) => p.due.some((d) => d.tenant === id))),
+        now,
+      )
+    : [];
+  const brake = evaluateBrake(
+    plans.map((p) => ({ region: p.region, due: p.due.length, nonPurged: p.nonPurged })),
+    fleet.config.lifecycle.purgeMaxShare,
+    options.max,
+  );
   const due = plans.flatMap((p) => p.due);
   const base = {
     now: now.toISOString(),
@@ -117,7 +147,14 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   const approxBytes = (list: readonly { approxBytes?: number }[]) => list.reduce((n, d) => n + (d.approxBytes ?? 0), 0);
 
   if (!options.execute) {
-    return { ok: true, dryRun: true, ...base, results: [], summary: { due: due.length, purged: 0, skipped: 0, busy: 0, interrupted: 0, failed: 0, approxBytes: approxBytes(due) }, durationMs: Math.round(performance.now() - started) };
+    return {
+      ok: true,
+      dryRun: true,
+      ...base,
+      results: [],
+      summary: { due: due.length, purged: 0, skipped: 0, busy: 0, interrupted: 0, failed: 0, approxBytes: approxBytes(due) },
+      durationMs: Math.round(performance.now() - started),
+    };
   }
   if (brake.tripped && !options.allowMass) {
     const exceeded = brake.limits.filter((l) => l.exceeded);
@@ -139,17 +176,45 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   );
   const results = perRegion.flat();
   const count = (status: PurgeResult['status']) => results.filter((r) => r.status === status).length;
-  const summary = { due: due.length, purged: count('purged'), skipped: count('skipped'), busy: results.filter((r) => r.busy === true).length, interrupted: results.filter((r) => r.interrupted === true).length, failed: count('failed'), approxBytes: approxBytes(results.filter((r) => r.status === 'purged')) };
-  return { ok: summary.failed === 0 && summary.busy === 0 && summary.interrupted === 0, dryRun: false, ...base, results, summary, durationMs: Math.round(performance.now() - started) };
+  const summary = {
+    due: due.length,
+    purged: count('purged'),
+    skipped: count('skipped'),
+    busy: results.filter((r) => r.busy === true).length,
+    interrupted: results.filter((r) => r.interrupted === true).length,
+    failed: count('failed'),
+    approxBytes: approxBytes(results.filter((r) => r.status === 'purged')),
+  };
+  return {
+    ok: summary.failed === 0 && summary.busy === 0 && summary.interrupted === 0,
+    dryRun: false,
+    ...base,
+    results,
+    summary,
+    durationMs: Math.round(performance.now() - started),
+  };
 }
 
-async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPurgePlan, now: Date, emit: (event: PurgeEvent) => void, signal?: AbortSignal): Promise<PurgeResult[]> {
+async function purgeRegion(
+  fleet: Fleet,
+  region: RegionDatabase,
+  plan: RegionPurgePlan,
+  now: Date,
+  emit: (event: PurgeEvent) => void,
+  signal?: AbortSignal,
+): Promise<PurgeResult[]> {
   const results: PurgeResult[] = [];
   for (const tenant of plan.due) {
     const started = performance.now();
     const base = { tenant: tenant.tenant, region: region.name, schema: tenant.schema };
     if (signal?.aborted) {
-      const result: PurgeResult = { ...base, status: 'skipped', reason: 'not started: interrupted; run the purge again to finish', interrupted: true, durationMs: 0 };
+      const result: PurgeResult = {
+        ...base,
+        status: 'skipped',
+        reason: 'not started: interrupted; run the purge again to finish',
+        interrupted: true,
+        durationMs: 0,
+      };
       results.push(result);
       emit({ type: 'tenant', result });
       continue;
@@ -158,10 +223,18 @@ async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPur
     try {
       const outcome = await withClient(region.tenantPool, (client) => purgeTenant(fleet, client, tenant.tenant, now));
       const durationMs = Math.round(performance.now() - started);
-      result = outcome.status === 'purged' ? { ...base, ...outcome, durationMs } : { ...base, status: 'skipped', reason: outcome.reason, ...(outcome.busy ? { busy: true } : {}), durationMs };
+      result =
+        outcome.status === 'purged'
+          ? { ...base, ...outcome, durationMs }
+          : { ...base, status: 'skipped', reason: outcome.reason, ...(outcome.busy ? { busy: true } : {}), durationMs };
     } catch (error) {
       const { message, code } = error as { message?: string; code?: string };
-      result = { ...base, status: 'failed', error: { message: message ?? String(error), ...(typeof code === 'string' ? { code } : {}) }, durationMs: Math.round(performance.now() - started) };
+      result = {
+        ...base,
+        status: 'failed',
+        error: { message: message ?? String(error), ...(typeof code === 'string' ? { code } : {}) },
+        durationMs: Math.round(performance.now() - started),
+      };
     }
     results.push(result);
     emit({ type: 'tenant', result });
@@ -170,7 +243,11 @@ async function purgeRegion(fleet: Fleet, region: RegionDatabase, plan: RegionPur
 }
 
 /** Why each listed tenant is not due: the same rule as the plan (notDueReason), or unknown. */
-async function whyNotDue(regions: readonly RegionDatabase[], ids: readonly string[], now: Date): Promise<{ tenant: string; reason: string }[]> {
+async function whyNotDue(
+  regions: readonly RegionDatabase[],
+  ids: readonly string[],
+  now: Date,
+): Promise<{ tenant: string; reason: string }[]> {
   if (ids.length === 0) return [];
   const found = new Map<string, string>();
   for (const region of regions) {

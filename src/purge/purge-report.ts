@@ -59,7 +59,8 @@ interface Row {
  * and a check against the database as it is now that the schema is gone.
  */
 export async function purgeEvidence(fleet: Fleet, options: PurgeReportOptions = {}): Promise<PurgeEvidence> {
-  if (options.since && Number.isNaN(options.since.getTime())) throw FleetError.forOption('INPUT_INVALID', 'since', (o) => `${o} is not a valid date: pass an ISO date such as 2026-01-01`);
+  if (options.since && Number.isNaN(options.since.getTime()))
+    throw FleetError.forOption('INPUT_INVALID', 'since', (o) => `${o} is not a valid date: pass an ISO date such as 2026-01-01`);
   const now = fleet.clock.now();
   const regions = options.regions && options.regions.length > 0 ? options.regions.map((r) => fleet.region(r)) : fleet.regions;
   const perRegion = await Promise.all(
@@ -73,31 +74,35 @@ export async function purgeEvidence(fleet: Fleet, options: PurgeReportOptions = 
           ORDER BY b.purged_at, b.tenant_id`,
         [options.since ?? null],
       );
-      return rows.map(
-        (r): PurgeRecord => ({
-          tenant: r.tenant_id,
-          region: r.region,
-          schema: r.schema_name,
-          disconnectedAt: r.disconnected_at?.toISOString() ?? null,
-          disconnectCause: r.disconnect_cause,
-          purgeAfter: r.purge_after.toISOString(),
-          purgedAt: r.purged_at.toISOString(),
-          backupExpiresAt: r.backup_expires_at.toISOString(),
-          backupsExpired: r.backup_expires_at.getTime() <= now.getTime(),
-          tables: r.tables,
-          approxBytes: Number(r.approx_bytes),
-          actor: r.actor,
-          currentStatus: r.current_status,
-          schemaGone: !r.schema_exists,
-        }),
-      );
+      return rows.map((r): PurgeRecord => ({
+        tenant: r.tenant_id,
+        region: r.region,
+        schema: r.schema_name,
+        disconnectedAt: r.disconnected_at?.toISOString() ?? null,
+        disconnectCause: r.disconnect_cause,
+        purgeAfter: r.purge_after.toISOString(),
+        purgedAt: r.purged_at.toISOString(),
+        backupExpiresAt: r.backup_expires_at.toISOString(),
+        backupsExpired: r.backup_expires_at.getTime() <= now.getTime(),
+        tables: r.tables,
+        approxBytes: Number(r.approx_bytes),
+        actor: r.actor,
+        currentStatus: r.current_status,
+        schemaGone: !r.schema_exists,
+      }));
     }),
   );
-  const purges = perRegion.flat().sort((a, b) => (a.purgedAt < b.purgedAt ? -1 : a.purgedAt > b.purgedAt ? 1 : a.tenant < b.tenant ? -1 : 1));
+  const purges = perRegion
+    .flat()
+    .sort((a, b) => (a.purgedAt < b.purgedAt ? -1 : a.purgedAt > b.purgedAt ? 1 : a.tenant < b.tenant ? -1 : 1));
   return {
     generatedAt: now.toISOString(),
     since: options.since?.toISOString() ?? null,
     purges,
-    summary: { purges: purges.length, tenants: new Set(purges.map((p) => `${p.region}/${p.tenant}`)).size, backupsStillHolding: purges.filter((p) => !p.backupsExpired).length },
+    summary: {
+      purges: purges.length,
+      tenants: new Set(purges.map((p) => `${p.region}/${p.tenant}`)).size,
+      backupsStillHolding: purges.filter((p) => !p.backupsExpired).length,
+    },
   };
 }

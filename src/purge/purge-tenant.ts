@@ -22,7 +22,6 @@ export type PurgeTenantOutcome =
     }
   | { readonly status: 'skipped'; readonly reason: string; readonly busy?: boolean };
 
-
 /**
  * Purge one tenant, all in one transaction on `client`: lock the tenant's lease row (refused
  * while a migrating runner holds the lease, so a migration and a purge never overlap), lock its row and check again
@@ -53,7 +52,19 @@ export async function purgeTenant(fleet: Fleet, client: pg.ClientBase, tenantId:
       await client.query(
         `INSERT INTO fleet.tombstones (tenant_id, schema_name, region, disconnected_at, disconnect_cause, purge_after, purged_at, backup_expires_at, tables, approx_bytes, actor)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [row.id, row.schema_name, row.region, row.disconnected_at, row.disconnect_cause, row.purge_after, purgedAt, expires, size.tables, size.bytes, fleet.actor],
+        [
+          row.id,
+          row.schema_name,
+          row.region,
+          row.disconnected_at,
+          row.disconnect_cause,
+          row.purge_after,
+          purgedAt,
+          expires,
+          size.tables,
+          size.bytes,
+          fleet.actor,
+        ],
       );
       await recordAudit(client, {
         at: purgedAt,
@@ -71,11 +82,22 @@ export async function purgeTenant(fleet: Fleet, client: pg.ClientBase, tenantId:
           backupExpiresAt: expires.toISOString(),
         },
       });
-      return { status: 'purged', schema: row.schema_name, tables: size.tables, approxBytes: size.bytes, purgedAt: purgedAt.toISOString(), backupExpiresAt: expires.toISOString() };
+      return {
+        status: 'purged',
+        schema: row.schema_name,
+        tables: size.tables,
+        approxBytes: size.bytes,
+        purgedAt: purgedAt.toISOString(),
+        backupExpiresAt: expires.toISOString(),
+      };
     });
   } catch (error) {
     if (sqlStateOf(error) === SQLSTATE.LOCK_NOT_AVAILABLE) {
-      return { status: 'skipped', busy: true, reason: `busy: a runner (a migration?) holds the tenant, or another purge held it for longer than lock_timeout ${lockTimeoutMs} ms; it is still due: run the purge again` };
+      return {
+        status: 'skipped',
+        busy: true,
+        reason: `busy: a runner (a migration?) holds the tenant, or another purge held it for longer than lock_timeout ${lockTimeoutMs} ms; it is still due: run the purge again`,
+      };
     }
     throw error;
   }

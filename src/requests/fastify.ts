@@ -21,7 +21,11 @@ export type TenantAuth = 'connect' | 'connect-context' | 'forge' | 'forge-instal
 
 /** What the plugin needs of a TenantAccess: its withTenant. */
 export interface TenantRunner {
-  withTenant<T>(tenantId: string, fn: (client: pg.ClientBase) => Promise<T>, options?: { readOnly?: boolean; recordContact?: boolean }): Promise<T>;
+  withTenant<T>(
+    tenantId: string,
+    fn: (client: pg.ClientBase) => Promise<T>,
+    options?: { readOnly?: boolean; recordContact?: boolean },
+  ): Promise<T>;
 }
 
 export interface TenantGuardPluginOptions {
@@ -67,7 +71,12 @@ function notGuarded(): never {
 async function guardRequest(guard: RequestGuard, request: FastifyRequest, mode: TenantAuth): Promise<GuardResult> {
   const url = request.url;
   const q = url.indexOf('?');
-  const input = { method: request.method, path: q === -1 ? url : url.slice(0, q), query: q === -1 ? '' : url.slice(q + 1), authorization: request.headers.authorization };
+  const input = {
+    method: request.method,
+    path: q === -1 ? url : url.slice(0, q),
+    query: q === -1 ? '' : url.slice(q + 1),
+    authorization: request.headers.authorization,
+  };
   switch (mode) {
     case 'connect':
       return guard.verifyConnect(input);
@@ -107,7 +116,8 @@ function keyedLimiter(limit: number): <T>(key: string, run: () => Promise<T>) =>
 async function plugin(app: FastifyInstance, options: TenantGuardPluginOptions): Promise<void> {
   const { guard, access } = options;
   const perTenant = options.perTenantConcurrency ?? 4;
-  if (!Number.isInteger(perTenant) || perTenant < 1) throw new FleetError('CONFIG_INVALID', `perTenantConcurrency ${perTenant} is not a positive integer`);
+  if (!Number.isInteger(perTenant) || perTenant < 1)
+    throw new FleetError('CONFIG_INVALID', `perTenantConcurrency ${perTenant} is not a positive integer`);
   const limited = keyedLimiter(perTenant);
   app.decorateRequest('tenant', null);
   app.decorateRequest('withTenant', notGuarded);
@@ -131,13 +141,17 @@ async function plugin(app: FastifyInstance, options: TenantGuardPluginOptions): 
     const tenantId = tenant.tenantId;
     request.withTenant = (fn, unitOptions) =>
       limited(tenantId, () => access.withTenant(tenantId, fn, { ...unitOptions, recordContact: false })).catch((error: unknown) => {
-        if (error instanceof FleetError && error.code === 'TENANT_NOT_ACTIVE') throw new TenantRequestError(403, 'TENANT_NOT_ACTIVE', 'the tenant is not active');
-        if (error instanceof FleetError && error.code === 'TENANT_NOT_FOUND') throw new TenantRequestError(401, 'TENANT_UNKNOWN', 'the tenant is not installed');
+        if (error instanceof FleetError && error.code === 'TENANT_NOT_ACTIVE')
+          throw new TenantRequestError(403, 'TENANT_NOT_ACTIVE', 'the tenant is not active');
+        if (error instanceof FleetError && error.code === 'TENANT_NOT_FOUND')
+          throw new TenantRequestError(401, 'TENANT_UNKNOWN', 'the tenant is not installed');
         throw error;
       });
     if (mode === 'forge' || mode === 'connect' || mode === 'connect-context') {
       // Contact for stale detection: at most one write per tenant per minute (touchTenant throttles).
-      await touchTenant(guard.fleet, tenantId).catch((error: unknown) => request.log.warn({ err: { message: (error as Error).message } }, 'recording tenant contact failed'));
+      await touchTenant(guard.fleet, tenantId).catch((error: unknown) =>
+        request.log.warn({ err: { message: (error as Error).message } }, 'recording tenant contact failed'),
+      );
     }
     return undefined;
   });

@@ -91,7 +91,15 @@ export class ForgeKeySet {
     if (!Array.isArray(list)) throw new KeyUnavailable(`${this.url} did not return a JWKS (no "keys" array)`);
     const keys = new Map<string, CryptoKey>();
     for (const jwk of list.slice(0, MAX_KEYS) as JWK[]) {
-      if (typeof jwk !== 'object' || jwk === null || jwk.kty !== 'RSA' || typeof jwk.kid !== 'string' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') continue;
+      if (
+        typeof jwk !== 'object' ||
+        jwk === null ||
+        jwk.kty !== 'RSA' ||
+        typeof jwk.kid !== 'string' ||
+        typeof jwk.n !== 'string' ||
+        typeof jwk.e !== 'string'
+      )
+        continue;
       if (jwk.alg !== undefined && jwk.alg !== 'RS256') continue;
       if (jwk.use !== undefined && jwk.use !== 'sig') continue;
       try {

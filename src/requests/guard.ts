@@ -5,7 +5,13 @@ import { FleetError } from '../errors.ts';
 import { tenantIdProblem } from '../tenants/ids.ts';
 import { touchTenant } from '../tenants/touch.ts';
 import { queryStringHash, type CanonicalRequestInput } from '../atlassian/query-string-hash.ts';
-import { openConnectCredentials, openSecretBox, readInstallation, type AppSecretOptions, type InstallationKind } from '../atlassian/installations.ts';
+import {
+  openConnectCredentials,
+  openSecretBox,
+  readInstallation,
+  type AppSecretOptions,
+  type InstallationKind,
+} from '../atlassian/installations.ts';
 import type { SecretBox } from '../atlassian/secret-box.ts';
 import { ForgeKeySet, KeyUnavailable, type JwksFetcher } from './forge-keys.ts';
 
@@ -172,27 +178,41 @@ function verifyFailure(error: unknown, what: string): GuardRejection {
 }
 
 export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): RequestGuard {
-  if (!options.connect && !options.forge) throw new FleetError('CONFIG_INVALID', 'the request guard needs a connect or a forge configuration (or both)');
+  if (!options.connect && !options.forge)
+    throw new FleetError('CONFIG_INVALID', 'the request guard needs a connect or a forge configuration (or both)');
   if (options.connect) {
     try {
       new URL(options.connect.appBaseUrl);
     } catch {
-      throw new FleetError('CONFIG_INVALID', `the app base URL ${JSON.stringify(options.connect.appBaseUrl)} is not a URL: pass the baseUrl of the app's Connect descriptor`);
+      throw new FleetError(
+        'CONFIG_INVALID',
+        `the app base URL ${JSON.stringify(options.connect.appBaseUrl)} is not a URL: pass the baseUrl of the app's Connect descriptor`,
+      );
     }
   }
-  if (options.forge && !options.forge.appId) throw new FleetError('CONFIG_INVALID', 'the Forge app id is empty: pass the app id from manifest.yml (ari:cloud:ecosystem::app/<uuid>), e.g. from FORGE_APP_ID');
+  if (options.forge && !options.forge.appId)
+    throw new FleetError(
+      'CONFIG_INVALID',
+      'the Forge app id is empty: pass the app id from manifest.yml (ari:cloud:ecosystem::app/<uuid>), e.g. from FORGE_APP_ID',
+    );
   const ttl = options.cacheTtlMs ?? 10_000;
   const maxToken = options.maxTokenLength ?? 8192;
   const clock = fleet.clock;
   const cache = new Map<string, Entry | { loadedAt: number; missing: true }>();
   const loading = new Map<string, Promise<Entry | undefined>>();
   let box: Promise<SecretBox> | undefined = options.secretBox ? Promise.resolve(options.secretBox) : undefined;
-  const secretBox = () => (box ??= openSecretBox(fleet, options).catch((error: unknown) => {
-    box = undefined;
-    throw error;
-  }));
+  const secretBox = () =>
+    (box ??= openSecretBox(fleet, options).catch((error: unknown) => {
+      box = undefined;
+      throw error;
+    }));
   const keySet = options.forge
-    ? new ForgeKeySet({ clock, ...(options.forge.jwksUrl ? { url: options.forge.jwksUrl } : {}), ...(options.forge.jwksFetcher ? { fetcher: options.forge.jwksFetcher } : {}), ...(options.forge.jwksTtlMs ? { ttlMs: options.forge.jwksTtlMs } : {}) })
+    ? new ForgeKeySet({
+        clock,
+        ...(options.forge.jwksUrl ? { url: options.forge.jwksUrl } : {}),
+        ...(options.forge.jwksFetcher ? { fetcher: options.forge.jwksFetcher } : {}),
+        ...(options.forge.jwksTtlMs ? { ttlMs: options.forge.jwksTtlMs } : {}),
+      })
     : undefined;
 
   // Bumped by invalidate: a load that started before it does not cache what it read.
@@ -211,9 +231,22 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
     let hmacKey: CryptoKey | null = null;
     if (row.kind === 'connect' && row.secret_box) {
       const credentials = openConnectCredentials(await secretBox(), tenantId, row);
-      hmacKey = (await webcrypto.subtle.importKey('raw', Buffer.from(credentials.sharedSecret, 'utf8'), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])) as CryptoKey;
+      hmacKey = (await webcrypto.subtle.importKey(
+        'raw',
+        Buffer.from(credentials.sharedSecret, 'utf8'),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['verify'],
+      )) as CryptoKey;
     }
-    const entry: Entry = { loadedAt: now, status: row.status, disconnectCause: row.disconnect_cause, kind: row.kind, installationId: row.installation_id, hmacKey };
+    const entry: Entry = {
+      loadedAt: now,
+      status: row.status,
+      disconnectCause: row.disconnect_cause,
+      kind: row.kind,
+      installationId: row.installation_id,
+      hmacKey,
+    };
     if (started === epoch) cache.set(tenantId, entry);
     return entry;
   }
@@ -221,7 +254,8 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
   async function lookup(tenantId: string): Promise<Entry | undefined> {
     const cached = cache.get(tenantId);
     const now = clock.now().getTime();
-    if (cached && now >= cached.loadedAt && now - cached.loadedAt < ('missing' in cached ? NEGATIVE_TTL_MS : ttl)) return 'missing' in cached ? undefined : cached;
+    if (cached && now >= cached.loadedAt && now - cached.loadedAt < ('missing' in cached ? NEGATIVE_TTL_MS : ttl))
+      return 'missing' in cached ? undefined : cached;
     let pending = loading.get(tenantId);
     if (!pending) {
       pending = load(tenantId).finally(() => loading.delete(tenantId));
@@ -238,7 +272,11 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
       cache.delete(tenantId);
       if (touched.resumed || touched.status === 'active') return undefined;
     }
-    return reject('TENANT_NOT_ACTIVE', `the tenant is ${entry.status === 'provisioning' ? 'still being provisioned' : entry.status === 'purged' ? 'uninstalled and its data deleted' : 'not active (uninstalled or disconnected)'}; a reinstall makes it active again`, 403);
+    return reject(
+      'TENANT_NOT_ACTIVE',
+      `the tenant is ${entry.status === 'provisioning' ? 'still being provisioned' : entry.status === 'purged' ? 'uninstalled and its data deleted' : 'not active (uninstalled or disconnected)'}; a reinstall makes it active again`,
+      403,
+    );
   }
 
   async function verifyConnect(request: GuardRequest, check: ConnectCheck = {}): Promise<GuardResult> {
@@ -249,7 +287,8 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
     let token: string | undefined | null;
     if (header !== undefined) {
       const match = /^JWT ([^\s]+)$/.exec(header.trim());
-      if (!match) return reject(header.length > maxToken ? 'TOKEN_MALFORMED' : 'TOKEN_MISSING', 'the Authorization header is not "JWT <token>"');
+      if (!match)
+        return reject(header.length > maxToken ? 'TOKEN_MALFORMED' : 'TOKEN_MISSING', 'the Authorization header is not "JWT <token>"');
       token = match[1];
     } else {
       token = queryJwt(request.query);
@@ -270,9 +309,10 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
     // Unverified: it only picks whose secret to verify with.
     if (typeof iss !== 'string' || iss.length === 0) return reject('TOKEN_CLAIMS', 'the token has no iss (clientKey)');
     const tenantId = iss.toLowerCase();
-    if (tenantIdProblem(tenantId) !== undefined) return reject('TENANT_UNKNOWN', 'the token\'s issuer is not an installed tenant');
+    if (tenantIdProblem(tenantId) !== undefined) return reject('TENANT_UNKNOWN', "the token's issuer is not an installed tenant");
     const entry = await lookup(tenantId);
-    if (!entry || entry.kind !== 'connect' || !entry.hmacKey) return reject('TENANT_UNKNOWN', 'the token\'s issuer is not an installed Connect tenant');
+    if (!entry || entry.kind !== 'connect' || !entry.hmacKey)
+      return reject('TENANT_UNKNOWN', "the token's issuer is not an installed Connect tenant");
 
     let claims: JWTPayload & { qsh?: unknown };
     try {
@@ -285,17 +325,20 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
     } catch (error) {
       return verifyFailure(error, 'token');
     }
-    if (claims.iss !== iss) return reject('TOKEN_CLAIMS', 'the token\'s iss changed');
+    if (claims.iss !== iss) return reject('TOKEN_CLAIMS', "the token's iss changed");
     if (check.context) {
       if (claims.qsh !== CONTEXT_QSH) return reject('TOKEN_QSH', 'this is a context route: the token\'s qsh must be "context-qsh"');
     } else {
       let expected: string;
       try {
-        expected = queryStringHash({ method: request.method, path: request.path, ...(request.query !== undefined ? { query: request.query } : {}) }, connect.appBaseUrl);
+        expected = queryStringHash(
+          { method: request.method, path: request.path, ...(request.query !== undefined ? { query: request.query } : {}) },
+          connect.appBaseUrl,
+        );
       } catch {
-        return reject('TOKEN_QSH', 'the request\'s query cannot be hashed');
+        return reject('TOKEN_QSH', "the request's query cannot be hashed");
       }
-      if (claims.qsh !== expected) return reject('TOKEN_QSH', 'the token\'s qsh does not match this request (method, path and query)');
+      if (claims.qsh !== expected) return reject('TOKEN_QSH', "the token's qsh does not match this request (method, path and query)");
     }
     const inactive = await activeOr403(tenantId, entry);
     if (inactive) return inactive;
@@ -307,9 +350,11 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
     if (!forge || !keySet) return reject('TOKEN_MISSING', 'this app does not accept Forge invocation tokens');
     const header = headerValue(request.authorization);
     if (header === null) return reject('TOKEN_MALFORMED', 'more than one Authorization header');
-    if (header === undefined || header.trim() === '') return reject('TOKEN_MISSING', 'no token: send Authorization: Bearer <Forge invocation token>');
+    if (header === undefined || header.trim() === '')
+      return reject('TOKEN_MISSING', 'no token: send Authorization: Bearer <Forge invocation token>');
     const match = /^Bearer ([^\s]+)$/.exec(header.trim());
-    if (!match) return reject(header.length > maxToken ? 'TOKEN_MALFORMED' : 'TOKEN_MISSING', 'the Authorization header is not "Bearer <token>"');
+    if (!match)
+      return reject(header.length > maxToken ? 'TOKEN_MALFORMED' : 'TOKEN_MISSING', 'the Authorization header is not "Bearer <token>"');
     const token = match[1] as string;
     if (token.length > maxToken) return reject('TOKEN_MALFORMED', `the token is longer than ${maxToken} characters`);
 
@@ -319,16 +364,19 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
     } catch {
       return reject('TOKEN_MALFORMED', 'the token is not a JWT');
     }
-    if (protectedHeader.alg !== 'RS256') return reject('TOKEN_ALGORITHM', 'Forge invocation tokens are signed with RS256; no other algorithm is accepted');
-    if (typeof protectedHeader.kid !== 'string' || protectedHeader.kid === '' || protectedHeader.kid.length > 200) return reject('KEY_UNKNOWN', 'the token names no key (kid)');
+    if (protectedHeader.alg !== 'RS256')
+      return reject('TOKEN_ALGORITHM', 'Forge invocation tokens are signed with RS256; no other algorithm is accepted');
+    if (typeof protectedHeader.kid !== 'string' || protectedHeader.kid === '' || protectedHeader.kid.length > 200)
+      return reject('KEY_UNKNOWN', 'the token names no key (kid)');
     let key: CryptoKey | undefined;
     try {
       key = await keySet.key(protectedHeader.kid);
     } catch (error) {
-      if (error instanceof KeyUnavailable) return reject('KEY_UNAVAILABLE', 'Forge\'s signing keys cannot be fetched right now; retry later');
+      if (error instanceof KeyUnavailable)
+        return reject('KEY_UNAVAILABLE', "Forge's signing keys cannot be fetched right now; retry later");
       throw error;
     }
-    if (!key) return reject('KEY_UNKNOWN', 'the token\'s key is not one of Forge\'s signing keys');
+    if (!key) return reject('KEY_UNKNOWN', "the token's key is not one of Forge's signing keys");
 
     let claims: JWTPayload & { app?: { installationId?: unknown }; context?: { cloudId?: unknown }; principal?: unknown };
     try {
@@ -346,14 +394,16 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
     const installationId = claims.app?.installationId;
     const cloudId = claims.context?.cloudId;
     if (typeof installationId !== 'string' || installationId === '') return reject('TOKEN_CLAIMS', 'the token has no app.installationId');
-    if (typeof cloudId !== 'string' || tenantIdProblem(cloudId.toLowerCase()) !== undefined) return reject('TOKEN_CLAIMS', 'the token has no usable context.cloudId');
+    if (typeof cloudId !== 'string' || tenantIdProblem(cloudId.toLowerCase()) !== undefined)
+      return reject('TOKEN_CLAIMS', 'the token has no usable context.cloudId');
     const tenantId = cloudId.toLowerCase();
     const principal = typeof claims.principal === 'string' ? { principal: claims.principal } : {};
     if (check.lifecycle === 'installed') return { ok: true, tenantId, kind: 'forge', installationId, ...principal };
 
     const entry = await lookup(tenantId);
-    if (!entry || entry.kind !== 'forge') return reject('TENANT_UNKNOWN', 'the token\'s site is not an installed Forge tenant');
-    if (entry.installationId !== installationId) return reject('INSTALLATION_MISMATCH', 'the token was issued for another installation of the app (an earlier install)');
+    if (!entry || entry.kind !== 'forge') return reject('TENANT_UNKNOWN', "the token's site is not an installed Forge tenant");
+    if (entry.installationId !== installationId)
+      return reject('INSTALLATION_MISMATCH', 'the token was issued for another installation of the app (an earlier install)');
     if (check.lifecycle !== 'lifecycle') {
       const inactive = await activeOr403(tenantId, entry);
       if (inactive) return inactive;

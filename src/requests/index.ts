@@ -20,7 +20,14 @@ export {
   type RequestGuardOptions,
 } from './guard.ts';
 export { ForgeKeySet, FORGE_JWKS_URL, defaultJwksFetcher, type JwksFetcher } from './forge-keys.ts';
-export { receiveConnectCallback, databaseReplayCache, type CallbackReceipt, type CallbackRejectionCode, type ReceiveCallbackOptions, type ReplayCache } from '../atlassian/connect-callback.ts';
+export {
+  receiveConnectCallback,
+  databaseReplayCache,
+  type CallbackReceipt,
+  type CallbackRejectionCode,
+  type ReceiveCallbackOptions,
+  type ReplayCache,
+} from '../atlassian/connect-callback.ts';
 export { atlassianKeyFetcher, fixedKeyFetcher, ATLASSIAN_INSTALL_KEYS_URL, type KeyFetcher } from '../atlassian/connect-jwt.ts';
 export { queryStringHash, canonicalRequest } from '../atlassian/query-string-hash.ts';
 export { receiveForgeInstalled, receiveForgePreUninstall } from '../atlassian/forge-lifecycle.ts';

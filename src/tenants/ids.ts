@@ -10,15 +10,15 @@ import { FleetError } from '../errors.ts';
  * schema column refuses the second, and `findSchemaCollisions` reports it before anything changes.
  */
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,59}$/;
-export const TENANT_ID_RULE =
-  'a tenant id is 1-60 characters of lowercase a-z, 0-9, "-" and "_", starting with a letter or digit';
+export const TENANT_ID_RULE = 'a tenant id is 1-60 characters of lowercase a-z, 0-9, "-" and "_", starting with a letter or digit';
 
 export function tenantIdProblem(id: string): string | undefined {
   if (TENANT_ID_PATTERN.test(id)) return undefined;
   const shown = JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id);
   if (id.length === 0) return `empty tenant id: ${TENANT_ID_RULE}`;
   if (id.length > 60) return `tenant id ${shown} is ${id.length} characters long: ${TENANT_ID_RULE}`;
-  if (TENANT_ID_PATTERN.test(id.toLowerCase())) return `tenant id ${shown} has uppercase letters: ${TENANT_ID_RULE} (use ${JSON.stringify(id.toLowerCase())})`;
+  if (TENANT_ID_PATTERN.test(id.toLowerCase()))
+    return `tenant id ${shown} has uppercase letters: ${TENANT_ID_RULE} (use ${JSON.stringify(id.toLowerCase())})`;
   return `tenant id ${shown} is not valid: ${TENANT_ID_RULE}`;
 }
 

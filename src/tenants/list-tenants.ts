@@ -39,7 +39,11 @@ interface Row {
 export async function listTenants(fleet: Fleet, options: ListTenantsOptions = {}): Promise<TenantRecord[]> {
   const unknown = (options.status ?? []).filter((s) => !STATUSES.includes(s));
   if (unknown.length > 0) {
-    throw FleetError.forOption('INPUT_INVALID', 'status', (o) => `${o} ${unknown.map((s) => JSON.stringify(s)).join(', ')} is not a tenant status: one of ${STATUSES.join(', ')}`);
+    throw FleetError.forOption(
+      'INPUT_INVALID',
+      'status',
+      (o) => `${o} ${unknown.map((s) => JSON.stringify(s)).join(', ')} is not a tenant status: one of ${STATUSES.join(', ')}`,
+    );
   }
   const status = options.status && options.status.length > 0 ? [...options.status] : null;
   const perRegion = await Promise.all(

@@ -18,7 +18,12 @@ export interface TenantDetails {
   readonly purgedAt: string | null;
   readonly hold: { readonly reason: string; readonly at: string | null; readonly by: string | null } | null;
   /** The ledger: each migration applied to its schema, oldest first. */
-  readonly migrations: readonly { readonly name: string; readonly appliedAt: string; readonly durationMs: number; readonly checksum: string }[];
+  readonly migrations: readonly {
+    readonly name: string;
+    readonly appliedAt: string;
+    readonly durationMs: number;
+    readonly checksum: string;
+  }[];
   /** Its audit events, newest first (at most `auditLimit`). */
   readonly audit: readonly AuditRecord[];
 }
@@ -70,9 +75,17 @@ export async function showTenant(fleet: Fleet, id: string, options: { auditLimit
       purgeAfter: iso(row.purge_after),
       purgedAt: iso(row.purged_at),
       hold: row.hold_reason === null ? null : { reason: row.hold_reason, at: iso(row.held_at), by: row.held_by },
-      migrations: ledger.rows.map((m) => ({ name: m.name, appliedAt: m.applied_at.toISOString(), durationMs: m.duration_ms, checksum: m.checksum })),
+      migrations: ledger.rows.map((m) => ({
+        name: m.name,
+        appliedAt: m.applied_at.toISOString(),
+        durationMs: m.duration_ms,
+        checksum: m.checksum,
+      })),
       audit,
     };
   }
-  throw new FleetError('INPUT_INVALID', `tenant ${JSON.stringify(id)} is not registered in ${fleet.regions.map((r) => r.name).join(', ')}: check the id (fleet tenants list), or the region's database (FLEET_DATABASE_URL)`);
+  throw new FleetError(
+    'INPUT_INVALID',
+    `tenant ${JSON.stringify(id)} is not registered in ${fleet.regions.map((r) => r.name).join(', ')}: check the id (fleet tenants list), or the region's database (FLEET_DATABASE_URL)`,
+  );
 }

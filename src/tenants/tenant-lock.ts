@@ -21,7 +21,11 @@ export const RELEASE_OWN_LEASES_SQL = `UPDATE fleet.tenant_leases SET holder_pid
 
 /** Take the tenant's lease for this connection's backend without waiting; false when another runner (or a purge in progress) holds it. */
 export async function tryTenantLock(client: pg.ClientBase, tenantId: string): Promise<boolean> {
-  const { rows } = await client.query<{ locked: boolean }>({ name: 'fleet-try-tenant-lease', text: 'SELECT fleet.try_tenant_lease($1) AS locked', values: [tenantId] });
+  const { rows } = await client.query<{ locked: boolean }>({
+    name: 'fleet-try-tenant-lease',
+    text: 'SELECT fleet.try_tenant_lease($1) AS locked',
+    values: [tenantId],
+  });
   return rows[0]?.locked === true;
 }
 
@@ -40,7 +44,11 @@ export async function lockTenantForTransaction(client: pg.ClientBase, tenantId: 
 }
 
 /** Run fn holding the tenant's lease, or return undefined when another runner holds it. */
-export async function withTenantLock<T>(client: pg.ClientBase, tenantId: string, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+export async function withTenantLock<T>(
+  client: pg.ClientBase,
+  tenantId: string,
+  fn: () => Promise<T>,
+): Promise<{ locked: true; value: T } | { locked: false }> {
   if (!(await tryTenantLock(client, tenantId))) return { locked: false };
   try {
     return { locked: true, value: await fn() };

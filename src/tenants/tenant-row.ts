@@ -39,7 +39,9 @@ export interface LocatedTenant {
 
 /** The region whose registry has the tenant, or undefined: one query per region, in parallel. */
 export async function regionOfTenant(regions: readonly RegionDatabase[], id: string): Promise<RegionDatabase | undefined> {
-  const hits = await Promise.all(regions.map(async (region) => ((await region.query('SELECT 1 FROM fleet.tenants WHERE id = $1', [id])).rowCount ?? 0) > 0));
+  const hits = await Promise.all(
+    regions.map(async (region) => ((await region.query('SELECT 1 FROM fleet.tenants WHERE id = $1', [id])).rowCount ?? 0) > 0),
+  );
   return regions.find((_, i) => hits[i]);
 }
 
@@ -59,7 +61,10 @@ export async function findTenant(fleet: Fleet, id: string): Promise<LocatedTenan
 export async function requireTenant(fleet: Fleet, id: string): Promise<LocatedTenant> {
   const located = await findTenant(fleet, id);
   if (!located) {
-    throw new FleetError('INPUT_INVALID', `tenant ${JSON.stringify(id)} is not registered in any region of this fleet (${fleet.regions.map((r) => r.name).join(', ')}); check the id with \`fleet tenants list\``);
+    throw new FleetError(
+      'INPUT_INVALID',
+      `tenant ${JSON.stringify(id)} is not registered in any region of this fleet (${fleet.regions.map((r) => r.name).join(', ')}); check the id with \`fleet tenants list\``,
+    );
   }
   return located;
 }
@@ -69,7 +74,11 @@ export async function requireTenant(fleet: Fleet, id: string): Promise<LocatedTe
  * and a purge of the same tenant never interleave: whichever commits first wins and the other
  * sees its result. fn gets the row as it is under the lock.
  */
-export async function withLockedTenant<T>(region: RegionDatabase, id: string, fn: (client: pg.PoolClient, row: TenantRow) => Promise<T>): Promise<T> {
+export async function withLockedTenant<T>(
+  region: RegionDatabase,
+  id: string,
+  fn: (client: pg.PoolClient, row: TenantRow) => Promise<T>,
+): Promise<T> {
   return withClient(region.controlPool, (client) =>
     withTransaction(client, async () => {
       const { rows } = await client.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM fleet.tenants WHERE id = $1 FOR UPDATE`, [id]);

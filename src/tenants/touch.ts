@@ -84,7 +84,10 @@ export async function touchTenant(fleet: Fleet, id: string): Promise<TouchResult
         toState: 'active',
         reason: 'the tenant made contact after a sweep had disconnected it for silence',
         actor: fleet.actor,
-        details: { disconnectedAt: locked.disconnected_at?.toISOString() ?? null, cancelledPurgeAfter: locked.purge_after?.toISOString() ?? null },
+        details: {
+          disconnectedAt: locked.disconnected_at?.toISOString() ?? null,
+          cancelledPurgeAfter: locked.purge_after?.toISOString() ?? null,
+        },
       });
       return true;
     });

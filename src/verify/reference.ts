@@ -33,7 +33,9 @@ export async function withReferenceSchema<T>(
     return withTransaction(
       client,
       async () => {
-        await client.query(`CREATE SCHEMA ${quoteIdent(scratch)}; SET LOCAL search_path TO ${tenantSearchPath(scratch)}; ${setLocalTimeoutsSql({ statementTimeoutMs: options.statementTimeoutMs })}`);
+        await client.query(
+          `CREATE SCHEMA ${quoteIdent(scratch)}; SET LOCAL search_path TO ${tenantSearchPath(scratch)}; ${setLocalTimeoutsSql({ statementTimeoutMs: options.statementTimeoutMs })}`,
+        );
         for (const file of files) await client.query(file.sql);
         return inspect(scratch);
       },
@@ -42,7 +44,10 @@ export async function withReferenceSchema<T>(
   }
   try {
     await client.query(`CREATE SCHEMA ${quoteIdent(scratch)}`);
-    await client.query(`SELECT set_config('search_path', $1, false), set_config('statement_timeout', $2, false)`, [tenantSearchPath(scratch), `${options.statementTimeoutMs}ms`]);
+    await client.query(`SELECT set_config('search_path', $1, false), set_config('statement_timeout', $2, false)`, [
+      tenantSearchPath(scratch),
+      `${options.statementTimeoutMs}ms`,
+    ]);
     for (const file of files) {
       if (file.noTransaction) {
         for (const statement of splitStatements(file.sql)) await client.query(statement);

@@ -73,7 +73,10 @@ async function readSnapshot(region: RegionDatabase, wanted?: ReadonlySet<string>
         const all = await readRegionState(region, client);
         const state = wanted ? { ...all, tenants: all.tenants.filter((t) => wanted.has(t.id)) } : all;
         const started = performance.now();
-        const fingerprints = await fingerprintSchemas(client, state.tenants.map((t) => t.schema));
+        const fingerprints = await fingerprintSchemas(
+          client,
+          state.tenants.map((t) => t.schema),
+        );
         return { state, fingerprints, catalogQueryMs: Math.round(performance.now() - started) };
       },
       { repeatableRead: true, readOnly: true, rollback: true },
@@ -81,16 +84,36 @@ async function readSnapshot(region: RegionDatabase, wanted?: ReadonlySet<string>
   );
 }
 
-async function verifyRegion(fleet: Fleet, region: RegionDatabase, files: readonly MigrationFile[], snapshot: Snapshot): Promise<{ drifted: TenantDrift[]; references: number }> {
+async function verifyRegion(
+  fleet: Fleet,
+  region: RegionDatabase,
+  files: readonly MigrationFile[],
+  snapshot: Snapshot,
+): Promise<{ drifted: TenantDrift[]; references: number }> {
   const byName = new Map(files.map((f) => [f.name, f]));
   const groups = new Map<string, TenantState[]>();
   const drifted: TenantDrift[] = [];
-  const base = (t: TenantState) => ({ tenant: t.id, region: region.name, schema: t.schema, status: t.status, ledgerAt: t.applied.at(-1) ?? null, appliedCount: t.applied.length });
+  const base = (t: TenantState) => ({
+    tenant: t.id,
+    region: region.name,
+    schema: t.schema,
+    status: t.status,
+    ledgerAt: t.applied.at(-1) ?? null,
+    appliedCount: t.applied.length,
+  });
   for (const tenant of snapshot.state.tenants) {
     if (!snapshot.fingerprints.has(tenant.schema)) {
       // No schema: right for a tenant registered but not yet provisioned, drift otherwise.
       if (tenant.applied.length > 0) {
-        drifted.push({ ...base(tenant), problem: 'schema-missing', difference: { missing: [`schema ${tenant.schema} (the ledger records ${tenant.applied.length} migration(s))`], extra: [], changed: [] } });
+        drifted.push({
+          ...base(tenant),
+          problem: 'schema-missing',
+          difference: {
+            missing: [`schema ${tenant.schema} (the ledger records ${tenant.applied.length} migration(s))`],
+            extra: [],
+            changed: [],
+          },
+        });
       }
       continue;
     }
@@ -117,7 +140,10 @@ async function verifyRegion(fleet: Fleet, region: RegionDatabase, files: readonl
         const expected = (await catalogItems(client, [scratch])).get(scratch) ?? new Map<string, string>();
         for (let i = 0; i < differing.length; i += DETAIL_BATCH) {
           const batch = differing.slice(i, i + DETAIL_BATCH);
-          const items = await catalogItems(client, batch.map((t) => t.schema));
+          const items = await catalogItems(
+            client,
+            batch.map((t) => t.schema),
+          );
           for (const tenant of batch) {
             const difference = diffItems(expected, items.get(tenant.schema) ?? new Map());
             if (difference.missing.length + difference.extra.length + difference.changed.length > 0) {
@@ -136,8 +162,14 @@ export async function verifyFleet(fleet: Fleet, options: VerifyOptions = {}): Pr
   const started = performance.now();
   const files = readMigrationFiles(fleet.migrationsDir);
   const wanted = options.tenants && options.tenants.length > 0 ? new Set(options.tenants) : undefined;
-  const snapshots = await Promise.all(fleet.regions.map(async (region) => ({ region, started: performance.now(), snapshot: await readSnapshot(region, wanted) })));
-  checkLedgerAgainstFiles(snapshots.map((s) => s.snapshot.state), files, fleet.migrationsDir);
+  const snapshots = await Promise.all(
+    fleet.regions.map(async (region) => ({ region, started: performance.now(), snapshot: await readSnapshot(region, wanted) })),
+  );
+  checkLedgerAgainstFiles(
+    snapshots.map((s) => s.snapshot.state),
+    files,
+    fleet.migrationsDir,
+  );
   const regions = await Promise.all(
     snapshots.map(async ({ region, started: regionStarted, snapshot }) => {
       const { drifted, references } = await verifyRegion(fleet, region, files, snapshot);

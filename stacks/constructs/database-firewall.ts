@@ -36,7 +36,11 @@ export class DatabaseFirewall extends Construct {
       new VpcSecurityGroupIngressRule(this, `from-cidr-${i}`, { ...common, cidrIpv4: cidr, description: `PostgreSQL from ${cidr}` });
     });
     (props.allowedSecurityGroupIds ?? []).forEach((group, i) => {
-      new VpcSecurityGroupIngressRule(this, `from-group-${i}`, { ...common, referencedSecurityGroupId: group, description: `PostgreSQL from ${group}` });
+      new VpcSecurityGroupIngressRule(this, `from-group-${i}`, {
+        ...common,
+        referencedSecurityGroupId: group,
+        description: `PostgreSQL from ${group}`,
+      });
     });
   }
 }

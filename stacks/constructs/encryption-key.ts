@@ -57,7 +57,9 @@ export class EncryptionKey extends Construct {
         Resource: '*',
         Condition: {
           ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': logGroups.map((name) => `arn:aws:logs:${props.awsRegion}:${props.accountId}:log-group:${name}`),
+            'kms:EncryptionContext:aws:logs:arn': logGroups.map(
+              (name) => `arn:aws:logs:${props.awsRegion}:${props.accountId}:log-group:${name}`,
+            ),
           },
         },
       });

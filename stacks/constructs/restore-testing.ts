@@ -88,13 +88,22 @@ export class RestoreTesting extends Construct {
           Effect: 'Allow',
           Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
           Resource: props.kmsKeyArn,
-          Condition: { StringEquals: { 'kms:ViaService': [`rds.${props.awsRegion}.amazonaws.com`, `backup.${props.awsRegion}.amazonaws.com`] } },
+          Condition: {
+            StringEquals: { 'kms:ViaService': [`rds.${props.awsRegion}.amazonaws.com`, `backup.${props.awsRegion}.amazonaws.com`] },
+          },
         },
         {
           // The managed policy may delete the restored copy; this keeps it off the live instance.
           Sid: 'NeverTouchTheLiveInstance',
           Effect: 'Deny',
-          Action: ['rds:DeleteDBInstance', 'rds:ModifyDBInstance', 'rds:RebootDBInstance', 'rds:StopDBInstance', 'rds:AddTagsToResource', 'rds:RemoveTagsFromResource'],
+          Action: [
+            'rds:DeleteDBInstance',
+            'rds:ModifyDBInstance',
+            'rds:RebootDBInstance',
+            'rds:StopDBInstance',
+            'rds:AddTagsToResource',
+            'rds:RemoveTagsFromResource',
+          ],
           Resource: `arn:aws:rds:${props.awsRegion}:${props.accountId}:db:${props.instanceIdentifier}`,
         },
       ),

@@ -18,7 +18,9 @@ export function customerKey(value: unknown, stack: StackView): { readonly ok: bo
   if (target?.type === 'aws_kms_key') return { ok: true, why: `customer key ${target.address}` };
   if (target?.type === 'aws_kms_alias') {
     const name = String(target.values.name ?? '');
-    return name.startsWith('alias/aws/') ? { ok: false, why: `${name} is an AWS-managed key` } : { ok: true, why: `customer key via ${name}` };
+    return name.startsWith('alias/aws/')
+      ? { ok: false, why: `${name} is an AWS-managed key` }
+      : { ok: true, why: `customer key via ${name}` };
   }
   if (/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\//.test(value)) return { ok: true, why: `customer key ${value}` };
   if (value.startsWith('${')) return { ok: true, why: `key ${value} from outside the stack` };

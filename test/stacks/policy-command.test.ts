@@ -50,7 +50,9 @@ describe('runPolicy', () => {
     const out = recorder(false);
     expect(runPolicy(outdir, {}, out)).toBe(POLICY_EXIT.ok);
     expect(out.lines[0]).toMatch(/^RULE\s+RESOURCE\s+RESULT\s+WHY$/);
-    expect(out.lines.some((l) => /rds-not-public \(RDS\.2\)\s+data-eu: aws_db_instance\.\S+\s+compliant\s+publicly_accessible is false/.test(l))).toBe(true);
+    expect(
+      out.lines.some((l) => /rds-not-public \(RDS\.2\)\s+data-eu: aws_db_instance\.\S+\s+compliant\s+publicly_accessible is false/.test(l)),
+    ).toBe(true);
     expect(out.lines.some((l) => l.includes('not_applicable'))).toBe(false);
     expect(out.lines.at(-1)).toMatch(/^all compliant: \d+ compliant, 0 non-compliant, \d+ not applicable across 4 stacks/);
   });
@@ -72,9 +74,18 @@ describe('runPolicy', () => {
     const out = recorder(true);
     expect(runPolicy(publicDir, { json: true }, out)).toBe(POLICY_EXIT.nonCompliant);
     expect(out.lines).toEqual([]);
-    const [doc] = out.documents as Array<{ ok: boolean; stacks: string[]; summary: Record<string, number>; findings: Array<Record<string, string>> }>;
+    const [doc] = out.documents as Array<{
+      ok: boolean;
+      stacks: string[];
+      summary: Record<string, number>;
+      findings: Array<Record<string, string>>;
+    }>;
     expect(doc).toMatchObject({ ok: false, stacks: ['access', 'data-au', 'data-eu', 'data-us'], summary: { non_compliant: 1 } });
-    expect(doc!.findings.find((f) => f.status === 'non_compliant')).toMatchObject({ rule: 'rds-not-public', control: 'RDS.2', stack: 'data-eu' });
+    expect(doc!.findings.find((f) => f.status === 'non_compliant')).toMatchObject({
+      rule: 'rds-not-public',
+      control: 'RDS.2',
+      stack: 'data-eu',
+    });
   });
 
   it('returns 2 when the directory holds no synthesized stacks', () => {
@@ -132,14 +143,26 @@ describe('runPolicy against the current fleet description', () => {
 
   it('checks stacks synthesized from the same description, however it is formatted', () => {
     const out = recorder(false);
-    expect(runPolicy(outdir, {}, out, description(() => undefined, (raw) => JSON.stringify(raw, null, 7)))).toBe(POLICY_EXIT.ok);
+    expect(
+      runPolicy(
+        outdir,
+        {},
+        out,
+        description(
+          () => undefined,
+          (raw) => JSON.stringify(raw, null, 7),
+        ),
+      ),
+    ).toBe(POLICY_EXIT.ok);
   });
 
   it('refuses, exit 2, stacks synthesized before the description changed, saying to synth', () => {
     const edited = description((raw) => void ((raw.backup as Record<string, unknown>).weeklyRetentionDays = 120));
     const out = recorder(true);
     expect(runPolicy(outdir, { json: true }, out, edited)).toBe(POLICY_EXIT.nothingToCheck);
-    expect(out.errors[0]).toMatch(/synthesized from a fleet description \(.*fleet\.config\.json\) that differs from the current .*: run `npm run synth`, then `fleet policy` again/);
+    expect(out.errors[0]).toMatch(
+      /synthesized from a fleet description \(.*fleet\.config\.json\) that differs from the current .*: run `npm run synth`, then `fleet policy` again/,
+    );
     expect(out.documents[0]).toMatchObject({ ok: false, error: { code: 'STALE_STACKS' } });
   });
 
@@ -152,7 +175,9 @@ describe('runPolicy against the current fleet description', () => {
     writeFileSync(source.path, JSON.stringify(raw));
     const out = recorder(false);
     expect(runPolicy(dir, {}, out, source)).toBe(POLICY_EXIT.nothingToCheck);
-    expect(out.errors[0]).toContain(`${source.path} has changed since the stacks in ${dir} were synthesized from it: run \`npm run synth\``);
+    expect(out.errors[0]).toContain(
+      `${source.path} has changed since the stacks in ${dir} were synthesized from it: run \`npm run synth\``,
+    );
   });
 
   it('refuses stacks without a record of their description', () => {
@@ -166,7 +191,14 @@ describe('runPolicy against the current fleet description', () => {
 
   it('refuses, naming the problem, when the description itself is invalid', () => {
     const out = recorder(true);
-    expect(runPolicy(outdir, { json: true }, out, description((raw) => void (raw.name = 'Not A Name')))).toBe(POLICY_EXIT.nothingToCheck);
+    expect(
+      runPolicy(
+        outdir,
+        { json: true },
+        out,
+        description((raw) => void (raw.name = 'Not A Name')),
+      ),
+    ).toBe(POLICY_EXIT.nothingToCheck);
     expect(out.documents[0]).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID' } });
     expect(out.errors[0]).toMatch(/name: a fleet name is/);
   });
@@ -218,7 +250,9 @@ describe('fleet policy', () => {
 
   it('refuses --all with --failures', async () => {
     capture();
-    await expect(program().parseAsync(['policy', outdir, '--all', '--failures'], { from: 'user' })).rejects.toMatchObject({ code: 'commander.conflictingOption' });
+    await expect(program().parseAsync(['policy', outdir, '--all', '--failures'], { from: 'user' })).rejects.toMatchObject({
+      code: 'commander.conflictingOption',
+    });
   });
 
   it('shows an example in --help', async () => {

@@ -33,7 +33,11 @@ function pick(json: StackJson, type: string, where: (values: Record<string, unkn
 }
 const purpose = (p: string) => (r: Record<string, unknown>) => (r.tags as Record<string, string> | undefined)?.['fleet-role'] === p;
 const primary = (r: Record<string, unknown>) => r.provider === undefined;
-function editPolicy(resource: Record<string, unknown>, attribute: string, edit: (doc: { Statement: Array<Record<string, unknown>> }) => void): void {
+function editPolicy(
+  resource: Record<string, unknown>,
+  attribute: string,
+  edit: (doc: { Statement: Array<Record<string, unknown>> }) => void,
+): void {
   const doc = JSON.parse(String(resource[attribute]));
   edit(doc);
   resource[attribute] = JSON.stringify(doc);
@@ -47,15 +51,60 @@ interface Mutation {
 }
 
 const MUTATIONS: Mutation[] = [
-  { rule: 'rds-not-public', stack: 'data-eu', what: 'a public instance', mutate: (j) => void (pick(j, 'aws_db_instance').publicly_accessible = true) },
-  { rule: 'rds-encrypted-cmk', stack: 'data-us', what: 'the AWS-managed storage key', mutate: (j) => void delete pick(j, 'aws_db_instance').kms_key_id },
-  { rule: 'rds-multi-az', stack: 'data-au', what: 'a single-AZ instance', mutate: (j) => void (pick(j, 'aws_db_instance').multi_az = false) },
-  { rule: 'rds-deletion-protection', stack: 'data-eu', what: 'no deletion protection', mutate: (j) => void (pick(j, 'aws_db_instance').deletion_protection = false) },
-  { rule: 'rds-logs-exported', stack: 'data-eu', what: 'no upgrade log', mutate: (j) => void (pick(j, 'aws_db_instance').enabled_cloudwatch_logs_exports = ['postgresql']) },
-  { rule: 'rds-iam-auth', stack: 'data-eu', what: 'no IAM auth', mutate: (j) => void (pick(j, 'aws_db_instance').iam_database_authentication_enabled = false) },
-  { rule: 'rds-backup-retention', stack: 'data-eu', what: '7-day backups', mutate: (j) => void (pick(j, 'aws_db_instance').backup_retention_period = 7) },
-  { rule: 'rds-minor-upgrades', stack: 'data-eu', what: 'no minor upgrades', mutate: (j) => void (pick(j, 'aws_db_instance').auto_minor_version_upgrade = false) },
-  { rule: 'rds-tags-to-snapshots', stack: 'data-eu', what: 'untagged snapshots', mutate: (j) => void delete pick(j, 'aws_db_instance').copy_tags_to_snapshot },
+  {
+    rule: 'rds-not-public',
+    stack: 'data-eu',
+    what: 'a public instance',
+    mutate: (j) => void (pick(j, 'aws_db_instance').publicly_accessible = true),
+  },
+  {
+    rule: 'rds-encrypted-cmk',
+    stack: 'data-us',
+    what: 'the AWS-managed storage key',
+    mutate: (j) => void delete pick(j, 'aws_db_instance').kms_key_id,
+  },
+  {
+    rule: 'rds-multi-az',
+    stack: 'data-au',
+    what: 'a single-AZ instance',
+    mutate: (j) => void (pick(j, 'aws_db_instance').multi_az = false),
+  },
+  {
+    rule: 'rds-deletion-protection',
+    stack: 'data-eu',
+    what: 'no deletion protection',
+    mutate: (j) => void (pick(j, 'aws_db_instance').deletion_protection = false),
+  },
+  {
+    rule: 'rds-logs-exported',
+    stack: 'data-eu',
+    what: 'no upgrade log',
+    mutate: (j) => void (pick(j, 'aws_db_instance').enabled_cloudwatch_logs_exports = ['postgresql']),
+  },
+  {
+    rule: 'rds-iam-auth',
+    stack: 'data-eu',
+    what: 'no IAM auth',
+    mutate: (j) => void (pick(j, 'aws_db_instance').iam_database_authentication_enabled = false),
+  },
+  {
+    rule: 'rds-backup-retention',
+    stack: 'data-eu',
+    what: '7-day backups',
+    mutate: (j) => void (pick(j, 'aws_db_instance').backup_retention_period = 7),
+  },
+  {
+    rule: 'rds-minor-upgrades',
+    stack: 'data-eu',
+    what: 'no minor upgrades',
+    mutate: (j) => void (pick(j, 'aws_db_instance').auto_minor_version_upgrade = false),
+  },
+  {
+    rule: 'rds-tags-to-snapshots',
+    stack: 'data-eu',
+    what: 'untagged snapshots',
+    mutate: (j) => void delete pick(j, 'aws_db_instance').copy_tags_to_snapshot,
+  },
   {
     rule: 'rds-performance-insights-encrypted',
     stack: 'data-eu',
@@ -68,7 +117,9 @@ const MUTATIONS: Mutation[] = [
     what: 'rds.force_ssl=0',
     mutate: (j) => {
       const group = pick(j, 'aws_db_parameter_group');
-      group.parameter = (group.parameter as Array<Record<string, unknown>>).map((p) => (p.name === 'rds.force_ssl' ? { ...p, value: '0' } : p));
+      group.parameter = (group.parameter as Array<Record<string, unknown>>).map((p) =>
+        p.name === 'rds.force_ssl' ? { ...p, value: '0' } : p,
+      );
     },
   },
   {
@@ -104,12 +155,19 @@ const MUTATIONS: Mutation[] = [
     stack: 'data-eu',
     what: 'restore tests picking from the off-site vault',
     mutate: (j) => {
-      const offsite = Object.keys(j.resource.aws_backup_vault!).find((name) => j.resource.aws_backup_vault![name]!.provider === 'aws.offsite');
+      const offsite = Object.keys(j.resource.aws_backup_vault!).find(
+        (name) => j.resource.aws_backup_vault![name]!.provider === 'aws.offsite',
+      );
       const selection = pick(j, 'aws_backup_restore_testing_plan').recovery_point_selection as Array<Record<string, unknown>>;
       selection[0]!.include_vaults = [`\${aws_backup_vault.${offsite}.arn}`];
     },
   },
-  { rule: 'backup-vault-cmk', stack: 'data-eu', what: 'a vault under the AWS key', mutate: (j) => void delete pick(j, 'aws_backup_vault', primary).kms_key_arn },
+  {
+    rule: 'backup-vault-cmk',
+    stack: 'data-eu',
+    what: 'a vault under the AWS key',
+    mutate: (j) => void delete pick(j, 'aws_backup_vault', primary).kms_key_arn,
+  },
   {
     rule: 'backup-vault-locked',
     stack: 'data-us',
@@ -125,9 +183,24 @@ const MUTATIONS: Mutation[] = [
     what: 'copies sent to the US',
     mutate: (j) => void (j.provider.aws!.find((p) => p.alias === 'offsite')!.region = 'us-east-1'),
   },
-  { rule: 'kms-rotation', stack: 'data-au', what: 'an off-site key without rotation', mutate: (j) => void (pick(j, 'aws_kms_key', (k) => !primary(k)).enable_key_rotation = false) },
-  { rule: 'logs-encrypted-cmk', stack: 'data-eu', what: 'an unencrypted log group', mutate: (j) => void delete pick(j, 'aws_cloudwatch_log_group').kms_key_id },
-  { rule: 'sns-encrypted-cmk', stack: 'data-au', what: 'restore test alerts unencrypted', mutate: (j) => void delete pick(j, 'aws_sns_topic').kms_master_key_id },
+  {
+    rule: 'kms-rotation',
+    stack: 'data-au',
+    what: 'an off-site key without rotation',
+    mutate: (j) => void (pick(j, 'aws_kms_key', (k) => !primary(k)).enable_key_rotation = false),
+  },
+  {
+    rule: 'logs-encrypted-cmk',
+    stack: 'data-eu',
+    what: 'an unencrypted log group',
+    mutate: (j) => void delete pick(j, 'aws_cloudwatch_log_group').kms_key_id,
+  },
+  {
+    rule: 'sns-encrypted-cmk',
+    stack: 'data-au',
+    what: 'restore test alerts unencrypted',
+    mutate: (j) => void delete pick(j, 'aws_sns_topic').kms_master_key_id,
+  },
   {
     rule: 'iam-no-wildcard-admin',
     stack: 'data-eu',
@@ -139,17 +212,31 @@ const MUTATIONS: Mutation[] = [
     stack: 'access',
     what: 'support connecting as any user',
     mutate: (j) =>
-      editPolicy(pick(j, 'aws_iam_role_policy', (p) => String(p.role).includes('support')), 'policy', (doc) => {
-        doc.Statement[0]!.Resource = (doc.Statement[0]!.Resource as string[]).map((r) => r.replace(/\/fleet_support$/, '/*'));
-      }),
+      editPolicy(
+        pick(j, 'aws_iam_role_policy', (p) => String(p.role).includes('support')),
+        'policy',
+        (doc) => {
+          doc.Statement[0]!.Resource = (doc.Statement[0]!.Resource as string[]).map((r) => r.replace(/\/fleet_support$/, '/*'));
+        },
+      ),
   },
   {
     rule: 'iam-human-mfa',
     stack: 'access',
     what: 'purge without MFA',
-    mutate: (j) => editPolicy(pick(j, 'aws_iam_role', purpose('purge-operator')), 'assume_role_policy', (doc) => void delete doc.Statement[0]!.Condition),
+    mutate: (j) =>
+      editPolicy(
+        pick(j, 'aws_iam_role', purpose('purge-operator')),
+        'assume_role_policy',
+        (doc) => void delete doc.Statement[0]!.Condition,
+      ),
   },
-  { rule: 'iam-support-session', stack: 'access', what: '12-hour support sessions', mutate: (j) => void (pick(j, 'aws_iam_role', purpose('support')).max_session_duration = 43200) },
+  {
+    rule: 'iam-support-session',
+    stack: 'access',
+    what: '12-hour support sessions',
+    mutate: (j) => void (pick(j, 'aws_iam_role', purpose('support')).max_session_duration = 43200),
+  },
   {
     rule: 'iam-oidc-trust-scoped',
     stack: 'access',
@@ -167,7 +254,9 @@ const MUTATIONS: Mutation[] = [
     what: 'the pipeline let into the human purge role',
     mutate: (j) =>
       editPolicy(pick(j, 'aws_iam_role', purpose('purge-operator')), 'assume_role_policy', (doc) => {
-        const pipeline = JSON.parse(String(pick(j, 'aws_iam_role', purpose('purge-pipeline')).assume_role_policy)) as { Statement: Array<Record<string, unknown>> };
+        const pipeline = JSON.parse(String(pick(j, 'aws_iam_role', purpose('purge-pipeline')).assume_role_policy)) as {
+          Statement: Array<Record<string, unknown>>;
+        };
         doc.Statement.push(...pipeline.Statement);
       }),
   },
@@ -177,19 +266,39 @@ const MUTATIONS: Mutation[] = [
     what: "a region's purge role reaching every region",
     mutate: (j) => {
       const role = Object.entries(j.resource.aws_iam_role!).find(([, r]) => purpose('purge-pipeline')(r))![0];
-      const everywhere = JSON.parse(String(pick(j, 'aws_iam_role_policy', (p) => String(p.role).includes('purge-operator')).policy)).Statement[0].Resource as string[];
-      editPolicy(pick(j, 'aws_iam_role_policy', (p) => p.role === `\${aws_iam_role.${role}.id}`), 'policy', (doc) => void (doc.Statement[0]!.Resource = everywhere));
+      const everywhere = JSON.parse(String(pick(j, 'aws_iam_role_policy', (p) => String(p.role).includes('purge-operator')).policy))
+        .Statement[0].Resource as string[];
+      editPolicy(
+        pick(j, 'aws_iam_role_policy', (p) => p.role === `\${aws_iam_role.${role}.id}`),
+        'policy',
+        (doc) => void (doc.Statement[0]!.Resource = everywhere),
+      );
     },
   },
-  { rule: 'sg-postgres-only', stack: 'data-eu', what: 'PostgreSQL open to the internet', mutate: (j) => void (pick(j, 'aws_vpc_security_group_ingress_rule').cidr_ipv4 = '0.0.0.0/0') },
+  {
+    rule: 'sg-postgres-only',
+    stack: 'data-eu',
+    what: 'PostgreSQL open to the internet',
+    mutate: (j) => void (pick(j, 'aws_vpc_security_group_ingress_rule').cidr_ipv4 = '0.0.0.0/0'),
+  },
   {
     rule: 'default-sg-closed',
     stack: 'data-eu',
     what: 'the default group left open',
     mutate: (j) => void (pick(j, 'aws_default_security_group').ingress = [{ protocol: '-1', self: true, from_port: 0, to_port: 0 }]),
   },
-  { rule: 'state-backend-secure', stack: 'data-au', what: 'state without a lock', mutate: (j) => void delete j.terraform.backend.s3!.use_lockfile },
-  { rule: 'state-backend-secure', stack: 'access', what: 'local state', mutate: (j) => void delete (j.terraform as Record<string, unknown>).backend },
+  {
+    rule: 'state-backend-secure',
+    stack: 'data-au',
+    what: 'state without a lock',
+    mutate: (j) => void delete j.terraform.backend.s3!.use_lockfile,
+  },
+  {
+    rule: 'state-backend-secure',
+    stack: 'access',
+    what: 'local state',
+    mutate: (j) => void delete (j.terraform as Record<string, unknown>).backend,
+  },
 ];
 
 describe('the policy pack over mutated copies of the synth', () => {

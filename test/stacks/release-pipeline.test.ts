@@ -6,8 +6,33 @@ import { PACKAGE_ROOT } from '../../src/config/load.ts';
 import { defaultFleet } from './fixtures.ts';
 
 /** The commands `fleet` has (scripts/fleet.ts and its commands), and the flags migrate takes. */
-const FLEET_COMMANDS = ['tenants', 'migrate', 'rollback', 'status', 'migration', 'policy', 'purge', 'verify', 'support', 'sql', 'lifecycle', 'start'];
-const MIGRATE_FLAGS = ['--to', '--phase', '--allow-out-of-order', '--tenant', '--region', '--concurrency', '--canary', '--fail-fast', '--dry-run', '--shard', '--json'];
+const FLEET_COMMANDS = [
+  'tenants',
+  'migrate',
+  'rollback',
+  'status',
+  'migration',
+  'policy',
+  'purge',
+  'verify',
+  'support',
+  'sql',
+  'lifecycle',
+  'start',
+];
+const MIGRATE_FLAGS = [
+  '--to',
+  '--phase',
+  '--allow-out-of-order',
+  '--tenant',
+  '--region',
+  '--concurrency',
+  '--canary',
+  '--fail-fast',
+  '--dry-run',
+  '--shard',
+  '--json',
+];
 
 interface Step {
   readonly name?: string;
@@ -29,7 +54,14 @@ interface Workflow {
 const workflow = parse(readFileSync(path.join(PACKAGE_ROOT, 'examples', 'release-pipeline.yml'), 'utf8')) as Workflow;
 const jobsInOrder = Object.values(workflow.jobs);
 /** Every shell line of every step, in the order the pipeline runs them (jobs chained by needs). */
-const lines = jobsInOrder.flatMap((job) => job.steps.flatMap((step) => (step.run ?? '').split('\n').map((l) => l.trim()).filter(Boolean)));
+const lines = jobsInOrder.flatMap((job) =>
+  job.steps.flatMap((step) =>
+    (step.run ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  ),
+);
 const indexOf = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
 
 /** `npx fleet <command> <args...>` invocations, arguments up to a redirection or pipe. */
@@ -68,7 +100,10 @@ describe('examples/release-pipeline.yml', () => {
       /npx fleet migrate --phase post-deploy --json/,
     ];
     const positions = order.map(indexOf);
-    expect(positions.every((p) => p >= 0), String(positions)).toBe(true);
+    expect(
+      positions.every((p) => p >= 0),
+      String(positions),
+    ).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     // The jobs run in that order too: each needs the one before.
     expect(workflow.jobs.infrastructure?.needs).toBe('check');

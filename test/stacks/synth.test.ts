@@ -32,7 +32,13 @@ describe('synth of the default fleet', () => {
 
   it.each(['access', 'data-au', 'data-eu', 'data-us'])('keeps the state of %s in S3, encrypted, with a lock file', (name) => {
     expect(stack(name).terraform.backend).toEqual({
-      s3: { bucket: fleet.state.bucket, key: `${fleet.state.keyPrefix}/${name}.tfstate`, region: fleet.state.awsRegion, encrypt: true, use_lockfile: true },
+      s3: {
+        bucket: fleet.state.bucket,
+        key: `${fleet.state.keyPrefix}/${name}.tfstate`,
+        region: fleet.state.awsRegion,
+        encrypt: true,
+        use_lockfile: true,
+      },
     });
   });
 });
@@ -47,14 +53,17 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
     const providers = json().provider.aws!;
     expect(providers.find((p) => p.alias === undefined)?.region).toBe(region.awsRegion);
     expect(providers.find((p) => p.alias === 'offsite')?.region).toBe(region.offsiteRegion);
-    for (const p of providers) expect((p.default_tags as Array<{ tags: Record<string, string> }>)[0]!.tags).toMatchObject({ ...fleet.tags, 'fleet-region': name });
+    for (const p of providers)
+      expect((p.default_tags as Array<{ tags: Record<string, string> }>)[0]!.tags).toMatchObject({ ...fleet.tags, 'fleet-region': name });
   });
 
   it('has a rotating customer key per region, with alias and a 30-day deletion window', () => {
     const keys = resources(json(), 'aws_kms_key');
     expect(keys).toHaveLength(2);
     for (const [, key] of keys) expect(key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30 });
-    const aliases = resources(json(), 'aws_kms_alias').map(([, a]) => a.name).sort();
+    const aliases = resources(json(), 'aws_kms_alias')
+      .map(([, a]) => a.name)
+      .sort();
     expect(aliases).toEqual([`alias/${prefix}`, `alias/${prefix}-offsite`]);
     // CloudWatch Logs may use the key, only for this instance's log groups.
     const policy = parseJsonPolicy(keys.find(([, v]) => v.provider === undefined)![1].policy);
@@ -80,7 +89,13 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
     expect(sg.ingress).toBeUndefined();
     const rules = resources(json(), 'aws_vpc_security_group_ingress_rule').map(([, r]) => r);
     expect(rules.map((r) => r.cidr_ipv4)).toEqual(region.network.allowedCidrs);
-    for (const r of rules) expect(r).toMatchObject({ from_port: 5432, to_port: 5432, ip_protocol: 'tcp', security_group_id: ref('aws_security_group', sgName, 'id') });
+    for (const r of rules)
+      expect(r).toMatchObject({
+        from_port: 5432,
+        to_port: 5432,
+        ip_protocol: 'tcp',
+        security_group_id: ref('aws_security_group', sgName, 'id'),
+      });
   });
 
   it('forces TLS and logs slow statements, connections and lock waits', () => {
@@ -127,8 +142,14 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
       }),
     ).toBe(true);
     expect(Testing.toHaveResourceWithProperties(synthesized, KmsKey.tfResourceType, { enable_key_rotation: true })).toBe(true);
-    expect(Testing.toHaveProviderWithProperties(synthesized, AwsProvider.tfResourceType, { alias: 'offsite', region: region.offsiteRegion })).toBe(true);
-    expect(Testing.toHaveResourceWithProperties(synthesized, BackupVaultLockConfiguration.tfResourceType, { min_retention_days: fleet.backup.vaultLock.minRetentionDays })).toBe(true);
+    expect(
+      Testing.toHaveProviderWithProperties(synthesized, AwsProvider.tfResourceType, { alias: 'offsite', region: region.offsiteRegion }),
+    ).toBe(true);
+    expect(
+      Testing.toHaveResourceWithProperties(synthesized, BackupVaultLockConfiguration.tfResourceType, {
+        min_retention_days: fleet.backup.vaultLock.minRetentionDays,
+      }),
+    ).toBe(true);
   });
 
   it('wires the instance to its network, parameters, monitoring role and encrypted log groups', () => {
@@ -139,10 +160,15 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
     expect(db.parameter_group_name).toBe(ref('aws_db_parameter_group', groupName, 'name'));
     expect(db.db_subnet_group_name).toBe(ref('aws_db_subnet_group', subnetGroupName, 'name'));
     expect(db.vpc_security_group_ids).toEqual([ref('aws_security_group', sgName, 'id')]);
-    const monitoring = resources(json(), 'aws_iam_role').find(([, r]) => String(r.assume_role_policy).includes('monitoring.rds.amazonaws.com'))!;
+    const monitoring = resources(json(), 'aws_iam_role').find(([, r]) =>
+      String(r.assume_role_policy).includes('monitoring.rds.amazonaws.com'),
+    )!;
     expect(db.monitoring_role_arn).toBe(ref('aws_iam_role', monitoring[0], 'arn'));
     const logGroups = resources(json(), 'aws_cloudwatch_log_group');
-    expect(logGroups.map(([, g]) => g.name).sort()).toEqual([`/aws/rds/instance/${prefix}/postgresql`, `/aws/rds/instance/${prefix}/upgrade`]);
+    expect(logGroups.map(([, g]) => g.name).sort()).toEqual([
+      `/aws/rds/instance/${prefix}/postgresql`,
+      `/aws/rds/instance/${prefix}/upgrade`,
+    ]);
     for (const [, g] of logGroups) expect(g.kms_key_id).toBe(keyArn());
     expect(db.depends_on).toEqual(logGroups.map(([n]) => `aws_cloudwatch_log_group.${n}`));
   });
@@ -155,9 +181,16 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
     const offsiteKey = resources(json(), 'aws_kms_key').find(([, v]) => v.provider === 'aws.offsite')![0];
     expect(offsite.kms_key_arn).toBe(ref('aws_kms_key', offsiteKey, 'arn'));
     const locks = resources(json(), 'aws_backup_vault_lock_configuration').map(([, l]) => l);
-    expect(locks.map((l) => l.backup_vault_name).sort()).toEqual([ref('aws_backup_vault', localName, 'name'), ref('aws_backup_vault', offsiteName, 'name')].sort());
+    expect(locks.map((l) => l.backup_vault_name).sort()).toEqual(
+      [ref('aws_backup_vault', localName, 'name'), ref('aws_backup_vault', offsiteName, 'name')].sort(),
+    );
     const { minRetentionDays, maxRetentionDays, changeableForDays } = fleet.backup.vaultLock;
-    for (const l of locks) expect(l).toMatchObject({ min_retention_days: minRetentionDays, max_retention_days: maxRetentionDays, changeable_for_days: changeableForDays });
+    for (const l of locks)
+      expect(l).toMatchObject({
+        min_retention_days: minRetentionDays,
+        max_retention_days: maxRetentionDays,
+        changeable_for_days: changeableForDays,
+      });
 
     const [planName, plan] = only(json(), 'aws_backup_plan');
     const rules = plan.rule as Array<Record<string, unknown>>;
@@ -176,7 +209,9 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
     const backupRole = resources(json(), 'aws_iam_role').find(([, r]) => (r.tags as Record<string, string>)['fleet-role'] === 'backup')!;
     expect(String(backupRole[1].assume_role_policy)).toContain('backup.amazonaws.com');
     expect(selection.iam_role_arn).toBe(ref('aws_iam_role', backupRole[0], 'arn'));
-    const attached = resources(json(), 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === ref('aws_iam_role', backupRole[0], 'name'));
+    const attached = resources(json(), 'aws_iam_role_policy_attachment').filter(
+      ([, a]) => a.role === ref('aws_iam_role', backupRole[0], 'name'),
+    );
     expect(attached.map(([, a]) => a.policy_arn)).toEqual(['arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup']);
   });
 
@@ -188,7 +223,14 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
       name: `${prefix.replaceAll('-', '_')}_restore`,
       schedule_expression: 'cron(0 6 ? * MON *)',
       schedule_expression_timezone: 'Etc/UTC',
-      recovery_point_selection: [{ algorithm: 'LATEST_WITHIN_WINDOW', include_vaults: [ref('aws_backup_vault', localName, 'arn')], recovery_point_types: ['SNAPSHOT'], selection_window_days: 7 }],
+      recovery_point_selection: [
+        {
+          algorithm: 'LATEST_WITHIN_WINDOW',
+          include_vaults: [ref('aws_backup_vault', localName, 'arn')],
+          recovery_point_types: ['SNAPSHOT'],
+          selection_window_days: 7,
+        },
+      ],
     });
     expect(plan.provider).toBeUndefined();
     expect(json().output.restore_testing_plan_arn!.value).toBe(ref('aws_backup_restore_testing_plan', planName, 'arn'));
@@ -197,7 +239,9 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
     const [subnetGroupName] = only(json(), 'aws_db_subnet_group');
     const [sgName] = only(json(), 'aws_security_group');
     const [, selection] = only(json(), 'aws_backup_restore_testing_selection');
-    const [roleName, role] = resources(json(), 'aws_iam_role').find(([, r]) => (r.tags as Record<string, string>)['fleet-role'] === 'restore-testing')!;
+    const [roleName, role] = resources(json(), 'aws_iam_role').find(
+      ([, r]) => (r.tags as Record<string, string>)['fleet-role'] === 'restore-testing',
+    )!;
     expect(selection).toEqual({
       name: 'rds_instance',
       restore_testing_plan_name: ref('aws_backup_restore_testing_plan', planName, 'name'),
@@ -211,13 +255,26 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
       },
     });
 
-    expect(parseJsonPolicy(role.assume_role_policy).Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'backup.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
-    const attached = resources(json(), 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === ref('aws_iam_role', roleName, 'name'));
+    expect(parseJsonPolicy(role.assume_role_policy).Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'backup.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+    const attached = resources(json(), 'aws_iam_role_policy_attachment').filter(
+      ([, a]) => a.role === ref('aws_iam_role', roleName, 'name'),
+    );
     expect(attached.map(([, a]) => a.policy_arn)).toEqual(['arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores']);
     const [, inline] = resources(json(), 'aws_iam_role_policy').find(([, p]) => p.role === ref('aws_iam_role', roleName, 'id'))!;
     const [useKey, denyLive] = parseJsonPolicy(inline.policy).Statement;
-    expect(useKey).toMatchObject({ Effect: 'Allow', Resource: keyArn(), Condition: { StringEquals: { 'kms:ViaService': [`rds.${region.awsRegion}.amazonaws.com`, `backup.${region.awsRegion}.amazonaws.com`] } } });
-    expect(denyLive).toMatchObject({ Effect: 'Deny', Resource: `arn:aws:rds:${region.awsRegion}:\${data.aws_caller_identity.caller.account_id}:db:${prefix}` });
+    expect(useKey).toMatchObject({
+      Effect: 'Allow',
+      Resource: keyArn(),
+      Condition: {
+        StringEquals: { 'kms:ViaService': [`rds.${region.awsRegion}.amazonaws.com`, `backup.${region.awsRegion}.amazonaws.com`] },
+      },
+    });
+    expect(denyLive).toMatchObject({
+      Effect: 'Deny',
+      Resource: `arn:aws:rds:${region.awsRegion}:\${data.aws_caller_identity.caller.account_id}:db:${prefix}`,
+    });
     expect(denyLive!.Action).toEqual(expect.arrayContaining(['rds:DeleteDBInstance', 'rds:ModifyDBInstance']));
   });
 
@@ -231,7 +288,10 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
       'detail-type': ['Restore Job State Change'],
       detail: { status: ['FAILED', 'ABORTED'], restoreTestingPlanArn: [ref('aws_backup_restore_testing_plan', planName, 'arn')] },
     });
-    expect(only(json(), 'aws_cloudwatch_event_target')[1]).toEqual({ rule: ref('aws_cloudwatch_event_rule', ruleName, 'name'), arn: ref('aws_sns_topic', topicName, 'arn') });
+    expect(only(json(), 'aws_cloudwatch_event_target')[1]).toEqual({
+      rule: ref('aws_cloudwatch_event_rule', ruleName, 'name'),
+      arn: ref('aws_sns_topic', topicName, 'arn'),
+    });
     const [, topicPolicy] = only(json(), 'aws_sns_topic_policy');
     expect(parseJsonPolicy(topicPolicy.policy).Statement).toEqual([
       expect.objectContaining({
@@ -241,13 +301,25 @@ describe.each(defaultFleet().regions.map((r) => [r.name, r] as const))('region %
       }),
     ]);
     const keyPolicy = parseJsonPolicy(resources(json(), 'aws_kms_key').find(([, v]) => v.provider === undefined)![1].policy);
-    expect(keyPolicy.Statement.find((s) => JSON.stringify(s.Principal) === JSON.stringify({ Service: 'events.amazonaws.com' }))?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(
+      keyPolicy.Statement.find((s) => JSON.stringify(s.Principal) === JSON.stringify({ Service: 'events.amazonaws.com' }))?.Action,
+    ).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
     expect(json().output.restore_test_alerts_topic_arn!.value).toBe(ref('aws_sns_topic', topicName, 'arn'));
   });
 
   it('outputs what the runner and the pipelines need', () => {
     const outputs = json().output;
-    expect(Object.keys(outputs).sort()).toEqual(['db_resource_id', 'endpoint', 'kms_key_arn', 'master_secret_arn', 'offsite_vault_arn', 'port', 'restore_test_alerts_topic_arn', 'restore_testing_plan_arn', 'vault_arn']);
+    expect(Object.keys(outputs).sort()).toEqual([
+      'db_resource_id',
+      'endpoint',
+      'kms_key_arn',
+      'master_secret_arn',
+      'offsite_vault_arn',
+      'port',
+      'restore_test_alerts_topic_arn',
+      'restore_testing_plan_arn',
+      'vault_arn',
+    ]);
     const [dbName] = only(json(), 'aws_db_instance');
     expect(outputs.endpoint!.value).toBe(ref('aws_db_instance', dbName, 'address'));
     expect(outputs.db_resource_id!.value).toBe(ref('aws_db_instance', dbName, 'resource_id'));
@@ -271,10 +343,16 @@ describe('access stack', () => {
     return statements[0]!.Resource;
   };
   const dbUserArns = (user: string) =>
-    fleet.regions.map((r) => `arn:aws:rds-db:${r.awsRegion}:\${data.aws_caller_identity.caller.account_id}:dbuser:\${data.aws_db_instance.db-${r.name}.resource_id}/${user}`);
+    fleet.regions.map(
+      (r) =>
+        `arn:aws:rds-db:${r.awsRegion}:\${data.aws_caller_identity.caller.account_id}:dbuser:\${data.aws_db_instance.db-${r.name}.resource_id}/${user}`,
+    );
 
   it('looks every region database up by identifier in its region', () => {
-    const lookups = Object.values(json().data!.aws_db_instance!).map(({ db_instance_identifier, region }) => [db_instance_identifier, region]);
+    const lookups = Object.values(json().data!.aws_db_instance!).map(({ db_instance_identifier, region }) => [
+      db_instance_identifier,
+      region,
+    ]);
     expect(lookups).toEqual(expect.arrayContaining(fleet.regions.map((r) => [`${fleet.name}-${r.name}`, r.awsRegion])));
   });
 
@@ -322,32 +400,38 @@ describe('access stack', () => {
     expect(connectResources(name)).toEqual(dbUserArns(fleet.databaseUsers.support));
   });
 
-  it.each(fleet.regions.map((r) => [r.name, r] as const))('lets only jobs of the purge environment purge %s, as the purge user, in that region only', (name, region) => {
-    const found = resources(json(), 'aws_iam_role').filter(([, r]) => (r.tags as Record<string, string>)['fleet-role'] === 'purge-pipeline' && r.name === `${fleet.name}-${name}-purge-pipeline`);
-    expect(found).toHaveLength(1);
-    const [roleName, role] = found[0]!;
-    expect(role.max_session_duration).toBe(3600);
-    const [oidcName] = only(json(), 'aws_iam_openid_connect_provider');
-    expect(parseJsonPolicy(role.assume_role_policy).Statement).toEqual([
-      {
-        Sid: 'PipelineEnvironmentOnly',
-        Effect: 'Allow',
-        Principal: { Federated: ref('aws_iam_openid_connect_provider', oidcName, 'arn') },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: {
-          StringEquals: {
-            'token.actions.githubusercontent.com:aud': fleet.oidc.audience,
-            'token.actions.githubusercontent.com:sub': `repo:${fleet.oidc.repository}:environment:purge`,
+  it.each(fleet.regions.map((r) => [r.name, r] as const))(
+    'lets only jobs of the purge environment purge %s, as the purge user, in that region only',
+    (name, region) => {
+      const found = resources(json(), 'aws_iam_role').filter(
+        ([, r]) =>
+          (r.tags as Record<string, string>)['fleet-role'] === 'purge-pipeline' && r.name === `${fleet.name}-${name}-purge-pipeline`,
+      );
+      expect(found).toHaveLength(1);
+      const [roleName, role] = found[0]!;
+      expect(role.max_session_duration).toBe(3600);
+      const [oidcName] = only(json(), 'aws_iam_openid_connect_provider');
+      expect(parseJsonPolicy(role.assume_role_policy).Statement).toEqual([
+        {
+          Sid: 'PipelineEnvironmentOnly',
+          Effect: 'Allow',
+          Principal: { Federated: ref('aws_iam_openid_connect_provider', oidcName, 'arn') },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: {
+            StringEquals: {
+              'token.actions.githubusercontent.com:aud': fleet.oidc.audience,
+              'token.actions.githubusercontent.com:sub': `repo:${fleet.oidc.repository}:environment:purge`,
+            },
           },
         },
-      },
-    ]);
-    expect(connectResources(roleName)).toEqual([
-      `arn:aws:rds-db:${region.awsRegion}:\${data.aws_caller_identity.caller.account_id}:dbuser:\${data.aws_db_instance.db-${name}.resource_id}/${fleet.databaseUsers.purge}`,
-    ]);
-    expect(resources(json(), 'aws_iam_role_policy_attachment').filter(([, a]) => String(a.role).includes(roleName))).toEqual([]);
-    expect(json().output[`purge_pipeline_role_arn_${name}`]!.value).toBe(ref('aws_iam_role', roleName, 'arn'));
-  });
+      ]);
+      expect(connectResources(roleName)).toEqual([
+        `arn:aws:rds-db:${region.awsRegion}:\${data.aws_caller_identity.caller.account_id}:dbuser:\${data.aws_db_instance.db-${name}.resource_id}/${fleet.databaseUsers.purge}`,
+      ]);
+      expect(resources(json(), 'aws_iam_role_policy_attachment').filter(([, a]) => String(a.role).includes(roleName))).toEqual([]);
+      expect(json().output[`purge_pipeline_role_arn_${name}`]!.value).toBe(ref('aws_iam_role', roleName, 'arn'));
+    },
+  );
 
   it('keeps the human purge operator role for people with MFA, not for the pipeline', () => {
     const [, purge] = role('purge-operator');
@@ -358,7 +442,12 @@ describe('access stack', () => {
 
   it('outputs the role ARNs', () => {
     expect(Object.keys(json().output).sort()).toEqual(
-      ['migration_runner_role_arn', 'purge_operator_role_arn', 'support_role_arn', ...fleet.regions.map((r) => `purge_pipeline_role_arn_${r.name}`)].sort(),
+      [
+        'migration_runner_role_arn',
+        'purge_operator_role_arn',
+        'support_role_arn',
+        ...fleet.regions.map((r) => `purge_pipeline_role_arn_${r.name}`),
+      ].sort(),
     );
   });
 

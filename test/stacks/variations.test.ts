@@ -41,7 +41,9 @@ describe('names', () => {
       raw.name = 'a-rather-long-fleet-name-abcdef';
       raw.regions[0]!.name = 'europecentral123';
     });
-    expect(() => synthFleet(fleet)).toThrow(/backup vault name "a-rather-long-fleet-name-abcdef-europecentral123-offsite" exceeds AWS's 50 characters/);
+    expect(() => synthFleet(fleet)).toThrow(
+      /backup vault name "a-rather-long-fleet-name-abcdef-europecentral123-offsite" exceeds AWS's 50 characters/,
+    );
   });
 });
 
@@ -92,7 +94,9 @@ describe('an account that already has the GitHub OIDC provider', () => {
 
   it('trusts the named provider instead of creating one, for each branch', () => {
     expect(resources(access, 'aws_iam_openid_connect_provider')).toHaveLength(0);
-    const runner = resources(access, 'aws_iam_role').find(([, r]) => (r.tags as Record<string, string>)['fleet-role'] === 'migration-runner')!;
+    const runner = resources(access, 'aws_iam_role').find(
+      ([, r]) => (r.tags as Record<string, string>)['fleet-role'] === 'migration-runner',
+    )!;
     const [statement] = parseJsonPolicy(runner[1].assume_role_policy).Statement;
     expect(statement!.Principal).toEqual({ Federated: arn });
     expect(statement!.Condition!.StringEquals!['token.actions.githubusercontent.com:sub']).toEqual([

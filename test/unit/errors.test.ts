@@ -16,7 +16,11 @@ test('a refused option is named as the library knows it, and as a caller maps it
 });
 
 test('the fleet environment: set, unset and empty variables', () => {
-  const environment = readFleetEnvironment({ FLEET_DATABASE_URL: 'postgres://db/app', FLEET_REGION: '', FLEET_DATABASE_URL_EU: 'postgres://eu/app' });
+  const environment = readFleetEnvironment({
+    FLEET_DATABASE_URL: 'postgres://db/app',
+    FLEET_REGION: '',
+    FLEET_DATABASE_URL_EU: 'postgres://eu/app',
+  });
   expect(environment.databaseUrl).toBe('postgres://db/app');
   expect(environment.region).toBeUndefined();
   expect(environment.configPath).toBeUndefined();

@@ -9,7 +9,14 @@ import { prepareSessionLogin, sessionConnectionConfig, type SessionAuth, type Si
 import { MoveRefused, SessionPool, type SessionPoolStats } from '../session-pool.ts';
 import { claimGateway, GatewayTenantNotFound, moveGateway, scrubGateway, type Gateway } from '../gateways.ts';
 import { loginFailed, notFound } from './errors.ts';
-import { DEFAULT_IDLE_TIMEOUT_MS, type RegionAccessInfo, type TenantAccess, type TenantAccessOptions, type TenantWork, type WithTenantOptions } from './types.ts';
+import {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  type RegionAccessInfo,
+  type TenantAccess,
+  type TenantAccessOptions,
+  type TenantWork,
+  type WithTenantOptions,
+} from './types.ts';
 import { runUnit, UnitFailed, type UnitOutcome } from './unit.ts';
 
 interface RegionAccess {
@@ -39,7 +46,11 @@ export class Access implements TenantAccess {
   readonly #gateways = new WeakMap<pg.Client, Gateway>();
   #closed = false;
 
-  constructor(fleet: Fleet, regions: ReadonlyArray<{ region: RegionDatabase; auth: SessionAuth; prefix: string }>, options: TenantAccessOptions & { maxConnections: number }) {
+  constructor(
+    fleet: Fleet,
+    regions: ReadonlyArray<{ region: RegionDatabase; auth: SessionAuth; prefix: string }>,
+    options: TenantAccessOptions & { maxConnections: number },
+  ) {
     this.fleet = fleet;
     this.#maxConnections = options.maxConnections;
     this.#regions = new Map(
@@ -49,12 +60,24 @@ export class Access implements TenantAccess {
           idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
           ...(options.logins === 'gateway'
             ? {
-                open: (tenantId: string) => this.#openGateway(this.#regions.get(region.name) as RegionAccess, tenantId, options.signerFactory),
-                move: (client: pg.Client, _from: string, tenantId: string) => this.#moveGateway(this.#regions.get(region.name) as RegionAccess, client, tenantId),
+                open: (tenantId: string) =>
+                  this.#openGateway(this.#regions.get(region.name) as RegionAccess, tenantId, options.signerFactory),
+                move: (client: pg.Client, _from: string, tenantId: string) =>
+                  this.#moveGateway(this.#regions.get(region.name) as RegionAccess, client, tenantId),
               }
-            : { open: (tenantId: string) => this.#connect(this.#regions.get(region.name) as RegionAccess, tenantId, options.signerFactory) }),
+            : {
+                open: (tenantId: string) => this.#connect(this.#regions.get(region.name) as RegionAccess, tenantId, options.signerFactory),
+              }),
         });
-        const movers = options.logins === 'gateway' ? new pg.Pool({ ...region.connectionConfig, max: Math.min(MOVER_CONNECTIONS, options.maxConnections), idleTimeoutMillis: 10_000, application_name: 'fleet-gateway-mover' }) : undefined;
+        const movers =
+          options.logins === 'gateway'
+            ? new pg.Pool({
+                ...region.connectionConfig,
+                max: Math.min(MOVER_CONNECTIONS, options.maxConnections),
+                idleTimeoutMillis: 10_000,
+                application_name: 'fleet-gateway-mover',
+              })
+            : undefined;
         movers?.on('error', () => undefined);
         return [region.name, { region, auth, prefix, pool, ...(movers ? { movers } : {}) }];
       }),
@@ -64,7 +87,13 @@ export class Access implements TenantAccess {
   /** A region's role prefix and how its session roles authenticate. */
   info(region: string): RegionAccessInfo {
     const r = this.#region(region);
-    return { region: r.region.name, prefix: r.prefix, auth: r.auth.kind, maxConnections: this.#maxConnections, ...(r.auth.kind === 'scram' && r.auth.credentialsFile ? { credentialsFile: r.auth.credentialsFile } : {}) };
+    return {
+      region: r.region.name,
+      prefix: r.prefix,
+      auth: r.auth.kind,
+      maxConnections: this.#maxConnections,
+      ...(r.auth.kind === 'scram' && r.auth.credentialsFile ? { credentialsFile: r.auth.credentialsFile } : {}),
+    };
   }
 
   /** The name of a tenant's session role in a region. */
@@ -103,15 +132,21 @@ export class Access implements TenantAccess {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#regions.values()].map(async (r) => {
-      await r.pool.close();
-      await r.movers?.end();
-    }));
+    await Promise.all(
+      [...this.#regions.values()].map(async (r) => {
+        await r.pool.close();
+        await r.movers?.end();
+      }),
+    );
   }
 
   #region(name: string): RegionAccess {
     const found = this.#regions.get(name);
-    if (!found) throw new FleetError('INPUT_INVALID', `unknown region ${JSON.stringify(name)}: this fleet has ${[...this.#regions.keys()].join(', ')}`);
+    if (!found)
+      throw new FleetError(
+        'INPUT_INVALID',
+        `unknown region ${JSON.stringify(name)}: this fleet has ${[...this.#regions.keys()].join(', ')}`,
+      );
     return found;
   }
 
@@ -121,9 +156,15 @@ export class Access implements TenantAccess {
     if (all.length === 1) return all[0] as RegionAccess;
     const cached = this.#home.get(tenantId);
     if (cached) return cached;
-    const hits = await Promise.all(all.map(async (r) => ((await r.region.query('SELECT 1 FROM fleet.tenants WHERE id = $1', [tenantId])).rowCount ?? 0) > 0));
+    const hits = await Promise.all(
+      all.map(async (r) => ((await r.region.query('SELECT 1 FROM fleet.tenants WHERE id = $1', [tenantId])).rowCount ?? 0) > 0),
+    );
     const found = all.find((_, i) => hits[i]);
-    if (!found) throw notFound(tenantId, all.map((r) => r.region.name));
+    if (!found)
+      throw notFound(
+        tenantId,
+        all.map((r) => r.region.name),
+      );
     if (this.#home.size >= 100_000) this.#home.clear();
     this.#home.set(tenantId, found);
     return found;
@@ -140,7 +181,8 @@ export class Access implements TenantAccess {
       return await this.#login(home, tenantId, role, signerFactory);
     } catch (error) {
       // Password refused though recorded as set: set it again, once (a session may ALTER its own password).
-      if ((error as { code?: string }).code !== INVALID_PASSWORD || home.auth.kind !== 'scram') throw loginFailed(home.region.name, home.auth.kind, tenantId, role, error);
+      if ((error as { code?: string }).code !== INVALID_PASSWORD || home.auth.kind !== 'scram')
+        throw loginFailed(home.region.name, home.auth.kind, tenantId, role, error);
       await prepareSessionLogin(home.region, home.auth, { id: tenantId, schema, role }, { force: true });
       return this.#login(home, tenantId, role, signerFactory).catch((again: unknown) => {
         throw loginFailed(home.region.name, home.auth.kind, tenantId, role, again);
@@ -154,8 +196,16 @@ export class Access implements TenantAccess {
       region: home.region,
       auth: home.auth.kind,
       connect: async (role, password) => {
-        const base = await sessionConnectionConfig(home.region, home.auth, role, { clock: this.fleet.clock, ...(signerFactory ? { signerFactory } : {}) });
-        const config = password === undefined ? base : base.connectionString ? { ...base, connectionString: withPassword(base.connectionString, password) } : { ...base, password };
+        const base = await sessionConnectionConfig(home.region, home.auth, role, {
+          clock: this.fleet.clock,
+          ...(signerFactory ? { signerFactory } : {}),
+        });
+        const config =
+          password === undefined
+            ? base
+            : base.connectionString
+              ? { ...base, connectionString: withPassword(base.connectionString, password) }
+              : { ...base, password };
         const client = new pg.Client({ ...config, application_name: 'fleet-tenant', connectionTimeoutMillis: 10_000 });
         client.on('error', () => undefined);
         try {
@@ -202,7 +252,10 @@ export class Access implements TenantAccess {
     let config = this.#configs.get(key);
     if (!config) {
       if (this.#configs.size >= 10_000) this.#configs.clear();
-      config = sessionConnectionConfig(home.region, home.auth, role, { clock: this.fleet.clock, ...(signerFactory ? { signerFactory } : {}) });
+      config = sessionConnectionConfig(home.region, home.auth, role, {
+        clock: this.fleet.clock,
+        ...(signerFactory ? { signerFactory } : {}),
+      });
       config.catch(() => this.#configs.delete(key));
       this.#configs.set(key, config);
     }
@@ -217,7 +270,13 @@ export class Access implements TenantAccess {
     return client;
   }
 
-  async #run<T>(home: RegionAccess, tenantId: string, schema: string, fn: TenantWork<T>, options: WithTenantOptions): Promise<UnitOutcome<T>> {
+  async #run<T>(
+    home: RegionAccess,
+    tenantId: string,
+    schema: string,
+    fn: TenantWork<T>,
+    options: WithTenantOptions,
+  ): Promise<UnitOutcome<T>> {
     let client: pg.Client;
     try {
       client = (await home.pool.acquire(tenantId)).client;
@@ -225,7 +284,13 @@ export class Access implements TenantAccess {
       if (error instanceof NotFound) return { kind: 'not-found', error: notFound(tenantId, [home.region.name]), discard: false };
       throw error;
     }
-    const target = { tenantId, schema, role: tenantRoleName(home.prefix, schema), readOnly: options.readOnly === true, region: home.region.name };
+    const target = {
+      tenantId,
+      schema,
+      role: tenantRoleName(home.prefix, schema),
+      readOnly: options.readOnly === true,
+      region: home.region.name,
+    };
     let discard = true;
     try {
       const outcome = await runUnit(client, target, fn);

@@ -2,7 +2,10 @@ import { FleetError } from '../../errors.ts';
 
 /** The tenant is registered in none of these regions. */
 export function notFound(tenantId: string, regions: readonly string[]): FleetError {
-  return new FleetError('TENANT_NOT_FOUND', `tenant ${JSON.stringify(tenantId)} is not registered in ${regions.length === 1 ? `region ${regions[0]}` : `any region (${regions.join(', ')})`}: check the id (fleet tenants list), or add it (fleet tenants add)`);
+  return new FleetError(
+    'TENANT_NOT_FOUND',
+    `tenant ${JSON.stringify(tenantId)} is not registered in ${regions.length === 1 ? `region ${regions[0]}` : `any region (${regions.join(', ')})`}: check the id (fleet tenants list), or add it (fleet tenants add)`,
+  );
 }
 
 /** A login as the tenant's session role failed: what to check, by how the region authenticates. */
@@ -18,7 +21,10 @@ export function enterFailed(tenantId: string, role: string, error: unknown): unk
   const code = (error as { code?: string }).code;
   // 42501: not a member of the role; 22023: the role does not exist.
   if (code === '42501' || code === '22023') {
-    return new FleetError('REFUSED', `tenant ${JSON.stringify(tenantId)} is active but its role ${JSON.stringify(role)} is missing or not granted to its session role (${(error as Error).message}). Opening the access again (any fleet sql) restores the roles of registered tenants.`);
+    return new FleetError(
+      'REFUSED',
+      `tenant ${JSON.stringify(tenantId)} is active but its role ${JSON.stringify(role)} is missing or not granted to its session role (${(error as Error).message}). Opening the access again (any fleet sql) restores the roles of registered tenants.`,
+    );
   }
   return error;
 }

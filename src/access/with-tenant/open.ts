@@ -18,7 +18,8 @@ import { DEFAULT_MAX_CONNECTIONS, type TenantAccess, type TenantAccessOptions } 
  */
 export async function openTenantAccess(fleet: Fleet, options: TenantAccessOptions = {}): Promise<TenantAccess> {
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new FleetError('CONFIG_INVALID', `maxConnections ${maxConnections} is not a positive integer`);
+  if (!Number.isInteger(maxConnections) || maxConnections < 1)
+    throw new FleetError('CONFIG_INVALID', `maxConnections ${maxConnections} is not a positive integer`);
   const regions = await Promise.all(
     fleet.regions.map(async (region) => {
       const auth = await resolveSessionAuth(region, {

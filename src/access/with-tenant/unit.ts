@@ -112,22 +112,44 @@ export async function runUnit<T>(client: pg.ClientBase, target: UnitTarget, fn: 
       await client.query(ROLLBACK_SQL);
       return { kind: 'not-found', error: notFound(tenantId, [target.region]), discard: true };
     }
-    if (row.tenant_id !== tenantId) throw new FleetError('REFUSED', `the session role of tenant ${JSON.stringify(tenantId)} is registered to tenant ${JSON.stringify(row.tenant_id)}: refusing. Fix fleet.session_roles.`);
+    if (row.tenant_id !== tenantId)
+      throw new FleetError(
+        'REFUSED',
+        `the session role of tenant ${JSON.stringify(tenantId)} is registered to tenant ${JSON.stringify(row.tenant_id)}: refusing. Fix fleet.session_roles.`,
+      );
     if (row.status !== 'active') throw notActive(tenantId, row.status);
-    if (row.schema_name !== schema) throw new FleetError('REFUSED', `tenant ${JSON.stringify(tenantId)} is registered with schema ${JSON.stringify(row.schema_name)}, not ${JSON.stringify(schema)} as the id rule says: refusing to guess. Fix the registry row.`);
+    if (row.schema_name !== schema)
+      throw new FleetError(
+        'REFUSED',
+        `tenant ${JSON.stringify(tenantId)} is registered with schema ${JSON.stringify(row.schema_name)}, not ${JSON.stringify(schema)} as the id rule says: refusing to guess. Fix the registry row.`,
+      );
     if (row.dirty) {
       await client.query(ROLLBACK_SQL).catch(() => undefined);
-      return { kind: 'dirty', error: new FleetError('REFUSED', 'a pooled connection was left in another role by an earlier unit of work; it was discarded'), discard: true };
+      return {
+        kind: 'dirty',
+        error: new FleetError('REFUSED', 'a pooled connection was left in another role by an earlier unit of work; it was discarded'),
+        discard: true,
+      };
     }
 
     const value = await fn(client);
 
     const check = (await client.query<CheckRow>(CHECK_SQL, [role, searchPath, began, readOnly, largeObjects])).rows[0];
     const problems = [
-      ...(!check?.role_ok || !check.path_ok ? [`it ended as role ${JSON.stringify(check?.role)} or with another search_path than withTenant set (do not SET ROLE or SET search_path inside withTenant)`] : []),
-      ...(check && !check.same_transaction ? ['it ended the transaction withTenant began and ran in another (do not COMMIT, ROLLBACK or BEGIN inside withTenant)'] : []),
+      ...(!check?.role_ok || !check.path_ok
+        ? [
+            `it ended as role ${JSON.stringify(check?.role)} or with another search_path than withTenant set (do not SET ROLE or SET search_path inside withTenant)`,
+          ]
+        : []),
+      ...(check && !check.same_transaction
+        ? ['it ended the transaction withTenant began and ran in another (do not COMMIT, ROLLBACK or BEGIN inside withTenant)']
+        : []),
       ...(check && !check.read_only_ok ? ['it turned read-only off (RESET or SET transaction_read_only) in a read-only unit'] : []),
-      ...(check && !check.no_large_objects ? ['it created a large object (lo_create, lo_import, lo_from_bytea): tenants may not create large objects; store bytes in a bytea column'] : []),
+      ...(check && !check.no_large_objects
+        ? [
+            'it created a large object (lo_create, lo_import, lo_from_bytea): tenants may not create large objects; store bytes in a bytea column',
+          ]
+        : []),
     ];
     if (problems.length > 0) {
       discard = !check?.role_ok || !check.path_ok || !check.same_transaction;

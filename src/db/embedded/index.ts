@@ -117,7 +117,10 @@ class Server implements EmbeddedServer {
 
   async ensureDatabase(name: string): Promise<void> {
     if (!DATABASE_NAME.test(name)) {
-      throw new FleetError('INPUT_INVALID', `database name ${JSON.stringify(name)} is invalid: use 1 to 63 characters of a-z, 0-9 and _, starting with a letter`);
+      throw new FleetError(
+        'INPUT_INVALID',
+        `database name ${JSON.stringify(name)} is invalid: use 1 to 63 characters of a-z, 0-9 and _, starting with a letter`,
+      );
     }
     const client = new pg.Client({ connectionString: this.url('postgres'), connectionTimeoutMillis: 10_000 });
     try {
@@ -128,7 +131,10 @@ class Server implements EmbeddedServer {
       // A concurrent CREATE DATABASE of the same name: the database exists, which is all we want.
       const code = (error as { code?: unknown }).code;
       if (code === '42P04' || code === '23505') return;
-      throw new FleetError('DATABASE_UNAVAILABLE', `cannot create database ${JSON.stringify(name)} on the embedded PostgreSQL at 127.0.0.1:${this.port} (${this.ctx.layout.dir}): ${(error as Error).message}. See ${this.ctx.layout.logFile}; removing ${this.ctx.layout.dir} starts afresh (its data is lost).`);
+      throw new FleetError(
+        'DATABASE_UNAVAILABLE',
+        `cannot create database ${JSON.stringify(name)} on the embedded PostgreSQL at 127.0.0.1:${this.port} (${this.ctx.layout.dir}): ${(error as Error).message}. See ${this.ctx.layout.logFile}; removing ${this.ctx.layout.dir} starts afresh (its data is lost).`,
+      );
     } finally {
       await client.end().catch(() => undefined);
     }

@@ -60,7 +60,10 @@ async function lockDir(ctx: Context): Promise<() => Promise<void>> {
       continue;
     }
     if (Date.now() > deadline) {
-      throw new FleetError('DATABASE_UNAVAILABLE', `another process has held ${dir} for over ${ctx.timeoutMs} ms (owner ${await readOwner(dir) ?? 'unknown'}). If no fleet process is running, remove that directory and retry.`);
+      throw new FleetError(
+        'DATABASE_UNAVAILABLE',
+        `another process has held ${dir} for over ${ctx.timeoutMs} ms (owner ${(await readOwner(dir)) ?? 'unknown'}). If no fleet process is running, remove that directory and retry.`,
+      );
     }
     await sleep(delay);
   }

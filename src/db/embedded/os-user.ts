@@ -20,10 +20,15 @@ export async function serverOsUser(): Promise<OsUser | undefined> {
   const existing = await lookupOsUser();
   if (existing) return existing;
   await execa('groupadd', ['--system', OS_USER], { reject: false });
-  const created = await execa('useradd', ['--system', '--no-create-home', '--gid', OS_USER, '--shell', '/usr/sbin/nologin', OS_USER], { reject: false });
+  const created = await execa('useradd', ['--system', '--no-create-home', '--gid', OS_USER, '--shell', '/usr/sbin/nologin', OS_USER], {
+    reject: false,
+  });
   const user = await lookupOsUser();
   if (!user) {
-    throw new FleetError('DATABASE_UNAVAILABLE', `cannot create the OS user ${JSON.stringify(OS_USER)} the embedded PostgreSQL runs as (PostgreSQL refuses to run as root): ${created.stderr || created.message}. Create it (useradd --system ${OS_USER}), run as a non-root user, or set FLEET_DATABASE_URL to a server of your own.`);
+    throw new FleetError(
+      'DATABASE_UNAVAILABLE',
+      `cannot create the OS user ${JSON.stringify(OS_USER)} the embedded PostgreSQL runs as (PostgreSQL refuses to run as root): ${created.stderr || created.message}. Create it (useradd --system ${OS_USER}), run as a non-root user, or set FLEET_DATABASE_URL to a server of your own.`,
+    );
   }
   return user;
 }
@@ -43,7 +48,8 @@ async function lookupOsUser(): Promise<OsUser | undefined> {
 export async function unreachableAncestor(target: string, user: OsUser): Promise<{ dir: string; mode: number } | undefined> {
   for (let current = path.dirname(target); ; current = path.dirname(current)) {
     const s = await fs.stat(current);
-    const traversable = (s.uid === user.uid && (s.mode & 0o100) !== 0) || (s.gid === user.gid && (s.mode & 0o010) !== 0) || (s.mode & 0o001) !== 0;
+    const traversable =
+      (s.uid === user.uid && (s.mode & 0o100) !== 0) || (s.gid === user.gid && (s.mode & 0o010) !== 0) || (s.mode & 0o001) !== 0;
     if (!traversable) return { dir: current, mode: s.mode & 0o777 };
     if (current === path.dirname(current)) return undefined;
   }

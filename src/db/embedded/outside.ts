@@ -29,6 +29,9 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   const stat = await fs.lstat(dir);
   const uid = process.getuid?.();
   if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
-    throw new FleetError('DATABASE_UNAVAILABLE', `${dir} exists but is not a directory owned by this user and writable by it alone (uid ${stat.uid}, mode ${(stat.mode & 0o777).toString(8)}${stat.isSymbolicLink() ? ', a symlink' : ''}), so the embedded PostgreSQL cannot trust it. Remove it and retry.`);
+    throw new FleetError(
+      'DATABASE_UNAVAILABLE',
+      `${dir} exists but is not a directory owned by this user and writable by it alone (uid ${stat.uid}, mode ${(stat.mode & 0o777).toString(8)}${stat.isSymbolicLink() ? ', a symlink' : ''}), so the embedded PostgreSQL cannot trust it. Remove it and retry.`,
+    );
   }
 }

@@ -62,7 +62,10 @@ export async function findRunningServer(ctx: Context): Promise<{ pid: number; po
     }
     if (state.status === 'ready' && Number.isInteger(state.port) && state.port > 0) return { pid: state.pid, port: state.port };
     if (Date.now() > deadline) {
-      throw new FleetError('DATABASE_UNAVAILABLE', `the embedded PostgreSQL in ${ctx.layout.dataDir} (pid ${state.pid}) stays in state ${JSON.stringify(state.status)}. See ${ctx.layout.logFile}; stop it (kill -INT ${state.pid}) and retry.`);
+      throw new FleetError(
+        'DATABASE_UNAVAILABLE',
+        `the embedded PostgreSQL in ${ctx.layout.dataDir} (pid ${state.pid}) stays in state ${JSON.stringify(state.status)}. See ${ctx.layout.logFile}; stop it (kill -INT ${state.pid}) and retry.`,
+      );
     }
     await sleep(POLL_MS);
   }
@@ -81,11 +84,17 @@ export async function startServer(ctx: Context): Promise<number> {
     lastFailure = outcome.log;
     // Another program took the port between our probe and the bind, or backends of a crashed
     // server still hold its shared memory for a moment: both pass with a retry.
-    const retryable = /could not bind|Address already in use|could not create any TCP\/IP sockets|shared memory block is still in use|lock file .* already exists/i.test(outcome.log);
+    const retryable =
+      /could not bind|Address already in use|could not create any TCP\/IP sockets|shared memory block is still in use|lock file .* already exists/i.test(
+        outcome.log,
+      );
     if (!retryable) break;
     await sleep(200 * attempt);
   }
-  throw new FleetError('DATABASE_UNAVAILABLE', `the embedded PostgreSQL in ${ctx.layout.dataDir} did not start: ${tail(lastFailure)}. See ${ctx.layout.logFile}; fix the cause and retry, or set FLEET_DATABASE_URL to a server of your own.`);
+  throw new FleetError(
+    'DATABASE_UNAVAILABLE',
+    `the embedded PostgreSQL in ${ctx.layout.dataDir} did not start: ${tail(lastFailure)}. See ${ctx.layout.logFile}; fix the cause and retry, or set FLEET_DATABASE_URL to a server of your own.`,
+  );
 }
 
 type SpawnOutcome = { kind: 'ready' } | { kind: 'failed'; log: string };
@@ -110,7 +119,13 @@ async function spawnPostmaster(ctx: Context, port: number, user: OsUser | undefi
   let child: ChildProcess;
   try {
     // The working directory too must be one the server user can enter.
-    child = spawn(postgres, args, { ...user, cwd: path.dirname(layout.dataDir), detached: true, stdio: ['ignore', log.fd, log.fd], env: { ...process.env, LC_ALL: 'C' } });
+    child = spawn(postgres, args, {
+      ...user,
+      cwd: path.dirname(layout.dataDir),
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
   } finally {
     await log.close();
   }
@@ -144,7 +159,11 @@ export async function stopServer(ctx: Context, pid: number): Promise<void> {
       // Immediate shutdown: crash-safe, recovery runs at the next start.
       signal(pid, 'SIGQUIT');
       await sleep(1_000);
-      if (!gone()) throw new FleetError('DATABASE_UNAVAILABLE', `the embedded PostgreSQL in ${ctx.layout.dataDir} (pid ${pid}) does not stop. See ${ctx.layout.logFile}; kill it (kill -QUIT ${pid}).`);
+      if (!gone())
+        throw new FleetError(
+          'DATABASE_UNAVAILABLE',
+          `the embedded PostgreSQL in ${ctx.layout.dataDir} (pid ${pid}) does not stop. See ${ctx.layout.logFile}; kill it (kill -QUIT ${pid}).`,
+        );
       return;
     }
     await sleep(POLL_MS);

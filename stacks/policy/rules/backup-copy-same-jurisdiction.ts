@@ -17,7 +17,8 @@ export const backupCopySameJurisdiction: PolicyRule = {
   evaluate(resource, stack) {
     const home = stack.regionOf(resource);
     const homeJurisdiction = home === undefined ? undefined : jurisdictionOf(home);
-    if (home === undefined || homeJurisdiction === undefined) return nonCompliant(`the plan's region ${show(home)} has no known jurisdiction`);
+    if (home === undefined || homeJurisdiction === undefined)
+      return nonCompliant(`the plan's region ${show(home)} has no known jurisdiction`);
     const rules = Array.isArray(resource.values.rule) ? (resource.values.rule as Array<Record<string, unknown>>) : [];
     if (rules.length === 0) return nonCompliant('the plan has no rules');
     const problems: string[] = [];
@@ -31,7 +32,8 @@ export const backupCopySameJurisdiction: PolicyRule = {
         const jurisdiction = region === undefined ? undefined : jurisdictionOf(region);
         if (region === undefined) problems.push(`rule ${name} copies to ${show(action.destination_vault_arn)}, whose region is unknown`);
         else if (region === home) problems.push(`rule ${name} copies within ${home} itself`);
-        else if (jurisdiction !== homeJurisdiction) problems.push(`rule ${name} copies to ${region} (${jurisdiction ?? 'unknown jurisdiction'}), outside ${homeJurisdiction}`);
+        else if (jurisdiction !== homeJurisdiction)
+          problems.push(`rule ${name} copies to ${region} (${jurisdiction ?? 'unknown jurisdiction'}), outside ${homeJurisdiction}`);
         else copies.push(`${name} -> ${region}`);
       }
     }

@@ -9,6 +9,8 @@ export const defaultSgClosed: PolicyRule = {
     const count = (value: unknown) => (Array.isArray(value) ? value.length : 0);
     // Adopting the default group removes every rule it does not list, so absent means closed.
     const rules = count(resource.values.ingress) + count(resource.values.egress);
-    return rules === 0 ? compliant('no ingress or egress rules') : nonCompliant(`keeps ${rules} rule(s): anything placed in the default group can talk`);
+    return rules === 0
+      ? compliant('no ingress or egress rules')
+      : nonCompliant(`keeps ${rules} rule(s): anything placed in the default group can talk`);
   },
 };

@@ -24,7 +24,14 @@ export const iamNoWildcardAdmin: PolicyRule = {
   id: 'iam-no-wildcard-admin',
   control: 'IAM.1/IAM.21, CKV_AWS_62',
   title: 'IAM policies grant no wildcard actions and no Resource "*" where a narrower one exists',
-  resourceTypes: ['aws_iam_role_policy', 'aws_iam_policy', 'aws_iam_user_policy', 'aws_iam_group_policy', 'aws_iam_role', 'aws_iam_role_policy_attachment'],
+  resourceTypes: [
+    'aws_iam_role_policy',
+    'aws_iam_policy',
+    'aws_iam_user_policy',
+    'aws_iam_group_policy',
+    'aws_iam_role',
+    'aws_iam_role_policy_attachment',
+  ],
   evaluate(resource) {
     if (resource.type === 'aws_iam_role_policy_attachment') {
       const arn = String(resource.values.policy_arn ?? '');

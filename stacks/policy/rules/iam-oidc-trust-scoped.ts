@@ -29,9 +29,12 @@ export const iamOidcTrustScoped: PolicyRule = {
       if (!sub || sub.length === 0) problems.push('no StringEquals condition on the sub claim: any repository could assume the role');
       for (const value of sub ?? []) {
         if (value.includes('*') || value.includes('?')) problems.push(`sub ${value} has a wildcard`);
-        else if (!/^repo:[^/:]+\/[^/:]+:(ref:refs\/heads\/.+|environment:.+)$/.test(value)) problems.push(`sub ${value} names no single repository and branch or environment`);
+        else if (!/^repo:[^/:]+\/[^/:]+:(ref:refs\/heads\/.+|environment:.+)$/.test(value))
+          problems.push(`sub ${value} names no single repository and branch or environment`);
       }
     }
-    return problems.length > 0 ? nonCompliant(problems.join('; ')) : compliant(`only ${statements.flatMap((s) => exactClaim(s, 'sub') ?? []).join(', ')}`);
+    return problems.length > 0
+      ? nonCompliant(problems.join('; '))
+      : compliant(`only ${statements.flatMap((s) => exactClaim(s, 'sub') ?? []).join(', ')}`);
   },
 };

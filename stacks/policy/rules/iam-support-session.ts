@@ -16,13 +16,16 @@ export const iamSupportSession: PolicyRule = {
     if (tags[ROLE_PURPOSE_TAG] !== 'support') return notApplicable(`not tagged ${ROLE_PURPOSE_TAG}=support`);
     const problems: string[] = [];
     const duration = resource.values.max_session_duration ?? MAX_SECONDS;
-    if (typeof duration !== 'number' || duration > MAX_SECONDS) problems.push(`max_session_duration is ${show(duration)}, above ${MAX_SECONDS}`);
+    if (typeof duration !== 'number' || duration > MAX_SECONDS)
+      problems.push(`max_session_duration is ${show(duration)}, above ${MAX_SECONDS}`);
     const trust = parsePolicy(resource.values.assume_role_policy) ?? [];
     const assuming = trust.filter((s) => grants(s, 'sts:AssumeRole'));
     if (assuming.length === 0) problems.push('no trust statement allows sts:AssumeRole');
     for (const s of assuming) {
       const key = `aws:RequestTag/${TICKET_TAG}`;
-      const required = s.conditions.Null?.[key]?.includes('false') || Object.entries(s.conditions).some(([op, byKey]) => !op.startsWith('Null') && !op.endsWith('IfExists') && byKey[key] !== undefined);
+      const required =
+        s.conditions.Null?.[key]?.includes('false') ||
+        Object.entries(s.conditions).some(([op, byKey]) => !op.startsWith('Null') && !op.endsWith('IfExists') && byKey[key] !== undefined);
       if (!required) problems.push(`a trust statement does not require the ${key} session tag`);
       if (!grants(s, 'sts:TagSession')) problems.push('a trust statement does not allow sts:TagSession, so no ticket tag can be passed');
     }

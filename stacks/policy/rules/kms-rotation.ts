@@ -11,6 +11,8 @@ export const kmsRotation: PolicyRule = {
     const spec = v.customer_master_key_spec;
     // KMS rotates only symmetric encryption keys.
     if (spec !== undefined && spec !== 'SYMMETRIC_DEFAULT') return notApplicable(`${show(spec)} keys cannot rotate`);
-    return v.enable_key_rotation === true ? compliant('enable_key_rotation is true') : nonCompliant(`enable_key_rotation is ${show(v.enable_key_rotation)}`);
+    return v.enable_key_rotation === true
+      ? compliant('enable_key_rotation is true')
+      : nonCompliant(`enable_key_rotation is ${show(v.enable_key_rotation)}`);
   },
 };

@@ -18,7 +18,10 @@ export const purgeOperatorPeopleOnly: PolicyRule = {
     const problems: string[] = [];
     for (const s of allowing) {
       const kinds = s.principal === '*' ? ['*'] : Object.keys(s.principal ?? {});
-      if (kinds.some((k) => k !== 'AWS')) problems.push(`trust admits ${kinds.join(', ')} principals: a pipeline or service cannot present MFA, give it the purge-pipeline role instead`);
+      if (kinds.some((k) => k !== 'AWS'))
+        problems.push(
+          `trust admits ${kinds.join(', ')} principals: a pipeline or service cannot present MFA, give it the purge-pipeline role instead`,
+        );
     }
     return problems.length > 0 ? nonCompliant(problems.join('; ')) : compliant('IAM principals only');
   },

@@ -16,7 +16,12 @@ function permissionsOf(role: SynthResource, stack: StackView): Statement[] {
 /** The database users the human purge operator role connects as: the purge user, by definition. */
 function purgeUsers(stack: StackView): Set<string> {
   const operators = stack.resources('aws_iam_role').filter((r) => purposeOf(r) === 'purge-operator');
-  return new Set(operators.flatMap((r) => permissionsOf(r, stack)).flatMap((s) => s.resources.map((arn) => DB_USER_ARN.exec(arn)?.[4] ?? '')).filter(Boolean));
+  return new Set(
+    operators
+      .flatMap((r) => permissionsOf(r, stack))
+      .flatMap((s) => s.resources.map((arn) => DB_USER_ARN.exec(arn)?.[4] ?? ''))
+      .filter(Boolean),
+  );
 }
 
 export const purgePipelineRoleScoped: PolicyRule = {
@@ -32,14 +37,18 @@ export const purgePipelineRoleScoped: PolicyRule = {
     if (!trust) return nonCompliant('assume_role_policy is not literal JSON, so it cannot be checked');
     for (const s of trust.filter((t) => t.effect === 'Allow')) {
       const kinds = s.principal === '*' ? ['*'] : Object.keys(s.principal ?? {});
-      if (kinds.some((k) => k !== 'Federated')) problems.push(`trust admits ${kinds.join(', ')} principals: only the pipeline's OIDC identity may assume it`);
-      if (s.actions.some((a) => a.toLowerCase() !== 'sts:assumerolewithwebidentity')) problems.push(`trust allows ${s.actions.join(', ')}, not only sts:AssumeRoleWithWebIdentity`);
+      if (kinds.some((k) => k !== 'Federated'))
+        problems.push(`trust admits ${kinds.join(', ')} principals: only the pipeline's OIDC identity may assume it`);
+      if (s.actions.some((a) => a.toLowerCase() !== 'sts:assumerolewithwebidentity'))
+        problems.push(`trust allows ${s.actions.join(', ')}, not only sts:AssumeRoleWithWebIdentity`);
       const subjects = Object.entries(s.conditions.StringEquals ?? {}).find(([key]) => key.endsWith(':sub'))?.[1] ?? [];
       if (subjects.length === 0) problems.push('trust pins no sub claim with StringEquals');
       for (const sub of subjects) if (!SUBJECT.test(sub)) problems.push(`sub ${sub} is not one repository's environment or branch`);
     }
 
-    const attachments = stack.resources('aws_iam_role_policy_attachment').filter((a) => stack.resolve(a.values.role)?.address === resource.address);
+    const attachments = stack
+      .resources('aws_iam_role_policy_attachment')
+      .filter((a) => stack.resolve(a.values.role)?.address === resource.address);
     for (const a of attachments) problems.push(`${a.address} attaches ${String(a.values.policy_arn)}: the role needs rds-db:connect only`);
     const allowed = permissionsOf(resource, stack).filter((s) => s.effect === 'Allow');
     const arns: string[] = [];
@@ -54,11 +63,15 @@ export const purgePipelineRoleScoped: PolicyRule = {
     const instances = new Set(matched.map((m) => `${m[1]}:${m[3]}`));
     const users = new Set(matched.map((m) => m[4] ?? ''));
     if (matched.length === 0) problems.push('grants no rds-db:connect, so the purge cannot connect');
-    if (instances.size > 1) problems.push(`reaches ${instances.size} database instances (${[...instances].join(', ')}): one region's instance only`);
+    if (instances.size > 1)
+      problems.push(`reaches ${instances.size} database instances (${[...instances].join(', ')}): one region's instance only`);
     const purge = purgeUsers(stack);
     if (purge.size === 0) problems.push('no purge-operator role in this stack names the purge database user to compare with');
-    for (const user of users) if (!purge.has(user)) problems.push(`connects as ${user}, not as the purge user (${[...purge].join(', ') || 'unknown'})`);
+    for (const user of users)
+      if (!purge.has(user)) problems.push(`connects as ${user}, not as the purge user (${[...purge].join(', ') || 'unknown'})`);
 
-    return problems.length > 0 ? nonCompliant(problems.join('; ')) : compliant(`OIDC only; connects as ${[...users].join(', ')} to ${[...instances].join(', ')}`);
+    return problems.length > 0
+      ? nonCompliant(problems.join('; '))
+      : compliant(`OIDC only; connects as ${[...users].join(', ')} to ${[...instances].join(', ')}`);
   },
 };

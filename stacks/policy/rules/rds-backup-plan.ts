@@ -11,8 +11,11 @@ export const rdsBackupPlan: PolicyRule = {
       if (!selects(selection, resource)) continue;
       const plan = stack.resolve(selection.values.plan_id);
       const rules = Array.isArray(plan?.values.rule) ? plan.values.rule.length : 0;
-      if (plan?.type === 'aws_backup_plan' && rules > 0) return compliant(`selected by ${selection.address} into ${plan.address} (${rules} rules)`);
+      if (plan?.type === 'aws_backup_plan' && rules > 0)
+        return compliant(`selected by ${selection.address} into ${plan.address} (${rules} rules)`);
     }
-    return nonCompliant('no aws_backup_selection of this stack picks the instance into a plan with rules: only RDS automated backups, in one region, would exist');
+    return nonCompliant(
+      'no aws_backup_selection of this stack picks the instance into a plan with rules: only RDS automated backups, in one region, would exist',
+    );
   },
 };

@@ -23,7 +23,9 @@ export const rdsDbConnectScoped: PolicyRule = {
     const statements = policiesOf(resource.type, resource.values).flatMap((doc) => parsePolicy(doc) ?? []);
     const connecting = statements.filter((s) => grants(s, 'rds-db:connect'));
     if (connecting.length === 0) return notApplicable('grants no rds-db:connect');
-    const problems = connecting.flatMap((s) => (s.resources.length === 0 ? ['no Resource'] : s.resources.map(scopeProblem).filter((p): p is string => p !== undefined)));
+    const problems = connecting.flatMap((s) =>
+      s.resources.length === 0 ? ['no Resource'] : s.resources.map(scopeProblem).filter((p): p is string => p !== undefined),
+    );
     if (problems.length > 0) return nonCompliant(problems.join('; '));
     const users = [...new Set(connecting.flatMap((s) => s.resources.map((r) => DB_USER_ARN.exec(r)?.[4])))];
     return compliant(`connects only as ${users.join(', ')}`);

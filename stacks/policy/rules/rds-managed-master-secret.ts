@@ -9,7 +9,11 @@ export const rdsManagedMasterSecret: PolicyRule = {
   evaluate(resource, stack) {
     const v = resource.values;
     if (v.manage_master_user_password !== true) {
-      return nonCompliant(v.password !== undefined ? 'password is set in configuration: it lands in the Terraform state' : 'manage_master_user_password is not true');
+      return nonCompliant(
+        v.password !== undefined
+          ? 'password is set in configuration: it lands in the Terraform state'
+          : 'manage_master_user_password is not true',
+      );
     }
     const key = customerKey(v.master_user_secret_kms_key_id, stack);
     return key.ok ? compliant(`master secret encrypted with ${key.why}`) : nonCompliant(`master_user_secret_kms_key_id: ${key.why}`);

@@ -9,5 +9,9 @@ export const rdsMinorUpgrades = attributeRule({
   check: (v) =>
     v.auto_minor_version_upgrade === false
       ? nonCompliant('auto_minor_version_upgrade is false: security fixes wait for someone to apply them')
-      : compliant(v.auto_minor_version_upgrade === true ? 'auto_minor_version_upgrade is true' : 'auto_minor_version_upgrade not set: on by default'),
+      : compliant(
+          v.auto_minor_version_upgrade === true
+            ? 'auto_minor_version_upgrade is true'
+            : 'auto_minor_version_upgrade not set: on by default',
+        ),
 });

@@ -8,9 +8,12 @@ export const rdsPerformanceInsightsEncrypted: PolicyRule = {
   resourceTypes: ['aws_db_instance'],
   evaluate(resource, stack) {
     const v = resource.values;
-    if (v.performance_insights_enabled !== true) return nonCompliant('performance_insights_enabled is not true: no query-level evidence after an incident');
+    if (v.performance_insights_enabled !== true)
+      return nonCompliant('performance_insights_enabled is not true: no query-level evidence after an incident');
     const key = customerKey(v.performance_insights_kms_key_id, stack);
     // Performance Insights stores query text, which can hold customer data.
-    return key.ok ? compliant(`Performance Insights encrypted with ${key.why}`) : nonCompliant(`performance_insights_kms_key_id: ${key.why}`);
+    return key.ok
+      ? compliant(`Performance Insights encrypted with ${key.why}`)
+      : nonCompliant(`performance_insights_kms_key_id: ${key.why}`);
   },
 };

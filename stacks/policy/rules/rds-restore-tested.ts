@@ -41,7 +41,9 @@ export const rdsRestoreTested: PolicyRule = {
       if (!picks(selection, resource)) continue;
       const plan = planOf(selection, stack);
       if (!plan) {
-        problems.push(`${selection.address} names restore testing plan ${show(selection.values.restore_testing_plan_name)}, which this stack does not define`);
+        problems.push(
+          `${selection.address} names restore testing plan ${show(selection.values.restore_testing_plan_name)}, which this stack does not define`,
+        );
         continue;
       }
       if (typeof selection.values.iam_role_arn !== 'string' || selection.values.iam_role_arn === '') {

@@ -14,9 +14,9 @@ export const rdsTlsForced: PolicyRule = {
   evaluate(resource, stack) {
     const name = resource.values.parameter_group_name;
     if (name === undefined) return nonCompliant('parameter_group_name not set: the default group does not force TLS on every version');
-    const group =
-      stack.resolve(name) ?? stack.resources('aws_db_parameter_group').find((g) => g.values.name === name);
-    if (group?.type !== 'aws_db_parameter_group') return nonCompliant(`parameter group ${show(name)} is not defined in this stack, so TLS cannot be shown to be forced`);
+    const group = stack.resolve(name) ?? stack.resources('aws_db_parameter_group').find((g) => g.values.name === name);
+    if (group?.type !== 'aws_db_parameter_group')
+      return nonCompliant(`parameter group ${show(name)} is not defined in this stack, so TLS cannot be shown to be forced`);
     const value = forceSsl(group);
     return String(value) === '1'
       ? compliant(`${group.address} sets rds.force_ssl=1`)

@@ -22,7 +22,9 @@ function ingressOf(type: string, v: Readonly<Record<string, unknown>>): Ingress[
         sources: [...strings(r.cidr_blocks), ...strings(r.ipv6_cidr_blocks)],
       }));
     case 'aws_security_group_rule':
-      return v.type === 'ingress' ? [{ from: v.from_port, to: v.to_port, protocol: v.protocol, sources: [...strings(v.cidr_blocks), ...strings(v.ipv6_cidr_blocks)] }] : [];
+      return v.type === 'ingress'
+        ? [{ from: v.from_port, to: v.to_port, protocol: v.protocol, sources: [...strings(v.cidr_blocks), ...strings(v.ipv6_cidr_blocks)] }]
+        : [];
     case 'aws_vpc_security_group_ingress_rule':
       return [{ from: v.from_port, to: v.to_port, protocol: v.ip_protocol, sources: [...strings(v.cidr_ipv4), ...strings(v.cidr_ipv6)] }];
     default:
@@ -40,7 +42,8 @@ export const sgPostgresOnly: PolicyRule = {
     if (rules.length === 0) return notApplicable('no ingress');
     const problems: string[] = [];
     for (const r of rules) {
-      if (r.from !== POSTGRES_PORT || r.to !== POSTGRES_PORT) problems.push(`admits ports ${show(r.from)}-${show(r.to)}, not only ${POSTGRES_PORT}`);
+      if (r.from !== POSTGRES_PORT || r.to !== POSTGRES_PORT)
+        problems.push(`admits ports ${show(r.from)}-${show(r.to)}, not only ${POSTGRES_PORT}`);
       if (String(r.protocol) !== 'tcp' && String(r.protocol) !== '6') problems.push(`admits protocol ${show(r.protocol)}`);
       const open = r.sources.filter((s) => ANYWHERE.includes(s));
       if (open.length > 0) problems.push(`admits ${open.join(', ')}: the whole internet`);

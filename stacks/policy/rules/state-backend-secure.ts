@@ -13,7 +13,10 @@ export const stateBackendSecure: PolicyRule = {
     const problems: string[] = [];
     if (v.encrypt !== true) problems.push(`encrypt is ${show(v.encrypt)}: the state holds resource ids and endpoints`);
     // A lock file (Terraform 1.10+) or the deprecated DynamoDB table; without either, two applies can interleave.
-    if (v.use_lockfile !== true && typeof v.dynamodb_table !== 'string') problems.push('neither use_lockfile nor dynamodb_table: concurrent applies can corrupt the state');
-    return problems.length > 0 ? nonCompliant(problems.join('; ')) : compliant(`s3://${String(v.bucket)}/${String(v.key)} encrypted and locked`);
+    if (v.use_lockfile !== true && typeof v.dynamodb_table !== 'string')
+      problems.push('neither use_lockfile nor dynamodb_table: concurrent applies can corrupt the state');
+    return problems.length > 0
+      ? nonCompliant(problems.join('; '))
+      : compliant(`s3://${String(v.bucket)}/${String(v.key)} encrypted and locked`);
   },
 };

@@ -86,7 +86,12 @@ describe('deletion: a purge leaves nothing of the tenant behind', () => {
 
   test('a read-only unit cannot commit a large object', async () => {
     const roles = [tenantRoleName(prefix, 't_alpha'), sessionRoleName(prefix, 't_alpha')];
-    for (const sql of ['SELECT lo_create(0)', `SELECT lo_from_bytea(0, 'x')`, `RESET transaction_read_only; SELECT lo_from_bytea(0, 'x')`, `SET transaction_read_only TO DEFAULT; SELECT lo_create(0)`]) {
+    for (const sql of [
+      'SELECT lo_create(0)',
+      `SELECT lo_from_bytea(0, 'x')`,
+      `RESET transaction_read_only; SELECT lo_from_bytea(0, 'x')`,
+      `SET transaction_read_only TO DEFAULT; SELECT lo_create(0)`,
+    ]) {
       expect(await outcome(access.withTenant('alpha', (c) => c.query(sql), { readOnly: true })), sql).not.toBe('ALLOWED');
       expect(await largeObjects(roles), sql).toBe(0);
     }
@@ -137,14 +142,17 @@ describe('deletion: a purge leaves nothing of the tenant behind', () => {
 
   test('sql.failed audit events keep the SQLSTATE, never PostgreSQL text quoting a value', async () => {
     expect(await outcome(runTenantSql(access, { tenantId: 'alpha', sql: `SELECT 'alpha-secret-value-77'::int` }))).toBe('22P02');
-    const { rows } = await admin().query<{ details: Record<string, unknown> }>(`SELECT details FROM fleet.audit_events WHERE tenant_id = 'alpha' AND action = 'sql.failed' ORDER BY id DESC LIMIT 1`);
+    const { rows } = await admin().query<{ details: Record<string, unknown> }>(
+      `SELECT details FROM fleet.audit_events WHERE tenant_id = 'alpha' AND action = 'sql.failed' ORDER BY id DESC LIMIT 1`,
+    );
     expect(rows[0]!.details).toMatchObject({ code: '22P02', statement: 1 });
     expect(JSON.stringify(rows[0]!.details)).not.toContain('alpha-secret-value-77');
   });
 });
 
 describe('read-only that is not', () => {
-  const smuggle = (role: string) => `INSERT INTO t_alpha.projects (id, key, name) VALUES (990, 'X990', 'smuggled'); BEGIN READ ONLY; SET LOCAL ROLE ${q(role)}; SET LOCAL search_path TO "t_alpha", pg_temp`;
+  const smuggle = (role: string) =>
+    `INSERT INTO t_alpha.projects (id, key, name) VALUES (990, 'X990', 'smuggled'); BEGIN READ ONLY; SET LOCAL ROLE ${q(role)}; SET LOCAL search_path TO "t_alpha", pg_temp`;
 
   test('fleet sql without --write: a COMMIT hidden from the splitter (identifier ending in $, E-string, dollar tag with a digit) commits nothing', async () => {
     const role = tenantRoleName(prefix, 't_alpha');
@@ -176,8 +184,16 @@ describe('read-only that is not', () => {
 
   test('a read-only unit that turns read-only off (RESET / SET TO DEFAULT / SET ... off) commits nothing', async () => {
     const before = await projects('t_alpha');
-    const tricks = ['RESET transaction_read_only', 'SET transaction_read_only TO DEFAULT', 'SET LOCAL transaction_read_only = off', 'SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE; RESET transaction_read_only'];
-    const again: Array<[string, string]> = [['RESET transaction_read_only', '; SET transaction_read_only = on'], ['SET transaction_read_only TO DEFAULT', '; SET LOCAL transaction_read_only TO on']];
+    const tricks = [
+      'RESET transaction_read_only',
+      'SET transaction_read_only TO DEFAULT',
+      'SET LOCAL transaction_read_only = off',
+      'SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE; RESET transaction_read_only',
+    ];
+    const again: Array<[string, string]> = [
+      ['RESET transaction_read_only', '; SET transaction_read_only = on'],
+      ['SET transaction_read_only TO DEFAULT', '; SET LOCAL transaction_read_only TO on'],
+    ];
     for (const [trick, after] of [...tricks.map((t): [string, string] => [t, '']), ...again]) {
       // `after`: read-only turned on again once the write is done.
       const sql = `${trick}; INSERT INTO projects (id, key, name) VALUES (992, 'X992', 'written read-only')${after}`;
@@ -211,7 +227,12 @@ describe('one tenant blocking another', () => {
   });
 
   test('the lease is out of a tenant session reach', async () => {
-    for (const sql of [`SELECT fleet.try_tenant_lease('bravo')`, `SELECT fleet.lock_tenant_for_transaction('bravo')`, `SELECT * FROM fleet.tenant_leases FOR UPDATE`, `INSERT INTO fleet.tenant_leases (tenant_id, holder_pid) VALUES ('bravo', 1)`]) {
+    for (const sql of [
+      `SELECT fleet.try_tenant_lease('bravo')`,
+      `SELECT fleet.lock_tenant_for_transaction('bravo')`,
+      `SELECT * FROM fleet.tenant_leases FOR UPDATE`,
+      `INSERT INTO fleet.tenant_leases (tenant_id, holder_pid) VALUES ('bravo', 1)`,
+    ]) {
       expect(await outcome(access.withTenant('alpha', (c) => c.query(sql))), sql).toBe('42501');
     }
   });
@@ -248,7 +269,10 @@ describe('one tenant blocking another', () => {
     const found = await admin().query(`SELECT t.id FROM fleet.tenants t WHERE t.id = $1 AND ${missing.sql}`, [LONG, ...missing.params]);
     expect(found.rowCount).toBe(0);
     const schemas = Array.from({ length: 62 }, (_, i) => `t_${'a'.repeat(i + 1)}`.slice(0, i + 2));
-    const { rows } = await admin().query<{ s: string; name: string }>(`SELECT s, ${tenantRoleNameSql(prefix, 's')} AS name FROM unnest($1::text[]) AS s`, [schemas]);
+    const { rows } = await admin().query<{ s: string; name: string }>(
+      `SELECT s, ${tenantRoleNameSql(prefix, 's')} AS name FROM unnest($1::text[]) AS s`,
+      [schemas],
+    );
     for (const row of rows) expect(row.name, row.s).toBe(tenantRoleName(prefix, row.s));
   });
 

@@ -35,7 +35,12 @@ describe('fleet sql', () => {
   test('reads in the tenant scope (JSON), refuses writes unless --write, and audits every run', async () => {
     const read = await runFleet(['sql', '--tenant', 'acme', '-c', 'SELECT key, summary FROM issues ORDER BY key', '--json'], env);
     expect(read.exitCode).toBe(0);
-    const doc = JSON.parse(read.stdout) as { ok: boolean; tenant: string; write: boolean; statements: Array<{ command: string; rows: unknown[] }> };
+    const doc = JSON.parse(read.stdout) as {
+      ok: boolean;
+      tenant: string;
+      write: boolean;
+      statements: Array<{ command: string; rows: unknown[] }>;
+    };
     expect(doc).toMatchObject({ ok: true, tenant: 'acme', write: false });
     expect(doc.statements[0]!.rows).toEqual([{ key: 'P1-1', summary: 'acme secret issue' }]);
 
@@ -114,7 +119,10 @@ describe('fleet support', () => {
 
     const granted = await runFleet(['support', 'grant', 'acme', '--ticket', 'SUP-42', '--ttl', '1h', '--json'], env);
     expect(granted.exitCode).toBe(0);
-    const doc = JSON.parse(granted.stdout) as { grant: { id: string; ticket: string; state: string }; login: { user: string; url: string } };
+    const doc = JSON.parse(granted.stdout) as {
+      grant: { id: string; ticket: string; state: string };
+      login: { user: string; url: string };
+    };
     expect(doc.grant).toMatchObject({ ticket: 'SUP-42', state: 'active' });
     expect(doc.login.url).toContain(doc.login.user);
 

@@ -63,7 +63,17 @@ async function bravoSession(): Promise<Record<string, unknown>> {
   });
 }
 
-const clean = () => ({ role: tenantRoleName(prefix, 't_bravo'), path: `t_bravo, ${EXTENSIONS_SCHEMA}, pg_temp`, timeout: '0', prepared: 0, cursors: 0, listening: 0, temp_schema: false, advisory: 0, issues: ['bravo secret issue'] });
+const clean = () => ({
+  role: tenantRoleName(prefix, 't_bravo'),
+  path: `t_bravo, ${EXTENSIONS_SCHEMA}, pg_temp`,
+  timeout: '0',
+  prepared: 0,
+  cursors: 0,
+  listening: 0,
+  temp_schema: false,
+  advisory: 0,
+  issues: ['bravo secret issue'],
+});
 
 describe('gateway logins', () => {
   test('the session user is a gateway, a member of the tenant served and nothing else; session_tenant() follows each move', async () => {
@@ -81,14 +91,25 @@ describe('gateway logins', () => {
     expect(b.u).toBe(a.u);
     expect(a).toMatchObject({ of: [tenantRoleName(prefix, 't_alpha')], t: 'alpha' });
     expect(b).toMatchObject({ of: [tenantRoleName(prefix, 't_bravo')], t: 'bravo' });
-    const role = (await admin().query<{ rolcanlogin: boolean; rolinherit: boolean; rolsuper: boolean; rolcreaterole: boolean }>('SELECT rolcanlogin, rolinherit, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = $1', [a.u])).rows[0];
+    const role = (
+      await admin().query<{ rolcanlogin: boolean; rolinherit: boolean; rolsuper: boolean; rolcreaterole: boolean }>(
+        'SELECT rolcanlogin, rolinherit, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = $1',
+        [a.u],
+      )
+    ).rows[0];
     expect(role).toEqual({ rolcanlogin: false, rolinherit: false, rolsuper: false, rolcreaterole: false });
   });
 
   test('alpha, once moved away from, is out of reach: SET ROLE alpha from bravo unit is refused', async () => {
     await access.withTenant('alpha', async () => undefined);
-    expect(await outcome(access.withTenant('bravo', (c) => c.query(`SET LOCAL ROLE ${q(tenantRoleName(prefix, 't_alpha'))}`)))).toBe('42501');
-    expect(await outcome(access.withTenant('alpha', (c) => c.query(`SET LOCAL ROLE ${q(tenantRoleName(prefix, 't_bravo'))}; SELECT * FROM t_bravo.issues`)))).toBe('42501');
+    expect(await outcome(access.withTenant('bravo', (c) => c.query(`SET LOCAL ROLE ${q(tenantRoleName(prefix, 't_alpha'))}`)))).toBe(
+      '42501',
+    );
+    expect(
+      await outcome(
+        access.withTenant('alpha', (c) => c.query(`SET LOCAL ROLE ${q(tenantRoleName(prefix, 't_bravo'))}; SELECT * FROM t_bravo.issues`)),
+      ),
+    ).toBe('42501');
   });
 
   test.each([
@@ -112,7 +133,9 @@ describe('gateway logins', () => {
     );
     expect(await bravoSession()).toMatchObject(clean());
     // bravo can write (no read-only session default carried over), and nothing of alpha is there.
-    await access.withTenant('bravo', (c) => c.query(`INSERT INTO projects (id, key, name) VALUES (9, 'P9', 'bravo writes'); DELETE FROM projects WHERE id = 9`));
+    await access.withTenant('bravo', (c) =>
+      c.query(`INSERT INTO projects (id, key, name) VALUES (9, 'P9', 'bravo writes'); DELETE FROM projects WHERE id = 9`),
+    );
     expect(await outcome(access.withTenant('bravo', (c) => c.query('EXECUTE planted')))).toBe('26000');
     expect(await outcome(access.withTenant('bravo', (c) => c.query('FETCH ALL FROM held')))).toBe('34000');
     expect(await schemaChecksum(fleet, 't_bravo')).toBe(bravoBefore);
@@ -120,24 +143,41 @@ describe('gateway logins', () => {
 
   test("a named statement of the application, parsed in alpha's unit, is parsed again for bravo (pg's cache follows the scrub)", async () => {
     const list = { name: 'list-issues', text: 'SELECT summary FROM issues ORDER BY id' };
-    expect(await access.withTenant('alpha', async (c) => (await c.query<{ summary: string }>(list)).rows.map((r) => r.summary))).toEqual(['alpha secret issue']);
-    expect(await access.withTenant('bravo', async (c) => (await c.query<{ summary: string }>(list)).rows.map((r) => r.summary))).toEqual(['bravo secret issue']);
+    expect(await access.withTenant('alpha', async (c) => (await c.query<{ summary: string }>(list)).rows.map((r) => r.summary))).toEqual([
+      'alpha secret issue',
+    ]);
+    expect(await access.withTenant('bravo', async (c) => (await c.query<{ summary: string }>(list)).rows.map((r) => r.summary))).toEqual([
+      'bravo secret issue',
+    ]);
     // alpha replaces the statement under the application's name with its own: bravo never runs it.
-    await outcome(access.withTenant('alpha', (c) => c.query(`DEALLOCATE ALL; PREPARE "list-issues" AS SELECT 'phished by alpha' AS summary`)));
-    expect(await access.withTenant('bravo', async (c) => (await c.query<{ summary: string }>(list)).rows.map((r) => r.summary))).toEqual(['bravo secret issue']);
+    await outcome(
+      access.withTenant('alpha', (c) => c.query(`DEALLOCATE ALL; PREPARE "list-issues" AS SELECT 'phished by alpha' AS summary`)),
+    );
+    expect(await access.withTenant('bravo', async (c) => (await c.query<{ summary: string }>(list)).rows.map((r) => r.summary))).toEqual([
+      'bravo secret issue',
+    ]);
   });
 
   test('a unit that fails midway leaves nothing: the next tenant gets a clean session', async () => {
-    expect(await outcome(access.withTenant('alpha', (c) => c.query(`SELECT set_config('app.tenant', 'alpha', false); SELECT 1/0`)))).toBe('22012');
-    expect(await outcome(access.withTenant('alpha', async (c) => {
-      await c.query(`PREPARE p2 AS SELECT 1`);
-      throw new Error('fn failed');
-    }))).toBe('Error: fn failed');
+    expect(await outcome(access.withTenant('alpha', (c) => c.query(`SELECT set_config('app.tenant', 'alpha', false); SELECT 1/0`)))).toBe(
+      '22012',
+    );
+    expect(
+      await outcome(
+        access.withTenant('alpha', async (c) => {
+          await c.query(`PREPARE p2 AS SELECT 1`);
+          throw new Error('fn failed');
+        }),
+      ),
+    ).toBe('Error: fn failed');
     expect(await bravoSession()).toMatchObject(clean());
   });
 
   test('the gateway altering itself (after RESET ROLE): its settings and password carry nowhere', async () => {
-    const gateway = await access.withTenant('alpha', async (c) => (await c.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u);
+    const gateway = await access.withTenant(
+      'alpha',
+      async (c) => (await c.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u,
+    );
     await access.withTenant('alpha', async (c) => {
       await c.query('RESET ROLE');
       await c.query(`ALTER ROLE ${q(gateway)} SET role = ${q(tenantRoleName(prefix, 't_alpha'))}`);
@@ -156,7 +196,10 @@ describe('gateway logins', () => {
     // A new holder (another access) claims it again: settings reset, and its session starts clean.
     await access.close();
     access = await openTenantAccess(fleet, { appSecret: SECRET, maxConnections: 1, logins: 'gateway' });
-    const again = await access.withTenant('bravo', async (c) => (await c.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u);
+    const again = await access.withTenant(
+      'bravo',
+      async (c) => (await c.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u,
+    );
     expect(again).toBe(gateway);
     expect((await admin().query('SELECT setconfig FROM pg_db_role_setting WHERE setrole = $1::regrole', [gateway])).rows).toEqual([]);
     expect(await bravoSession()).toMatchObject(clean());
@@ -164,19 +207,35 @@ describe('gateway logins', () => {
 
   test('a large object made as the gateway is refused like one made as the tenant', async () => {
     const before = (await admin().query('SELECT count(*)::int AS n FROM pg_largeobject_metadata')).rows[0];
-    expect(await outcome(access.withTenant('alpha', (c) => c.query(`RESET ROLE; SELECT lo_from_bytea(0, 'x'); SET LOCAL ROLE ${q(tenantRoleName(prefix, 't_alpha'))}`)))).toBe('FLEET:REFUSED');
+    expect(
+      await outcome(
+        access.withTenant('alpha', (c) =>
+          c.query(`RESET ROLE; SELECT lo_from_bytea(0, 'x'); SET LOCAL ROLE ${q(tenantRoleName(prefix, 't_alpha'))}`),
+        ),
+      ),
+    ).toBe('FLEET:REFUSED');
     expect((await admin().query('SELECT count(*)::int AS n FROM pg_largeobject_metadata')).rows[0]).toEqual(before);
   });
 
   test('a connection that dies while idle is replaced; two accesses never share a gateway, and a gateway is a member of one tenant at most', async () => {
-    const gateway = await access.withTenant('alpha', async (c) => (await c.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u);
+    const gateway = await access.withTenant(
+      'alpha',
+      async (c) => (await c.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u,
+    );
     await admin().query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [gateway]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await bravoSession()).toMatchObject(clean());
     const other = await openTenantAccess(fleet, { appSecret: SECRET, maxConnections: 2, logins: 'gateway' });
     try {
-      const mine = await access.withTenant('alpha', async (c) => (await c.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u);
-      const theirs = await Promise.all(['alpha', 'bravo'].map((t) => other.withTenant(t, async (c) => (await c.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u)));
+      const mine = await access.withTenant(
+        'alpha',
+        async (c) => (await c.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u,
+      );
+      const theirs = await Promise.all(
+        ['alpha', 'bravo'].map((t) =>
+          other.withTenant(t, async (c) => (await c.query<{ u: string }>('SELECT session_user::text AS u')).rows[0]!.u),
+        ),
+      );
       expect(theirs).not.toContain(mine);
       const memberships = await admin().query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pg_auth_members m JOIN pg_roles s ON s.oid = m.member WHERE s.rolname LIKE $1 GROUP BY m.member ORDER BY 1 DESC LIMIT 1`,

@@ -17,7 +17,10 @@ export function credentialsDir(): string {
  */
 export async function schemaChecksum(fleet: Fleet, schema: string): Promise<string> {
   const region = fleet.regions[0]!;
-  const tables = await region.query<{ name: string }>(`SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 1`, [schema]);
+  const tables = await region.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 1`,
+    [schema],
+  );
   const parts: string[] = [];
   const shape = await region.query<{ s: string }>(
     `SELECT coalesce(string_agg(format('%s:%s:%s', c.relname, c.relkind, c.relacl), ',' ORDER BY c.relname), '') ||
@@ -30,7 +33,9 @@ export async function schemaChecksum(fleet: Fleet, schema: string): Promise<stri
   parts.push(shape.rows[0]?.s ?? '');
   for (const { name } of tables.rows) {
     const q = `${quoteIdent(schema)}.${quoteIdent(name)}`;
-    const { rows } = await region.query<{ h: string | null; n: number }>(`SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h, count(*)::int AS n FROM ${q} t`);
+    const { rows } = await region.query<{ h: string | null; n: number }>(
+      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h, count(*)::int AS n FROM ${q} t`,
+    );
     parts.push(`${name}:${rows[0]?.n}:${rows[0]?.h}`);
   }
   return parts.join('\n');
@@ -52,5 +57,8 @@ export async function seed(fleet: Fleet, schema: string, label: string): Promise
   const s = quoteIdent(schema);
   const region = fleet.regions[0]!;
   await region.query(`INSERT INTO ${s}.projects (id, key, name) VALUES (1, 'P1', $1), (2, 'P2', $1 || ' two')`, [label]);
-  await region.query(`INSERT INTO ${s}.issues (id, project_id, key, summary, status, created_at, updated_at) VALUES (10, 1, 'P1-1', $1 || ' secret issue', 'open', now(), now())`, [label]);
+  await region.query(
+    `INSERT INTO ${s}.issues (id, project_id, key, summary, status, created_at, updated_at) VALUES (10, 1, 'P1-1', $1 || ' secret issue', 'open', now(), now())`,
+    [label],
+  );
 }

@@ -65,7 +65,11 @@ async function auditFor(grantId: string): Promise<Array<{ action: string; reason
 
 describe('support grants', () => {
   test('bad input is refused before anything changes: ttl over 8h, empty ticket, unknown tenant, unknown --to', async () => {
-    const before = (await fleet.regions[0]!.query<{ n: number }>('SELECT (SELECT count(*) FROM fleet.support_grants)::int + (SELECT count(*) FROM fleet.audit_events)::int AS n')).rows[0]!.n;
+    const before = (
+      await fleet.regions[0]!.query<{ n: number }>(
+        'SELECT (SELECT count(*) FROM fleet.support_grants)::int + (SELECT count(*) FROM fleet.audit_events)::int AS n',
+      )
+    ).rows[0]!.n;
     expect(() => parseTtl('9h')).toThrow(/at most 8 hours/);
     expect(() => parseTtl('8h1s')).toThrow(FleetError);
     expect(() => parseTtl('soon')).toThrow(FleetError);
@@ -76,12 +80,22 @@ describe('support grants', () => {
     expect(await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP\n1', ttlMs: 60_000 }))).toBe('FLEET:INPUT_INVALID');
     expect(await code(grantSupport(fleet, { tenantId: "acme'; --", ticket: 'SUP-1', ttlMs: 60_000 }))).toBe('FLEET:INPUT_INVALID');
     expect(await code(grantSupport(fleet, { tenantId: 'nobody', ticket: 'SUP-1', ttlMs: 60_000 }))).toBe('FLEET:TENANT_NOT_FOUND');
-    expect(await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-1', ttlMs: 60_000, to: 'no_such_user_x' }))).toBe('FLEET:INPUT_INVALID');
-    expect(await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-1', ttlMs: 60_000, to: 'x"; DROP ROLE postgres; --' }))).toBe('FLEET:INPUT_INVALID');
+    expect(await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-1', ttlMs: 60_000, to: 'no_such_user_x' }))).toBe(
+      'FLEET:INPUT_INVALID',
+    );
+    expect(await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-1', ttlMs: 60_000, to: 'x"; DROP ROLE postgres; --' }))).toBe(
+      'FLEET:INPUT_INVALID',
+    );
     // A tenant's session role can never be handed a grant (it would then reach a second schema).
     const prefix = (await fleet.regions[0]!.query<{ p: string }>('SELECT role_prefix AS p FROM fleet.access_settings')).rows[0]!.p;
-    expect(await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-1', ttlMs: 60_000, to: sessionRoleName(prefix, 't_globex') }))).toBe('FLEET:INPUT_INVALID');
-    const after = (await fleet.regions[0]!.query<{ n: number }>('SELECT (SELECT count(*) FROM fleet.support_grants)::int + (SELECT count(*) FROM fleet.audit_events)::int AS n')).rows[0]!.n;
+    expect(
+      await code(grantSupport(fleet, { tenantId: 'acme', ticket: 'SUP-1', ttlMs: 60_000, to: sessionRoleName(prefix, 't_globex') })),
+    ).toBe('FLEET:INPUT_INVALID');
+    const after = (
+      await fleet.regions[0]!.query<{ n: number }>(
+        'SELECT (SELECT count(*) FROM fleet.support_grants)::int + (SELECT count(*) FROM fleet.audit_events)::int AS n',
+      )
+    ).rows[0]!.n;
     expect(after).toBe(before);
   });
 
@@ -113,7 +127,13 @@ describe('support grants', () => {
       }
       expect(await code(session.query(`SET SESSION AUTHORIZATION ${quoteIdent(sessionRoleName(prefix, 't_globex'))}`))).toBe('42501');
       expect((await session.query('SELECT * FROM fleet_access.session_tenant()')).rows).toEqual([]);
-      expect((await session.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = current_user')).rows[0]!.n).toBe(0);
+      expect(
+        (
+          await session.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = current_user',
+          )
+        ).rows[0]!.n,
+      ).toBe(0);
 
       // Time passes: still open until the sweep, which revokes it and ends the session.
       clock.advance(2 * 3_600_000 + 1_000);
@@ -128,7 +148,10 @@ describe('support grants', () => {
     const role = await fleet.regions[0]!.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [grant.role]);
     expect(role.rowCount).toBe(0);
     expect((await listSupportGrants(fleet)).map((g) => g.id)).not.toContain(grant.id);
-    expect((await listSupportGrants(fleet, { all: true })).find((g) => g.id === grant.id)).toMatchObject({ state: 'revoked', revokeReason: 'expired' });
+    expect((await listSupportGrants(fleet, { all: true })).find((g) => g.id === grant.id)).toMatchObject({
+      state: 'revoked',
+      revokeReason: 'expired',
+    });
     expect(await auditFor(grant.id)).toEqual([
       { action: 'support.granted', reason: 'ticket SUP-100', ticket: 'SUP-100' },
       { action: 'support.revoked', reason: expect.stringMatching(/^ticket SUP-100: expired/), ticket: 'SUP-100' },
@@ -144,7 +167,9 @@ describe('support grants', () => {
     const session = await connect(urlAs(staff, staffPassword));
     try {
       await session.query(`SET ROLE ${quoteIdent(grant.role)}`);
-      expect((await session.query<{ summary: string }>('SELECT summary FROM t_globex.issues')).rows).toEqual([{ summary: 'globex secret issue' }]);
+      expect((await session.query<{ summary: string }>('SELECT summary FROM t_globex.issues')).rows).toEqual([
+        { summary: 'globex secret issue' },
+      ]);
       expect(await code(session.query(`DELETE FROM t_globex.issues`))).toBe('42501');
       expect(await code(session.query('SELECT * FROM t_acme.issues'))).toBe('42501');
       await session.query('RESET ROLE');
@@ -174,14 +199,16 @@ describe('support grants', () => {
     await revokeSupportGrant(fleet, unexpired.grant.id);
   });
 
-  test('--to refuses logins that would outlive the grant or reach further: INHERIT, members of other roles, roles with members, another fleet\'s roles', async () => {
+  test("--to refuses logins that would outlive the grant or reach further: INHERIT, members of other roles, roles with members, another fleet's roles", async () => {
     const suffix = randomBytes(4).toString('hex');
     const inherit = `staff_inherit_${suffix}`;
     const member = `staff_member_${suffix}`;
     const group = `staff_group_${suffix}`;
     const foreign = `f0000abcd_l_t_other_${suffix}`;
     const region = fleet.regions[0]!;
-    await region.query(`CREATE ROLE ${quoteIdent(inherit)} LOGIN INHERIT; CREATE ROLE ${quoteIdent(group)} NOLOGIN; CREATE ROLE ${quoteIdent(member)} LOGIN NOINHERIT IN ROLE ${quoteIdent(group)}; CREATE ROLE ${quoteIdent(foreign)} LOGIN NOINHERIT`);
+    await region.query(
+      `CREATE ROLE ${quoteIdent(inherit)} LOGIN INHERIT; CREATE ROLE ${quoteIdent(group)} NOLOGIN; CREATE ROLE ${quoteIdent(member)} LOGIN NOINHERIT IN ROLE ${quoteIdent(group)}; CREATE ROLE ${quoteIdent(foreign)} LOGIN NOINHERIT`,
+    );
     try {
       const before = (await region.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet.support_grants')).rows[0]!.n;
       for (const to of [inherit, member, group, foreign]) {
@@ -210,7 +237,7 @@ describe('support grants', () => {
 
   test('a grant id that does not exist, or is malformed, is refused', async () => {
     expect(await code(revokeSupportGrant(fleet, 'local-999999'))).toBe('FLEET:INPUT_INVALID');
-    expect(await code(revokeSupportGrant(fleet, "1; DROP TABLE fleet.support_grants"))).toBe('FLEET:INPUT_INVALID');
+    expect(await code(revokeSupportGrant(fleet, '1; DROP TABLE fleet.support_grants'))).toBe('FLEET:INPUT_INVALID');
     expect(await code(revokeSupportGrant(fleet, 'mars-1'))).toBe('FLEET:INPUT_INVALID');
   });
 });

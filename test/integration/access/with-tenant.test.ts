@@ -85,15 +85,29 @@ describe('withTenant', () => {
   });
 
   test('unknown, provisioning, disconnected and purged tenants are refused with typed errors, and status is never cached', async () => {
-    await expectCode(access.withTenant('nobody', async () => 1), 'TENANT_NOT_FOUND');
+    await expectCode(
+      access.withTenant('nobody', async () => 1),
+      'TENANT_NOT_FOUND',
+    );
     expect(await access.withTenant('gone', async () => 'ok')).toBe('ok');
     await uninstallTenant(fleet, 'gone');
-    const refused = await expectCode(access.withTenant('gone', async () => 'ran'), 'TENANT_NOT_ACTIVE');
+    const refused = await expectCode(
+      access.withTenant('gone', async () => 'ran'),
+      'TENANT_NOT_ACTIVE',
+    );
     expect(refused.message).toContain('disconnected');
     await fleet.regions[0]!.query(`UPDATE fleet.tenants SET status = 'purged', purged_at = now() WHERE id = 'gone'`);
-    await expectCode(access.withTenant('gone', async () => 'ran'), 'TENANT_NOT_ACTIVE');
-    await fleet.regions[0]!.query(`INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at) VALUES ('halfway', 't_halfway', 'local', 'provisioning', now(), now())`);
-    await expectCode(access.withTenant('halfway', async () => 'ran'), 'TENANT_NOT_ACTIVE');
+    await expectCode(
+      access.withTenant('gone', async () => 'ran'),
+      'TENANT_NOT_ACTIVE',
+    );
+    await fleet.regions[0]!.query(
+      `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at) VALUES ('halfway', 't_halfway', 'local', 'provisioning', now(), now())`,
+    );
+    await expectCode(
+      access.withTenant('halfway', async () => 'ran'),
+      'TENANT_NOT_ACTIVE',
+    );
   });
 
   test('injection-crafted tenant ids are refused before anything is sent, and nothing changes', async () => {
@@ -133,7 +147,14 @@ describe('withTenant', () => {
       await c.query('RESET ROLE');
       const who = (await c.query<{ u: string }>('SELECT current_user::text AS u')).rows[0]!.u;
       const attempts: Record<string, string> = {};
-      for (const sql of ['SELECT * FROM t_acme.issues', 'SELECT * FROM issues', 'SELECT * FROM t_globex.issues', 'SELECT * FROM fleet.tenants', 'SELECT * FROM fleet.support_grants', 'SELECT * FROM fleet.audit_events']) {
+      for (const sql of [
+        'SELECT * FROM t_acme.issues',
+        'SELECT * FROM issues',
+        'SELECT * FROM t_globex.issues',
+        'SELECT * FROM fleet.tenants',
+        'SELECT * FROM fleet.support_grants',
+        'SELECT * FROM fleet.audit_events',
+      ]) {
         await c.query('SAVEPOINT a');
         try {
           await c.query(sql);
@@ -162,28 +183,53 @@ describe('withTenant', () => {
       'REFUSED',
     );
     expect(error.message).toContain('rolled back');
-    await expectCode(access.withTenant('acme', (c) => c.query(`INSERT INTO projects (id, key, name) VALUES (6, 'P6', 'x'); SET search_path = public`)), 'REFUSED');
+    await expectCode(
+      access.withTenant('acme', (c) => c.query(`INSERT INTO projects (id, key, name) VALUES (6, 'P6', 'x'); SET search_path = public`)),
+      'REFUSED',
+    );
     const { rows } = await fleet.regions[0]!.query(`SELECT 1 FROM t_acme.projects WHERE id IN (5, 6)`);
     expect(rows).toHaveLength(0);
     // A session-level role change (set_config(..., false)) is not carried to the next unit.
-    await expectCode(access.withTenant('acme', (c) => c.query(`SELECT set_config('role', current_user::text, false), set_config('role', $1, false)`, [access.sessionRole('local', 'acme')])), 'REFUSED');
+    await expectCode(
+      access.withTenant('acme', (c) =>
+        c.query(`SELECT set_config('role', current_user::text, false), set_config('role', $1, false)`, [
+          access.sessionRole('local', 'acme'),
+        ]),
+      ),
+      'REFUSED',
+    );
     for (let i = 0; i < 4; i += 1) {
-      expect(await access.withTenant('globex', async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM issues')).rows[0]!.n)).toBe(1);
+      expect(
+        await access.withTenant('globex', async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM issues')).rows[0]!.n),
+      ).toBe(1);
     }
   });
 
   test('a connection that made temporary objects is not reused: one tenant never meets another tenant temp table', async () => {
-    await access.withTenant('acme', (c) => c.query(`CREATE TEMP TABLE issues (key text); INSERT INTO pg_temp.issues VALUES ('planted by acme'); GRANT ALL ON pg_temp.issues TO PUBLIC`));
+    await access.withTenant('acme', (c) =>
+      c.query(
+        `CREATE TEMP TABLE issues (key text); INSERT INTO pg_temp.issues VALUES ('planted by acme'); GRANT ALL ON pg_temp.issues TO PUBLIC`,
+      ),
+    );
     for (let i = 0; i < 6; i += 1) {
-      const keys = await access.withTenant('globex', async (c) => (await c.query<{ key: string }>('SELECT key FROM issues')).rows.map((r) => r.key));
+      const keys = await access.withTenant('globex', async (c) =>
+        (await c.query<{ key: string }>('SELECT key FROM issues')).rows.map((r) => r.key),
+      );
       expect(keys).toEqual(['P1-1']);
-      const temp = await access.withTenant('globex', async (c) => (await c.query<{ t: string | null }>(`SELECT to_regclass('pg_temp.issues')::text AS t`)).rows[0]!.t);
+      const temp = await access.withTenant(
+        'globex',
+        async (c) => (await c.query<{ t: string | null }>(`SELECT to_regclass('pg_temp.issues')::text AS t`)).rows[0]!.t,
+      );
       expect(temp).toBeNull();
     }
   });
 
   test('tables and sequences made by a later migration are reachable by the tenant role (default privileges)', async () => {
-    writeMigration(migrations, '0007_watchers.sql', 'CREATE TABLE watchers (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, issue_id bigint REFERENCES issues (id), account text NOT NULL);');
+    writeMigration(
+      migrations,
+      '0007_watchers.sql',
+      'CREATE TABLE watchers (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, issue_id bigint REFERENCES issues (id), account text NOT NULL);',
+    );
     expect((await migrateFleet(fleet)).ok).toBe(true);
     const ids = await access.withTenant('acme', async (c) => {
       await c.query(`INSERT INTO watchers (issue_id, account) VALUES (10, 'alice'), (10, 'bob')`);
@@ -198,7 +244,9 @@ describe('withTenant', () => {
   test('contact is recorded for stale detection', async () => {
     await fleet.regions[0]!.query(`UPDATE fleet.tenants SET last_contact_at = now() - interval '10 days' WHERE id = 'initech'`);
     await access.withTenant('initech', async () => undefined);
-    const { rows } = await fleet.regions[0]!.query<{ recent: boolean }>(`SELECT last_contact_at > now() - interval '1 minute' AS recent FROM fleet.tenants WHERE id = 'initech'`);
+    const { rows } = await fleet.regions[0]!.query<{ recent: boolean }>(
+      `SELECT last_contact_at > now() - interval '1 minute' AS recent FROM fleet.tenants WHERE id = 'initech'`,
+    );
     expect(rows[0]?.recent).toBe(true);
   });
 });
@@ -217,7 +265,8 @@ describe('tenant roles', () => {
     const role = tenantRoleName(prefix, 't_initech');
     const login = sessionRoleName(prefix, 't_initech');
     const exists = async (name = role) => (await region.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount === 1;
-    const registered = async (id: string, on: { query: typeof region.query } = region) => (await on.query('SELECT 1 FROM fleet.session_roles WHERE tenant_id = $1', [id])).rowCount === 1;
+    const registered = async (id: string, on: { query: typeof region.query } = region) =>
+      (await on.query('SELECT 1 FROM fleet.session_roles WHERE tenant_id = $1', [id])).rowCount === 1;
     expect(await exists(longRole)).toBe(true);
     expect(await exists(longLogin)).toBe(true);
     expect(await exists(login)).toBe(true);
@@ -235,7 +284,10 @@ describe('tenant roles', () => {
     expect(await exists(longRole)).toBe(false);
     expect(await exists(longLogin)).toBe(false);
     expect(await registered('initech')).toBe(false);
-    await expectCode(access.withTenant('initech', async () => 'ran'), 'REFUSED');
+    await expectCode(
+      access.withTenant('initech', async () => 'ran'),
+      'REFUSED',
+    );
     // A tenant registered before roles existed (or whose role went missing): opening the access restores it.
     const reopened = await openTenantAccess(fleet, { credentialsDir: creds, maxConnections: 1 });
     try {
@@ -243,8 +295,12 @@ describe('tenant roles', () => {
       expect(await exists(login)).toBe(true);
       expect(await exists(longRole)).toBe(true);
       expect(await exists(longLogin)).toBe(true);
-      expect(await reopened.withTenant(long, async (c) => (await c.query('SELECT current_user::text AS u, session_user::text AS s')).rows[0])).toEqual({ u: longRole, s: longLogin });
-      expect(await reopened.withTenant('initech', async (c) => (await c.query('SELECT count(*)::int AS n FROM projects')).rows[0])).toEqual({ n: 0 });
+      expect(
+        await reopened.withTenant(long, async (c) => (await c.query('SELECT current_user::text AS u, session_user::text AS s')).rows[0]),
+      ).toEqual({ u: longRole, s: longLogin });
+      expect(await reopened.withTenant('initech', async (c) => (await c.query('SELECT count(*)::int AS n FROM projects')).rows[0])).toEqual(
+        { n: 0 },
+      );
     } finally {
       await reopened.close();
     }
@@ -259,11 +315,19 @@ describe('tenant roles', () => {
       await again.query('CREATE TABLE t_doomed.x (id int)');
       await again.query('DROP SCHEMA t_doomed CASCADE');
       await dropTenantRole(again, { id: 'doomed', schema: 't_doomed' });
-      expect((await again.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1::text[])', [[tenantRoleName(prefix, 't_doomed'), sessionRoleName(prefix, 't_doomed')]])).rowCount).toBe(0);
+      expect(
+        (
+          await again.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1::text[])', [
+            [tenantRoleName(prefix, 't_doomed'), sessionRoleName(prefix, 't_doomed')],
+          ])
+        ).rowCount,
+      ).toBe(0);
       expect(await registered('doomed', again)).toBe(false);
       // A session role that is a member of anything else (a name collision, tampering) is refused, not reused.
       await again.query('CREATE SCHEMA t_tampered');
-      await again.query(`CREATE ROLE ${quoteIdent(sessionRoleName(prefix, 't_tampered'))} LOGIN NOINHERIT IN ROLE ${quoteIdent(tenantRoleName(prefix, 't_acme'))}`);
+      await again.query(
+        `CREATE ROLE ${quoteIdent(sessionRoleName(prefix, 't_tampered'))} LOGIN NOINHERIT IN ROLE ${quoteIdent(tenantRoleName(prefix, 't_acme'))}`,
+      );
       await expectCode(createTenantRole(again, { id: 'tampered', schema: 't_tampered' }), 'REFUSED');
       expect(await registered('tampered', again)).toBe(false);
       await again.query(`DROP ROLE ${quoteIdent(sessionRoleName(prefix, 't_tampered'))}`);
@@ -292,8 +356,19 @@ describe('session roles (one login per tenant)', () => {
         [login, `t_${id}`],
       );
       expect(rows[0]).toEqual({
-        rolcanlogin: true, rolinherit: false, rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false,
-        member_of: [tenantRoleName(prefix, `t_${id}`)], members: 0, owns: 0, own_schema: false, fleet_schema: false, grants: 0,
+        rolcanlogin: true,
+        rolinherit: false,
+        rolsuper: false,
+        rolbypassrls: false,
+        rolcreaterole: false,
+        rolcreatedb: false,
+        rolreplication: false,
+        member_of: [tenantRoleName(prefix, `t_${id}`)],
+        members: 0,
+        owns: 0,
+        own_schema: false,
+        fleet_schema: false,
+        grants: 0,
       });
     }
     // The shared login and the group that reached every tenant role are gone (control migration 0004).
@@ -318,7 +393,10 @@ describe('session roles (one login per tenant)', () => {
     expect(stored?.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const login = access.sessionRole('local', 'acme');
     // The session role has this application's credentials once it has been used.
-    const { rows } = await fleet.regions[0]!.query<{ login_auth: string }>('SELECT login_auth FROM fleet.session_roles WHERE role_name = $1', [login]);
+    const { rows } = await fleet.regions[0]!.query<{ login_auth: string }>(
+      'SELECT login_auth FROM fleet.session_roles WHERE role_name = $1',
+      [login],
+    );
     expect(rows[0]?.login_auth).toBe(`scram:${secretKeyId(stored!.secret)}`);
     // It connects with the derived password (the server holds its SCRAM verifier only).
     const url = new URL(db().url);
@@ -330,7 +408,9 @@ describe('session roles (one login per tenant)', () => {
       expect((await direct.query('SELECT session_user::text AS u, current_user::text AS c')).rows[0]).toEqual({ u: login, c: login });
       // Even connected directly, it reads nothing until it takes its tenant role; and only that one.
       expect(await direct.query('SELECT * FROM t_acme.issues').catch((e: { code?: string }) => e.code)).toBe('42501');
-      expect((await direct.query('SELECT * FROM fleet_access.session_tenant()')).rows).toEqual([{ tenant_id: 'acme', status: 'active', schema_name: 't_acme' }]);
+      expect((await direct.query('SELECT * FROM fleet_access.session_tenant()')).rows).toEqual([
+        { tenant_id: 'acme', status: 'active', schema_name: 't_acme' },
+      ]);
     } finally {
       await direct.end();
     }
@@ -353,8 +433,13 @@ describe('session roles (one login per tenant)', () => {
       const stored = await readCredentials(file);
       expect(stored?.secret).toBeDefined();
       expect(stored?.secret).not.toBe(old?.secret);
-      expect(await fresh.withTenant('acme', async (c) => (await c.query('SELECT session_user::text AS u')).rows[0])).toEqual({ u: fresh.sessionRole('local', 'acme') });
-      const { rows } = await fleet.regions[0]!.query<{ login_auth: string }>('SELECT login_auth FROM fleet.session_roles WHERE tenant_id = $1', ['acme']);
+      expect(await fresh.withTenant('acme', async (c) => (await c.query('SELECT session_user::text AS u')).rows[0])).toEqual({
+        u: fresh.sessionRole('local', 'acme'),
+      });
+      const { rows } = await fleet.regions[0]!.query<{ login_auth: string }>(
+        'SELECT login_auth FROM fleet.session_roles WHERE tenant_id = $1',
+        ['acme'],
+      );
       expect(rows[0]?.login_auth).toBe(`scram:${secretKeyId(stored!.secret)}`);
     } finally {
       await fresh.close();
@@ -368,9 +453,14 @@ describe('session roles (one login per tenant)', () => {
     const shared = await openTenantAccess(fleet, { appSecret: secret, credentialsDir: dir, maxConnections: 2 });
     try {
       expect(shared.info('local').credentialsFile).toBeUndefined();
-      expect(await shared.withTenant('globex', async (c) => (await c.query('SELECT count(*)::int AS n FROM issues')).rows[0])).toEqual({ n: 1 });
+      expect(await shared.withTenant('globex', async (c) => (await c.query('SELECT count(*)::int AS n FROM issues')).rows[0])).toEqual({
+        n: 1,
+      });
       expect(await fs.readdir(dir)).toEqual([]);
-      const { rows } = await fleet.regions[0]!.query<{ login_auth: string }>('SELECT login_auth FROM fleet.session_roles WHERE tenant_id = $1', ['globex']);
+      const { rows } = await fleet.regions[0]!.query<{ login_auth: string }>(
+        'SELECT login_auth FROM fleet.session_roles WHERE tenant_id = $1',
+        ['globex'],
+      );
       expect(rows[0]?.login_auth).toBe(`scram:${secretKeyId(secret)}`);
     } finally {
       await shared.close();
@@ -382,14 +472,20 @@ describe('session roles (one login per tenant)', () => {
     const capped = await openTenantAccess(fleet, { credentialsDir: creds, maxConnections: cap });
     const prefix = capped.info('local').prefix;
     const serverSide = async () =>
-      (await fleet.regions[0]!.query<{ u: string }>(`SELECT usename::text AS u FROM pg_stat_activity WHERE starts_with(usename::text, $1) AND application_name = 'fleet-tenant' ORDER BY 1`, [`${prefix}_l_`])).rows.map((r) => r.u);
+      (
+        await fleet.regions[0]!.query<{ u: string }>(
+          `SELECT usename::text AS u FROM pg_stat_activity WHERE starts_with(usename::text, $1) AND application_name = 'fleet-tenant' ORDER BY 1`,
+          [`${prefix}_l_`],
+        )
+      ).rows.map((r) => r.u);
     const baseline = await serverSide();
     try {
       await capped.withTenant('acme', async () => undefined);
       await capped.withTenant('globex', async () => undefined);
       expect(capped.stats('local')).toMatchObject({ open: 2, idle: 2, warmTenants: 2 });
       // A warm unit reuses the tenant's connection: the backend is the same.
-      const pid = async (id: string) => capped.withTenant(id, async (c) => (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p);
+      const pid = async (id: string) =>
+        capped.withTenant(id, async (c) => (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p);
       const acmePid = await pid('acme');
       expect(await pid('acme')).toBe(acmePid);
       // globex is now the least recently used: initech takes its slot.
@@ -402,7 +498,12 @@ describe('session roles (one login per tenant)', () => {
       const units = Array.from({ length: 24 }, (_, i) =>
         capped.withTenant(['acme', 'globex', 'initech'][i % 3]!, async (c) => {
           peak = Math.max(peak, capped.stats('local').open);
-          const n = (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE starts_with(usename::text, $1) AND application_name = 'fleet-tenant'`, [`${prefix}_l_`])).rows[0]!.n;
+          const n = (
+            await c.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE starts_with(usename::text, $1) AND application_name = 'fleet-tenant'`,
+              [`${prefix}_l_`],
+            )
+          ).rows[0]!.n;
           serverPeak = Math.max(serverPeak, n);
           return (await c.query<{ u: string }>('SELECT current_user::text AS u')).rows[0]!.u;
         }),
@@ -441,7 +542,12 @@ describe('roles of databases that are gone', () => {
     const livePrefix = access.info('local').prefix;
     const { sweepOrphanedAccessRoles } = await import('../../../src/access/cleanup.ts');
     const found = await sweepOrphanedAccessRoles(connect);
-    expect(found.filter((r) => r.startsWith(doomedPrefix)).sort()).toEqual([`${doomedPrefix}_l_t_orphan_a`, `${doomedPrefix}_l_t_orphan_b`, `${doomedPrefix}_t_orphan_a`, `${doomedPrefix}_t_orphan_b`]);
+    expect(found.filter((r) => r.startsWith(doomedPrefix)).sort()).toEqual([
+      `${doomedPrefix}_l_t_orphan_a`,
+      `${doomedPrefix}_l_t_orphan_b`,
+      `${doomedPrefix}_t_orphan_a`,
+      `${doomedPrefix}_t_orphan_b`,
+    ]);
     expect(found.some((r) => r.startsWith(livePrefix))).toBe(false);
     await sweepOrphanedAccessRoles(connect, { drop: true });
     const left = await fleet.regions[0]!.query(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, [`${doomedPrefix}_`]);

@@ -14,7 +14,6 @@ import { openTestFleet } from '../helpers/fleet.ts';
 import { FLEET_BIN } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
-
 export interface CliOutcome {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -32,7 +31,11 @@ export function startCli(args: readonly string[], env: Record<string, string>): 
   const base: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FLEET_')) base[k] = v;
   const started = performance.now();
-  const child = spawn(process.execPath, [FLEET_BIN, ...args], { cwd: PACKAGE_ROOT, env: { ...base, NO_COLOR: '1', FLEET_ACTOR: 'chaos', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [FLEET_BIN, ...args], {
+    cwd: PACKAGE_ROOT,
+    env: { ...base, NO_COLOR: '1', FLEET_ACTOR: 'chaos', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -109,7 +112,10 @@ export async function fleetHealth(url: string, migrationsDir = DEFAULT_MIGRATION
          FROM fleet.tenants t LEFT JOIN fleet.migrations m ON m.tenant_id = t.id GROUP BY t.id`,
     );
     const behind = tenants.filter((t) => t.status !== 'active' || t.applied.join(',') !== latest.join(',')).map((t) => t.id);
-    const dup = await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM (SELECT tenant_id, name FROM fleet.migrations GROUP BY 1, 2 HAVING count(*) > 1) d');
+    const dup = await query<{ n: number }>(
+      url,
+      'SELECT count(*)::int AS n FROM (SELECT tenant_id, name FROM fleet.migrations GROUP BY 1, 2 HAVING count(*) > 1) d',
+    );
     return { verify, behind, duplicateLedgerRows: dup[0]?.n ?? 0, tenants: tenants.length };
   } finally {
     await fleet.close();

@@ -50,7 +50,10 @@ test('--concurrency above max_connections: clear failures or queueing, never cor
   }
 
   // Within the limit, the reruns complete everything the first runs could not.
-  const finishAdd = await runCli(['tenants', 'add', '--file', idFile(tenants), '--concurrency', '4', '--json'], { ...env, FLEET_MIGRATIONS_DIR: migrations });
+  const finishAdd = await runCli(['tenants', 'add', '--file', idFile(tenants), '--concurrency', '4', '--json'], {
+    ...env,
+    FLEET_MIGRATIONS_DIR: migrations,
+  });
   expect(finishAdd.exitCode, finishAdd.stderr).toBe(0);
   const finish = await runCli(['migrate', '--concurrency', '4', '--json'], { ...env, FLEET_MIGRATIONS_DIR: migrations });
   expect(finish.exitCode, finish.stderr).toBe(0);
@@ -60,5 +63,7 @@ test('--concurrency above max_connections: clear failures or queueing, never cor
   expect(health.verify.drifted).toEqual([]);
   expect(health.behind).toEqual([]);
   expect(health.duplicateLedgerRows).toBe(0);
-  console.log(`over the limit: add ${first.summary.applied} applied / ${first.summary.failed} failed; release ${second.summary.applied} applied / ${second.summary.failed} failed`);
+  console.log(
+    `over the limit: add ${first.summary.applied} applied / ${first.summary.failed} failed; release ${second.summary.applied} applied / ${second.summary.failed} failed`,
+  );
 }, 180_000);

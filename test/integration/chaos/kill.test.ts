@@ -12,8 +12,10 @@ import { fleetHealth, idFile, ids, migrationsWith, query, runCli, sleep, startCl
 const db = useTestDatabase('chaos_kill');
 
 const RELEASE = {
-  '0007_release_marks.sql': 'CREATE TABLE release_marks (n int PRIMARY KEY);\nINSERT INTO release_marks VALUES (7);\nALTER TABLE comments ADD COLUMN edited_by text;\n',
-  '0008_release_index.sql': '-- fleet:allow require-concurrent-index-creation: test data, a few rows per tenant\nCREATE INDEX comments_author ON comments (author);\nINSERT INTO release_marks VALUES (8);\n',
+  '0007_release_marks.sql':
+    'CREATE TABLE release_marks (n int PRIMARY KEY);\nINSERT INTO release_marks VALUES (7);\nALTER TABLE comments ADD COLUMN edited_by text;\n',
+  '0008_release_index.sql':
+    '-- fleet:allow require-concurrent-index-creation: test data, a few rows per tenant\nCREATE INDEX comments_author ON comments (author);\nINSERT INTO release_marks VALUES (8);\n',
 };
 
 async function ledgerRows(url: string): Promise<number> {
@@ -21,7 +23,12 @@ async function ledgerRows(url: string): Promise<number> {
 }
 
 /** Start the command, wait until the ledger grows (work is under way), wait a random moment more, SIGKILL. */
-async function killMidRun(args: string[], env: Record<string, string>, url: string, maxDelayMs: number): Promise<{ before: number; after: number; finished: boolean }> {
+async function killMidRun(
+  args: string[],
+  env: Record<string, string>,
+  url: string,
+  maxDelayMs: number,
+): Promise<{ before: number; after: number; finished: boolean }> {
   const before = await ledgerRows(url).catch(() => 0);
   const running = startCli(args, env);
   let finished = false;

@@ -45,7 +45,9 @@ test('the database restarted mid-run: failed tenants are reported, a rerun compl
   expect(add.exitCode, add.stderr).toBe(0);
 
   // A release slow enough (20 ms per tenant) that the restart lands mid-run.
-  const migrations = migrationsWith({ '0007_slow_release.sql': 'SELECT pg_sleep(0.02);\nALTER TABLE comments ADD COLUMN edited_by text;\n' });
+  const migrations = migrationsWith({
+    '0007_slow_release.sql': 'SELECT pg_sleep(0.02);\nALTER TABLE comments ADD COLUMN edited_by text;\n',
+  });
   const before = (await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM fleet.migrations'))[0]?.n ?? 0;
   const running = startCli(['migrate', '--concurrency', '2', '--json'], { FLEET_DATABASE_URL: url, FLEET_MIGRATIONS_DIR: migrations });
   while (((await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM fleet.migrations'))[0]?.n ?? 0) < before + 5) await sleep(10);

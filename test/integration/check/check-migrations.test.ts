@@ -14,7 +14,9 @@ beforeAll(async () => {
 });
 afterAll(async () => fleet?.close());
 
-const schemas = async () => (await fleet.regions[0]!.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_namespace WHERE nspname LIKE 'fleet\\_check\\_%'`)).rows[0]!.n;
+const schemas = async () =>
+  (await fleet.regions[0]!.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_namespace WHERE nspname LIKE 'fleet\\_check\\_%'`))
+    .rows[0]!.n;
 
 describe('fleet migration check', () => {
   test("the project's migrations: every down undoes its up, every up runs again and on data", async () => {
@@ -34,13 +36,29 @@ describe('fleet migration check', () => {
 
   test('planted bad downs and ups are each reported with the readable difference; good ones pass', async () => {
     // Good: a table with an index and its exact inverse; a no-transaction concurrent index.
-    writeMigration(dir, '0007_votes.sql', 'CREATE TABLE votes (issue_id bigint NOT NULL, n int NOT NULL DEFAULT 0);\nCREATE INDEX votes_issue ON votes (issue_id);\n');
+    writeMigration(
+      dir,
+      '0007_votes.sql',
+      'CREATE TABLE votes (issue_id bigint NOT NULL, n int NOT NULL DEFAULT 0);\nCREATE INDEX votes_issue ON votes (issue_id);\n',
+    );
     writeMigration(dir, '0007_votes.down.sql', 'DROP TABLE votes;\n');
-    writeMigration(dir, '0008_idx.sql', '-- fleet:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS comments_author ON comments (author);\n');
+    writeMigration(
+      dir,
+      '0008_idx.sql',
+      '-- fleet:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS comments_author ON comments (author);\n',
+    );
     writeMigration(dir, '0008_idx.down.sql', '-- fleet:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS comments_author;\n');
     // Bad: the down forgets the index.
-    writeMigration(dir, '0009_forgets_index.sql', 'ALTER TABLE issues ADD COLUMN owner text;\nCREATE INDEX issues_owner ON issues (owner);\n');
-    writeMigration(dir, '0009_forgets_index.down.sql', 'ALTER TABLE issues DROP COLUMN owner;\nCREATE INDEX issues_owner ON issues (status);\n');
+    writeMigration(
+      dir,
+      '0009_forgets_index.sql',
+      'ALTER TABLE issues ADD COLUMN owner text;\nCREATE INDEX issues_owner ON issues (owner);\n',
+    );
+    writeMigration(
+      dir,
+      '0009_forgets_index.down.sql',
+      'ALTER TABLE issues DROP COLUMN owner;\nCREATE INDEX issues_owner ON issues (status);\n',
+    );
     // Bad: the down does not restore the old default.
     writeMigration(dir, '0010_default.sql', "ALTER TABLE issues ALTER COLUMN status SET DEFAULT 'open';\n");
     writeMigration(dir, '0010_default.down.sql', 'SELECT 1;\n');
@@ -68,8 +86,12 @@ describe('fleet migration check', () => {
       ['0014_cast.sql', 'up-fails-on-data'],
     ]);
     const detail = (file: string) => report.problems.find((p) => p.file === file)?.detail ?? '';
-    expect(detail('0009_forgets_index.down.sql')).toMatch(/left behind by the down: index issues_owner = CREATE INDEX issues_owner ON issues USING btree \(status\)/);
-    expect(detail('0010_default.down.sql')).toMatch(/changed by up \+ down: column issues\.status: was text not null, now text not null default 'open'::text/);
+    expect(detail('0009_forgets_index.down.sql')).toMatch(
+      /left behind by the down: index issues_owner = CREATE INDEX issues_owner ON issues USING btree \(status\)/,
+    );
+    expect(detail('0010_default.down.sql')).toMatch(
+      /changed by up \+ down: column issues\.status: was text not null, now text not null default 'open'::text/,
+    );
     expect(detail('0011_fails.down.sql')).toMatch(/table "sprint" does not exist/);
     expect(detail('0012_mood.sql')).toMatch(/type "mood" already exists/);
     expect(detail('0013_required.sql')).toMatch(/column "owner" of relation "projects" contains null values/);

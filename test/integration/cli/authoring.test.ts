@@ -15,7 +15,12 @@ describe('authoring a migration', () => {
   const migrations = path.join(dir, 'tenant');
   cpSync(DEFAULT_MIGRATIONS_DIR, migrations, { recursive: true });
   const env = () => cliEnv(db().url, { FLEET_MIGRATIONS_DIR: migrations });
-  const latest = () => readdirSync(migrations).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort().at(-1)?.slice(0, -4) ?? '';
+  const latest = () =>
+    readdirSync(migrations)
+      .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+      .sort()
+      .at(-1)
+      ?.slice(0, -4) ?? '';
 
   test('a name that would be reshaped is refused, naming the one that would be accepted', async () => {
     const r = await runFleet(['migration', 'new', 'Add Labels', '--json'], env());
@@ -33,7 +38,10 @@ describe('authoring a migration', () => {
     expect(name).toMatch(/_add_labels$/);
     const refused = await runFleet(['migrate', '--json'], env());
     expect(refused.exitCode).toBe(2);
-    expect(json(refused)).toMatchObject({ ok: false, error: { code: 'MIGRATION_FILES_INVALID', problems: [expect.stringContaining(`${name}.sql: only comments or nothing`)] } });
+    expect(json(refused)).toMatchObject({
+      ok: false,
+      error: { code: 'MIGRATION_FILES_INVALID', problems: [expect.stringContaining(`${name}.sql: only comments or nothing`)] },
+    });
 
     writeFileSync(path.join(migrations, `${name}.sql`), 'CREATE TABLE labels (id bigint PRIMARY KEY);\n', { flag: 'a' });
     const dry = await runFleet(['migrate', '--dry-run', '--canary', '2'], env());
@@ -48,7 +56,9 @@ describe('authoring a migration', () => {
   test('migrate --to an older migration than applied says so; --to takes a version alone', async () => {
     const r = await runFleet(['migrate', '--to', '0002'], env());
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/3 tenant\(s\) already have migrations later than 0002_issues: migrate never goes back.*fleet rollback --to 0002_issues/);
+    expect(r.stdout).toMatch(
+      /3 tenant\(s\) already have migrations later than 0002_issues: migrate never goes back.*fleet rollback --to 0002_issues/,
+    );
     expect(r.stdout).not.toMatch(/up to date/);
     const j = await runFleet(['migrate', '--to', '0002', '--json'], env());
     expect(json(j)).toMatchObject({ target: '0002_issues', pastTarget: ['au-1', 'au-2', 'au-3'] });

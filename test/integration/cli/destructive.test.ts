@@ -42,7 +42,10 @@ describe('no database configured: destructive commands refuse the embedded defau
     const r = await runFleet([...args, '--json'], home);
     expect(readdirSync(home.FLEET_HOME)).toEqual([]);
     expect(r.exitCode, r.stderr).toBe(2);
-    expect(json(r)).toMatchObject({ ok: false, error: { code: 'INPUT_INVALID', message: expect.stringContaining(`${what} would run against the embedded PostgreSQL`) } });
+    expect(json(r)).toMatchObject({
+      ok: false,
+      error: { code: 'INPUT_INVALID', message: expect.stringContaining(`${what} would run against the embedded PostgreSQL`) },
+    });
     expect((json(r).error as { message: string }).message).toMatch(/FLEET_DATABASE_URL.*--embedded/);
     expect(r.stderr).toMatch(/--embedded/);
   });
@@ -76,7 +79,9 @@ describe('the sweep has the purge brake', () => {
     expect(refused.exitCode, refused.stderr).toBe(1);
     const error = json(refused).error as { code: string; problems: string[]; tenants: Array<{ tenant: string }> };
     expect(error.code).toBe('REFUSED');
-    expect(error.problems).toEqual(['region local: 10 tenant(s) due of 10 not purged; the limit is 10% (lifecycle.purgeMaxShare), at most 1 at once — exceeded']);
+    expect(error.problems).toEqual([
+      'region local: 10 tenant(s) due of 10 not purged; the limit is 10% (lifecycle.purgeMaxShare), at most 1 at once — exceeded',
+    ]);
     expect(error.tenants.map((t) => t.tenant)).toEqual(ids);
     expect(await dumpDatabase(fleet)).toEqual(before);
 
@@ -92,7 +97,9 @@ describe('the sweep has the purge brake', () => {
   });
 
   test('--max trips it too', async () => {
-    await fleet.regions[0]!.query(`UPDATE fleet.tenants SET status = 'active', disconnected_at = NULL, disconnect_cause = NULL, purge_after = NULL WHERE id IN ('d-0', 'd-1')`);
+    await fleet.regions[0]!.query(
+      `UPDATE fleet.tenants SET status = 'active', disconnected_at = NULL, disconnect_cause = NULL, purge_after = NULL WHERE id IN ('d-0', 'd-1')`,
+    );
     const config = { ...env() };
     const refused = await runFleet(['tenants', 'sweep', '--execute', '--max', '1', '--json'], config);
     expect(refused.exitCode).toBe(1);
@@ -104,7 +111,9 @@ describe('fleet purge --tenant', () => {
   test('purges exactly the listed tenants that are due; a listed tenant not due is reported, not purged', async () => {
     // The sweep ran on the system clock, so nobody it disconnected is due yet: start over, and
     // uninstall two on the test clock (100 days ago), past their 30-day grace.
-    await fleet.regions[0]!.query(`UPDATE fleet.tenants SET status = 'active', disconnected_at = NULL, disconnect_cause = NULL, purge_after = NULL`);
+    await fleet.regions[0]!.query(
+      `UPDATE fleet.tenants SET status = 'active', disconnected_at = NULL, disconnect_cause = NULL, purge_after = NULL`,
+    );
     await uninstallTenant(fleet, 'd-5');
     await uninstallTenant(fleet, 'd-6');
     const dry = await runFleet(['purge', '--tenant', 'd-5', 'd-7', 'nobody', '--json'], env());
@@ -146,7 +155,12 @@ describe('usage errors under --json', () => {
     expect(json(mass)).toMatchObject({ ok: false, error: { message: expect.stringContaining('--allow-mass') } });
     const dry = await runFleet(['rollback', '--to', '0005', '--json'], env());
     expect(dry.exitCode, dry.stderr).toBe(0);
-    expect(json(dry)).toMatchObject({ command: 'rollback', dryRun: true, target: '0005_audit_log', summary: { reverted: 0, migrationsReverted: 0 } });
+    expect(json(dry)).toMatchObject({
+      command: 'rollback',
+      dryRun: true,
+      target: '0005_audit_log',
+      summary: { reverted: 0, migrationsReverted: 0 },
+    });
     expect((json(dry).planned as Array<{ revert: string[] }>)[0]?.revert[0]).toMatch(/^00\d\d_/);
     expect(await dumpDatabase(fleet)).toEqual(before);
   });

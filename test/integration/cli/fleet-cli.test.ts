@@ -10,7 +10,16 @@ const db = useTestDatabase('cli');
 
 describe('the fleet CLI', () => {
   test('every command has --help with an example', async () => {
-    for (const args of [[], ['tenants', 'add'], ['tenants', 'list'], ['migrate'], ['rollback'], ['status'], ['migration', 'new'], ['start']]) {
+    for (const args of [
+      [],
+      ['tenants', 'add'],
+      ['tenants', 'list'],
+      ['migrate'],
+      ['rollback'],
+      ['status'],
+      ['migration', 'new'],
+      ['start'],
+    ]) {
       const result = await runFleet([...args, '--help'], cliEnv(db().url));
       expect(result.exitCode, args.join(' ')).toBe(0);
       expect(result.stdout, args.join(' ')).toMatch(/Examples?:/);
@@ -39,7 +48,15 @@ describe('the fleet CLI', () => {
   test('a broken fleet description exits 2 and lists every problem', async () => {
     const dir = tempDir('config');
     const file = path.join(dir, 'fleet.config.json');
-    writeFileSync(file, JSON.stringify({ name: 'x', regions: [{ name: 'eu', awsRegion: 'eu-central-1', jurisdiction: 'EU', offsiteRegion: 'us-east-1' }], state: { bucket: 'b', awsRegion: 'eu-central-1' }, oidc: { repository: 'a/b' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'x',
+        regions: [{ name: 'eu', awsRegion: 'eu-central-1', jurisdiction: 'EU', offsiteRegion: 'us-east-1' }],
+        state: { bucket: 'b', awsRegion: 'eu-central-1' },
+        oidc: { repository: 'a/b' },
+      }),
+    );
     const result = await runFleet(['status', '--config', file], cliEnv(db().url));
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/CONFIG_INVALID/);
@@ -75,12 +92,24 @@ describe('the fleet CLI', () => {
     writeFileSync(path.join(dir, '0007_sprints.sql'), 'CREATE TABLE sprints (id bigint PRIMARY KEY);');
     const dry = await runFleet(['migrate', '--dry-run', '--json'], env);
     expect(dry.exitCode).toBe(0);
-    expect(JSON.parse(dry.stdout).planned.map((p: { pending: string[] }) => p.pending)).toEqual([['0007_sprints'], ['0007_sprints'], ['0007_sprints']]);
+    expect(JSON.parse(dry.stdout).planned.map((p: { pending: string[] }) => p.pending)).toEqual([
+      ['0007_sprints'],
+      ['0007_sprints'],
+      ['0007_sprints'],
+    ]);
 
     const status = JSON.parse((await runFleet(['status', '--json'], env)).stdout);
     expect(status.latest).toBe('0007_sprints');
     expect(status.regions[0].versions).toEqual({ '0006_issue_labels_and_priority': 3 });
-    expect(status.tenants[0]).toEqual({ id: 'acme', region: 'local', schema: 't_acme', status: 'active', lastApplied: '0006_issue_labels_and_priority', pending: 1, pendingByPhase: { preDeploy: 1, postDeploy: 0 } });
+    expect(status.tenants[0]).toEqual({
+      id: 'acme',
+      region: 'local',
+      schema: 't_acme',
+      status: 'active',
+      lastApplied: '0006_issue_labels_and_priority',
+      pending: 1,
+      pendingByPhase: { preDeploy: 1, postDeploy: 0 },
+    });
 
     const migrate = await runFleet(['migrate', '--json'], env);
     expect(migrate.exitCode).toBe(0);
@@ -92,7 +121,10 @@ describe('the fleet CLI', () => {
     expect(broken.exitCode).toBe(1);
     const failed = JSON.parse(broken.stdout);
     expect(failed.ok).toBe(false);
-    expect(failed.results[0]).toMatchObject({ status: 'failed', error: { migration: '0008_broken', code: '42P01', message: expect.stringContaining('relation "nowhere" does not exist') } });
+    expect(failed.results[0]).toMatchObject({
+      status: 'failed',
+      error: { migration: '0008_broken', code: '42P01', message: expect.stringContaining('relation "nowhere" does not exist') },
+    });
 
     const human = await runFleet(['migrate'], env);
     expect(human.exitCode).toBe(1);
@@ -104,11 +136,17 @@ describe('the fleet CLI', () => {
   test('migration new writes the next numbered file', async () => {
     const dir = migrationsCopy();
     // A name that would have to be reshaped is refused (the ledger keys on it for ever), with the fix.
-    const reshaped = await runFleet(['migration', 'new', 'Add issue votes', '--down', '--json'], cliEnv(db().url, { FLEET_MIGRATIONS_DIR: dir }));
+    const reshaped = await runFleet(
+      ['migration', 'new', 'Add issue votes', '--down', '--json'],
+      cliEnv(db().url, { FLEET_MIGRATIONS_DIR: dir }),
+    );
     expect(reshaped.exitCode).toBe(2);
     expect(JSON.parse(reshaped.stdout).error.message).toContain('did you mean add_issue_votes?');
     expect(readdirSync(dir).some((f) => f.startsWith('0007'))).toBe(false);
-    const result = await runFleet(['migration', 'new', 'add_issue_votes', '--down', '--json'], cliEnv(db().url, { FLEET_MIGRATIONS_DIR: dir }));
+    const result = await runFleet(
+      ['migration', 'new', 'add_issue_votes', '--down', '--json'],
+      cliEnv(db().url, { FLEET_MIGRATIONS_DIR: dir }),
+    );
     expect(result.exitCode, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).name).toBe('0007_add_issue_votes');
     expect(readdirSync(dir)).toEqual(expect.arrayContaining(['0007_add_issue_votes.sql', '0007_add_issue_votes.down.sql']));

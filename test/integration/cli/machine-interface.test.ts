@@ -38,7 +38,10 @@ describe('--json and the heartbeat', () => {
     // Run again: it finishes the job.
     const rerun = await runFleet(['tenants', 'add', ...ids, '--json'], cliEnv(db().url));
     expect(rerun.exitCode, rerun.stderr).toBe(0);
-    const list = JSON.parse((await runFleet(['tenants', 'list', '--json'], cliEnv(db().url))).stdout) as Array<{ id: string; status: string }>;
+    const list = JSON.parse((await runFleet(['tenants', 'list', '--json'], cliEnv(db().url))).stdout) as Array<{
+      id: string;
+      status: string;
+    }>;
     expect(list.filter((t) => t.id.startsWith('sig-') && t.status === 'active')).toHaveLength(80);
   });
 });

@@ -40,7 +40,11 @@ export function typesMigrations(): string {
   return dir;
 }
 
-export async function openTwoRegionFleet(eu: string, us: string, options: { migrationsDir: string; clock?: Clock; actor?: string }): Promise<Fleet> {
+export async function openTwoRegionFleet(
+  eu: string,
+  us: string,
+  options: { migrationsDir: string; clock?: Clock; actor?: string },
+): Promise<Fleet> {
   return openFleet({
     config: testConfig(),
     env: { FLEET_DATABASE_URL_EU: eu, FLEET_DATABASE_URL_US: us },
@@ -87,7 +91,20 @@ export async function seedKinds(url: string, tenantId: string, rows: readonly Ki
       const { rows: out } = await client.query<{ id: string }>(
         `INSERT INTO kinds (code, parent_id, label, payload, doc, docb, tags, moods, feeling, at, amount, ratio)
          VALUES ($1, $2, $3, $4, $5::json, $6::jsonb, $7, $8::mood[], $9::mood, $10, $11::numeric, $12) RETURNING id`,
-        [r.code, parent, r.label, r.payload, r.doc === null ? null : JSON.stringify(r.doc), r.docb === null ? null : JSON.stringify(r.docb), r.tags, r.moods, r.feeling, r.at, r.amount, r.ratio],
+        [
+          r.code,
+          parent,
+          r.label,
+          r.payload,
+          r.doc === null ? null : JSON.stringify(r.doc),
+          r.docb === null ? null : JSON.stringify(r.docb),
+          r.tags,
+          r.moods,
+          r.feeling,
+          r.at,
+          r.amount,
+          r.ratio,
+        ],
       );
       ids.push(out[0]!.id);
       await client.query('INSERT INTO kind_notes (kind_id, body) VALUES ($1, $2)', [out[0]!.id, r.label]);

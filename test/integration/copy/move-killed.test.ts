@@ -45,7 +45,10 @@ afterAll(async () => {
 const urls = () => ({ eu: eu.url, us: us.url });
 
 async function state(url: string): Promise<string | undefined> {
-  return withDb(url, async (c) => (await c.query<{ status: string }>('SELECT status FROM fleet.tenants WHERE id = $1', [ID])).rows[0]?.status);
+  return withDb(
+    url,
+    async (c) => (await c.query<{ status: string }>('SELECT status FROM fleet.tenants WHERE id = $1', [ID])).rows[0]?.status,
+  );
 }
 
 async function checksums(url: string): Promise<TableChecksum[]> {
@@ -60,13 +63,21 @@ async function checksums(url: string): Promise<TableChecksum[]> {
 }
 
 async function events(url: string): Promise<number> {
-  return withDb(url, async (c) => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM fleet.audit_events WHERE tenant_id = $1`, [ID])).rows[0]!.n));
+  return withDb(url, async (c) =>
+    Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM fleet.audit_events WHERE tenant_id = $1`, [ID])).rows[0]!.n),
+  );
 }
 
 describe('a move killed with SIGKILL', () => {
   test('at growing amounts of progress: at most one region serves at every check, the authoritative side holds every row, a rerun finishes', async () => {
     const original = await checksums(eu.url);
-    const env = { FLEET_DATABASE_URL_EU: eu.url, FLEET_DATABASE_URL_US: us.url, FLEET_MIGRATIONS_DIR: dir, FLEET_ACTOR: 'test-cli', NO_COLOR: '1' };
+    const env = {
+      FLEET_DATABASE_URL_EU: eu.url,
+      FLEET_DATABASE_URL_US: us.url,
+      FLEET_MIGRATIONS_DIR: dir,
+      FLEET_ACTOR: 'test-cli',
+      NO_COLOR: '1',
+    };
     let from: 'eu' | 'us' = 'eu';
     let killedMidway = 0;
     // Kill after the n-th audit event of this run: started, structure, data, verified, moved-in.
@@ -76,7 +87,8 @@ describe('a move killed with SIGKILL', () => {
       const child = startFleet(['--config', configFile, 'tenants', 'move', ID, '--to-region', to, '--json'], env);
       let exited = false;
       void child.finally(() => (exited = true));
-      while (!exited && (await events(urls()[from])) + (await events(urls()[to])) - start < after) await new Promise((r) => setTimeout(r, 5));
+      while (!exited && (await events(urls()[from])) + (await events(urls()[to])) - start < after)
+        await new Promise((r) => setTimeout(r, 5));
       child.kill('SIGKILL');
       const result = await child;
       const [s, t] = [await state(urls()[from]), await state(urls()[to])];

@@ -50,14 +50,22 @@ const kindRow = (i: number): fc.Arbitrary<KindRow> =>
     code: text.map((s) => `${i}:${s}`),
     parent: fc.option(fc.nat(), { nil: null }),
     label: fc.option(text, { nil: null }),
-    payload: fc.option(fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)), { nil: null }),
+    payload: fc.option(
+      fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+      { nil: null },
+    ),
     doc: fc.option(json, { nil: null }),
     docb: fc.option(json, { nil: null }),
     tags: fc.option(fc.array(fc.option(text, { nil: null }), { maxLength: 4 }), { nil: null }),
     moods: fc.option(fc.array(fc.constantFrom('sad', 'ok', 'happy', 'ünïcödé ✓'), { maxLength: 3 }), { nil: null }),
     feeling: fc.option(fc.constantFrom('sad', 'ok', 'happy', 'ünïcödé ✓'), { nil: null }),
-    at: fc.option(fc.date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }), { nil: null }),
-    amount: fc.option(fc.tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.nat(99999)).map(([a, b]) => `${a}.${b}`), { nil: null }),
+    at: fc.option(fc.date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }), {
+      nil: null,
+    }),
+    amount: fc.option(
+      fc.tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.nat(99999)).map(([a, b]) => `${a}.${b}`),
+      { nil: null },
+    ),
     ratio: fc.option(fc.double(), { nil: null }),
   });
 const kindRows = fc.integer({ min: 0, max: 25 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => kindRow(i))));
@@ -91,7 +99,11 @@ describe('move', () => {
           expect(n2.rows[0]!.id).toBe(rows.length + 2);
           expect((await c.query(`SELECT upper_code FROM kinds WHERE code = 'after-move'`)).rows).toEqual([{ upper_code: 'AFTER-MOVE' }]);
         });
-        const audit = await withDb(eu.url, async (c) => (await c.query<{ action: string }>('SELECT action FROM fleet.audit_events WHERE tenant_id = $1 ORDER BY id', [id])).rows.map((r) => r.action));
+        const audit = await withDb(eu.url, async (c) =>
+          (await c.query<{ action: string }>('SELECT action FROM fleet.audit_events WHERE tenant_id = $1 ORDER BY id', [id])).rows.map(
+            (r) => r.action,
+          ),
+        );
         expect(audit).toEqual(expect.arrayContaining(['move.started', 'copy.structure', 'copy.data', 'copy.verified', 'moved-out']));
       }),
       { numRuns: 6 },
@@ -100,14 +112,38 @@ describe('move', () => {
 
   test('start, status ready-to-commit, rollback serves the source again; start and commit then move it', async () => {
     await addTenants(fleet, ['hooks'], { region: 'eu' });
-    await seedKinds(eu.url, 'hooks', [{ code: 'a', parent: null, label: 'x', payload: null, doc: null, docb: null, tags: null, moods: null, feeling: 'ok', at: null, amount: '1.5', ratio: 2 }]);
+    await seedKinds(eu.url, 'hooks', [
+      {
+        code: 'a',
+        parent: null,
+        label: 'x',
+        payload: null,
+        doc: null,
+        docb: null,
+        tags: null,
+        moods: null,
+        feeling: 'ok',
+        at: null,
+        amount: '1.5',
+        ratio: 2,
+      },
+    ]);
     expect((await moveStatus(fleet, 'hooks')).status).toBe('not-started');
-    const access = await openTenantAccess(fleet, { appSecret: 'a-test-application-secret-of-enough-length-0123456789', credentialsDir: tempDir('copy-creds'), maxConnections: 2 });
+    const access = await openTenantAccess(fleet, {
+      appSecret: 'a-test-application-secret-of-enough-length-0123456789',
+      credentialsDir: tempDir('copy-creds'),
+      maxConnections: 2,
+    });
     try {
       expect(await access.withTenant('hooks', async () => 'served')).toBe('served');
       await startMove(fleet, 'hooks', 'us');
       // Served nowhere while it is copied: the unit of work is refused.
-      const refused = await access.withTenant('hooks', async () => 'served').then(() => undefined, (e: unknown) => e);
+      const refused = await access
+        .withTenant('hooks', async () => 'served')
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect((refused as FleetError).code).toBe('TENANT_NOT_ACTIVE');
     } finally {
       await access.close();
@@ -134,7 +170,10 @@ describe('move', () => {
     try {
       // What a runner (or a purge's transaction) holds while it works on the tenant.
       expect(await tryTenantLock(holder, 'race')).toBe(true);
-      const error = await moveTenant(fleet, 'race', 'us').then(() => undefined, (e: unknown) => e);
+      const error = await moveTenant(fleet, 'race', 'us').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect((error as Error).message).toMatch(/held in region eu by a migration, a purge or another copy/);
       expect(await registry(eu.url, 'race')).toMatchObject({ status: 'active' });
       expect(await registry(us.url, 'race')).toBeUndefined();
@@ -150,8 +189,15 @@ describe('move', () => {
   test('a target region at another migration version is refused before anything is copied, with the fix', async () => {
     await addTenants(fleet, ['behind'], { region: 'eu' });
     await addTenants(fleet, ['there'], { region: 'us' });
-    await withDb(us.url, (c) => c.query(`INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms) VALUES ('there', '0008_future', 'x', now(), 0)`));
-    const error = await moveTenant(fleet, 'behind', 'us').then(() => undefined, (e: unknown) => e);
+    await withDb(us.url, (c) =>
+      c.query(
+        `INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms) VALUES ('there', '0008_future', 'x', now(), 0)`,
+      ),
+    );
+    const error = await moveTenant(fleet, 'behind', 'us').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(FleetError);
     expect((error as Error).message).toMatch(/ahead of tenant behind.*fleet migrate --tenant behind/);
     expect(await registry(eu.url, 'behind')).toMatchObject({ status: 'active' });

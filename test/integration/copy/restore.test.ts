@@ -13,7 +13,9 @@ let snapshot: TestDatabase;
 let fleet: Fleet;
 
 async function projects(url: string, schema: string): Promise<string[]> {
-  return withDb(url, async (c) => (await c.query<{ name: string }>(`SELECT name FROM "${schema}".projects ORDER BY id`)).rows.map((r) => r.name));
+  return withDb(url, async (c) =>
+    (await c.query<{ name: string }>(`SELECT name FROM "${schema}".projects ORDER BY id`)).rows.map((r) => r.name),
+  );
 }
 
 beforeAll(async () => {
@@ -44,8 +46,14 @@ describe('restore', () => {
     expect(await projects(live.url, 't_acme_old')).toEqual(['old one', 'old two']);
     expect(await projects(live.url, 't_acme')).toEqual(['new one', 'new three']);
     const status = await withDb(live.url, async (c) => (await c.query(`SELECT id, status FROM fleet.tenants ORDER BY id`)).rows);
-    expect(status).toEqual([{ id: 'acme', status: 'active' }, { id: 'acme-old', status: 'active' }]);
-    const ledger = await withDb(live.url, async (c) => (await c.query(`SELECT count(*)::int AS n FROM fleet.migrations WHERE tenant_id = 'acme-old'`)).rows[0]);
+    expect(status).toEqual([
+      { id: 'acme', status: 'active' },
+      { id: 'acme-old', status: 'active' },
+    ]);
+    const ledger = await withDb(
+      live.url,
+      async (c) => (await c.query(`SELECT count(*)::int AS n FROM fleet.migrations WHERE tenant_id = 'acme-old'`)).rows[0],
+    );
     expect(ledger).toEqual({ n: 7 });
   });
 
@@ -57,20 +65,37 @@ describe('restore', () => {
     await withDb(live.url, async (c) => {
       // The privilege role: the one the tenant's session role is a member of.
       const role = (
-        await c.query<{ r: string }>(`SELECT g.rolname AS r FROM fleet.session_roles s JOIN pg_roles l ON l.rolname = s.role_name JOIN pg_auth_members m ON m.member = l.oid JOIN pg_roles g ON g.oid = m.roleid WHERE s.tenant_id = 'acme'`)
+        await c.query<{ r: string }>(
+          `SELECT g.rolname AS r FROM fleet.session_roles s JOIN pg_roles l ON l.rolname = s.role_name JOIN pg_auth_members m ON m.member = l.oid JOIN pg_roles g ON g.oid = m.roleid WHERE s.tenant_id = 'acme'`,
+        )
       ).rows[0]!.r;
-      const can = await c.query<{ live: boolean; aside: boolean }>(`SELECT has_table_privilege($1, 't_acme.projects', 'SELECT') AS live, has_schema_privilege($1, $2, 'USAGE') AS aside`, [role, result.aside]);
+      const can = await c.query<{ live: boolean; aside: boolean }>(
+        `SELECT has_table_privilege($1, 't_acme.projects', 'SELECT') AS live, has_schema_privilege($1, $2, 'USAGE') AS aside`,
+        [role, result.aside],
+      );
       expect(can.rows[0]).toEqual({ live: true, aside: false });
       expect((await c.query(`SELECT count(*)::int AS n FROM fleet.migrations WHERE tenant_id = 'acme'`)).rows[0]).toEqual({ n: 7 });
-      expect((await c.query(`SELECT id FROM fleet.tenants WHERE id LIKE 'acme%' ORDER BY id`)).rows).toEqual([{ id: 'acme' }, { id: 'acme-old' }]);
+      expect((await c.query(`SELECT id FROM fleet.tenants WHERE id LIKE 'acme%' ORDER BY id`)).rows).toEqual([
+        { id: 'acme' },
+        { id: 'acme-old' },
+      ]);
     });
     expect(await discardAside(fleet, 'acme')).toEqual([result.aside]);
-    expect(await withDb(live.url, async (c) => (await c.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [result.aside])).rowCount)).toBe(0);
+    expect(
+      await withDb(live.url, async (c) => (await c.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [result.aside])).rowCount),
+    ).toBe(0);
   });
 
   test('a copy newer than the migration files is refused', async () => {
-    await withDb(snapshot.url, (c) => c.query(`INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms) VALUES ('acme', '0099_future', 'x', now(), 0)`));
-    const error = await restoreTenant(fleet, 'acme', { from: snapshot.url, as: 'acme-new', execute: true }).then(() => undefined, (e: unknown) => e);
+    await withDb(snapshot.url, (c) =>
+      c.query(
+        `INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms) VALUES ('acme', '0099_future', 'x', now(), 0)`,
+      ),
+    );
+    const error = await restoreTenant(fleet, 'acme', { from: snapshot.url, as: 'acme-new', execute: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(FleetError);
     expect((error as Error).message).toMatch(/newer than these migration files/);
   });

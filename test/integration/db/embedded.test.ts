@@ -140,7 +140,12 @@ describeEmbedded('acquireEmbeddedServer', () => {
     await server.ensureDatabase('region_local');
     await server.ensureDatabase('region_local');
 
-    expect(await queryOne(server.url('region_local'), "SELECT current_database() AS db, current_setting('max_connections') AS max, current_setting('fsync') AS fsync, current_setting('unix_socket_directories') AS sockets")).toEqual({
+    expect(
+      await queryOne(
+        server.url('region_local'),
+        "SELECT current_database() AS db, current_setting('max_connections') AS max, current_setting('fsync') AS fsync, current_setting('unix_socket_directories') AS sockets",
+      ),
+    ).toEqual({
       db: 'region_local',
       max: '200',
       fsync: 'on',
@@ -158,7 +163,9 @@ describeEmbedded('acquireEmbeddedServer', () => {
   test('caller settings apply to a server it starts; the ones acquire owns are refused', async () => {
     const dir = await freshDir();
     const server = await acquire(dir, { ...FAST_SETTINGS, work_mem: '7MB' });
-    expect(await queryOne(server.url('postgres'), "SELECT current_setting('work_mem') AS work_mem, current_setting('fsync') AS fsync")).toEqual({ work_mem: '7MB', fsync: 'off' });
+    expect(
+      await queryOne(server.url('postgres'), "SELECT current_setting('work_mem') AS work_mem, current_setting('fsync') AS fsync"),
+    ).toEqual({ work_mem: '7MB', fsync: 'off' });
     await server.release();
 
     await expect(acquire(dir, { port: '5432' })).rejects.toThrow(FleetError);

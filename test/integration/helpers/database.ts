@@ -50,7 +50,8 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
       dropped = true;
       await withAdmin(databaseUrl(name, admin), (client) => dropAccessRoles(client)).catch((error: unknown) => {
         // The database is dropped all the same; global-setup sweeps orphaned roles on an external server.
-        if ((error as { code?: string }).code !== '3D000') console.warn(`could not drop the access roles of test database ${name}: ${(error as Error).message}`);
+        if ((error as { code?: string }).code !== '3D000')
+          console.warn(`could not drop the access roles of test database ${name}: ${(error as Error).message}`);
       });
       await withAdmin(admin, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
     },
@@ -73,7 +74,10 @@ export function useTestDatabase(prefix?: string): () => TestDatabase {
 }
 
 function sanitize(prefix: string): string {
-  const cleaned = prefix.toLowerCase().replace(/[^a-z0-9_]+/g, '_').slice(0, 30);
+  const cleaned = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .slice(0, 30);
   return cleaned.length > 0 ? cleaned : 'test';
 }
 

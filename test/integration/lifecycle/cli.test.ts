@@ -59,7 +59,9 @@ describe('fleet tenants lifecycle commands', () => {
       purgeAfter: new Date(Date.parse(at) + 30 * DAY_MS).toISOString(),
       holdReason: null,
     });
-    const { rows } = await fleet.regions[0]!.query(`SELECT actor, reason FROM fleet.audit_events WHERE tenant_id = 'cli-0' AND action = 'uninstalled'`);
+    const { rows } = await fleet.regions[0]!.query(
+      `SELECT actor, reason FROM fleet.audit_events WHERE tenant_id = 'cli-0' AND action = 'uninstalled'`,
+    );
     expect(rows).toEqual([{ actor: 'ci:nightly-purge', reason: 'missed webhook, OPS-1' }]);
   });
 
@@ -95,9 +97,26 @@ describe('fleet purge', () => {
     const before = await dumpDatabase(fleet);
     const r = await fleetCli('purge', '--json');
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.json).toMatchObject({ command: 'purge', ok: true, dryRun: true, results: [], summary: { due: 2, purged: 0 }, brake: { tripped: true, maxShare: 0.1 } });
+    expect(r.json).toMatchObject({
+      command: 'purge',
+      ok: true,
+      dryRun: true,
+      results: [],
+      summary: { due: 2, purged: 0 },
+      brake: { tripped: true, maxShare: 0.1 },
+    });
     expect((r.json.due as Array<Record<string, unknown>>).map((d) => Object.keys(d).sort())).toEqual(
-      Array(2).fill(['approxBytes', 'backupExpiresAt', 'disconnectCause', 'disconnectedAt', 'purgeAfter', 'region', 'schema', 'tables', 'tenant']),
+      Array(2).fill([
+        'approxBytes',
+        'backupExpiresAt',
+        'disconnectCause',
+        'disconnectedAt',
+        'purgeAfter',
+        'region',
+        'schema',
+        'tables',
+        'tenant',
+      ]),
     );
     const text = await fleetCli('purge');
     expect(text.stdout).toMatch(/Dry run at .*: 2 tenant\(s\) due for purge/);
@@ -109,21 +128,50 @@ describe('fleet purge', () => {
     const before = await dumpDatabase(fleet);
     const refused = await fleetCli('purge', '--execute', '--json');
     expect(refused.exitCode).toBe(1);
-    expect(refused.json).toMatchObject({ ok: false, error: { code: 'REFUSED', problems: ['region local: 2 tenant(s) due of 10 not purged; the limit is 10% (lifecycle.purgeMaxShare), at most 1 at once — exceeded'] } });
+    expect(refused.json).toMatchObject({
+      ok: false,
+      error: {
+        code: 'REFUSED',
+        problems: [
+          'region local: 2 tenant(s) due of 10 not purged; the limit is 10% (lifecycle.purgeMaxShare), at most 1 at once — exceeded',
+        ],
+      },
+    });
     expect(await dumpDatabase(fleet)).toEqual(before);
 
     const done = await fleetCli('purge', '--execute', '--allow-mass', '--json');
     expect(done.exitCode, done.stderr).toBe(0);
-    expect(done.json).toMatchObject({ command: 'purge', ok: true, dryRun: false, allowMass: true, summary: { due: 2, purged: 2, skipped: 0, failed: 0 } });
-    expect((done.json.results as Array<{ tenant: string; status: string }>).map((x) => [x.tenant, x.status])).toEqual([['cli-2', 'purged'], ['cli-0', 'purged']]);
+    expect(done.json).toMatchObject({
+      command: 'purge',
+      ok: true,
+      dryRun: false,
+      allowMass: true,
+      summary: { due: 2, purged: 2, skipped: 0, failed: 0 },
+    });
+    expect((done.json.results as Array<{ tenant: string; status: string }>).map((x) => [x.tenant, x.status])).toEqual([
+      ['cli-2', 'purged'],
+      ['cli-0', 'purged'],
+    ]);
     expect((await tenantRow(fleet, 'cli-1'))?.status).toBe('disconnected');
   });
 
   test('purge report: every purge with its dates and backup expiry, as JSON and as text', async () => {
     const r = await fleetCli('purge', 'report', '--since', '2020-01-01', '--json');
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.json).toMatchObject({ command: 'purge report', ok: true, since: '2020-01-01T00:00:00.000Z', summary: { purges: 2, tenants: 2, backupsStillHolding: 2 } });
-    expect((r.json.purges as Array<Record<string, unknown>>)[1]).toMatchObject({ tenant: 'cli-0', schema: 't_cli_0', disconnectCause: 'uninstalled', actor: 'ci:nightly-purge', schemaGone: true, backupsExpired: false });
+    expect(r.json).toMatchObject({
+      command: 'purge report',
+      ok: true,
+      since: '2020-01-01T00:00:00.000Z',
+      summary: { purges: 2, tenants: 2, backupsStillHolding: 2 },
+    });
+    expect((r.json.purges as Array<Record<string, unknown>>)[1]).toMatchObject({
+      tenant: 'cli-0',
+      schema: 't_cli_0',
+      disconnectCause: 'uninstalled',
+      actor: 'ci:nightly-purge',
+      schemaGone: true,
+      backupsExpired: false,
+    });
     const text = await fleetCli('purge', 'report');
     expect(text.stdout).toMatch(/local\/cli-0 {2}schema t_cli_0: disconnected .* purged .* by ci:nightly-purge; .* last backup expires/);
   });
@@ -136,7 +184,10 @@ describe('fleet lifecycle receive', () => {
     const pem = path.join(dir, 'atlassian.pem');
     writeFileSync(pem, await exportSPKI(atlassian.publicKey));
     const body = path.join(dir, 'uninstalled.json');
-    writeFileSync(body, JSON.stringify({ key: 'expium-addon', clientKey: 'cli-3', baseUrl: 'https://acme.atlassian.net', eventType: 'uninstalled' }));
+    writeFileSync(
+      body,
+      JSON.stringify({ key: 'expium-addon', clientKey: 'cli-3', baseUrl: 'https://acme.atlassian.net', eventType: 'uninstalled' }),
+    );
     const sign = (key: typeof atlassian.privateKey) =>
       new SignJWT({ qsh: queryStringHash({ method: 'POST', path: '/uninstalled' }) })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
@@ -158,7 +209,14 @@ describe('fleet lifecycle receive', () => {
 
     const good = await fleetCli(...args, '--jwt', await sign(atlassian.privateKey));
     expect(good.exitCode, good.stderr).toBe(0);
-    expect(good.json).toMatchObject({ command: 'lifecycle receive', ok: true, accepted: true, event: 'uninstalled', tenant: 'cli-3', result: { outcome: 'disconnected' } });
+    expect(good.json).toMatchObject({
+      command: 'lifecycle receive',
+      ok: true,
+      accepted: true,
+      event: 'uninstalled',
+      tenant: 'cli-3',
+      result: { outcome: 'disconnected' },
+    });
     expect((await tenantRow(fleet, 'cli-3'))?.status).toBe('disconnected');
   });
 });

@@ -30,9 +30,19 @@ beforeAll(async () => {
 });
 afterAll(async () => fleet?.close());
 
-const payload = (eventType: string, clientKey = SITE) => ({ key: 'expium-addon', clientKey, baseUrl: 'https://acme.atlassian.net', eventType, productType: 'jira', sharedSecret: 'not-stored-by-the-fleet' });
+const payload = (eventType: string, clientKey = SITE) => ({
+  key: 'expium-addon',
+  clientKey,
+  baseUrl: 'https://acme.atlassian.net',
+  eventType,
+  productType: 'jira',
+  sharedSecret: 'not-stored-by-the-fleet',
+});
 
-async function sign(event: 'installed' | 'uninstalled', overrides: { key?: CryptoKey; aud?: string; exp?: number; path?: string; iss?: string } = {}): Promise<string> {
+async function sign(
+  event: 'installed' | 'uninstalled',
+  overrides: { key?: CryptoKey; aud?: string; exp?: number; path?: string; iss?: string } = {},
+): Promise<string> {
   const now = Math.floor(clock.now().getTime() / 1000);
   return new SignJWT({ qsh: queryStringHash({ method: 'POST', path: overrides.path ?? `/${event}` }) })
     .setProtectedHeader({ alg: 'RS256', kid: 'prod-key-7', typ: 'JWT' })
@@ -45,17 +55,43 @@ async function sign(event: 'installed' | 'uninstalled', overrides: { key?: Crypt
 
 describe('Atlassian Connect lifecycle callbacks', () => {
   test('a verified installed callback provisions the site; a verified uninstalled one disconnects it', async () => {
-    const installed = await receiveConnectCallback(fleet, { jwt: `JWT ${await sign('installed')}`, payload: payload('installed'), appBaseUrl: APP, keyFetcher: keys });
+    const installed = await receiveConnectCallback(fleet, {
+      jwt: `JWT ${await sign('installed')}`,
+      payload: payload('installed'),
+      appBaseUrl: APP,
+      keyFetcher: keys,
+    });
     expect(installed).toMatchObject({ accepted: true, event: 'installed', tenant: SITE, result: { outcome: 'provisioned', to: 'active' } });
     expect((await tenantRow(fleet, SITE))?.status).toBe('active');
 
     clock.advance(3_600_000);
-    const uninstalled = await receiveConnectCallback(fleet, { jwt: await sign('uninstalled'), payload: payload('uninstalled'), appBaseUrl: APP, keyFetcher: keys });
-    expect(uninstalled).toMatchObject({ accepted: true, event: 'uninstalled', result: { outcome: 'disconnected', from: 'active', to: 'disconnected' } });
-    const { rows } = await fleet.regions[0]!.query(`SELECT reason, actor, details FROM fleet.audit_events WHERE tenant_id = $1 AND action = 'uninstalled'`, [SITE]);
-    expect(rows[0]).toMatchObject({ reason: 'Atlassian Connect uninstalled callback', actor: 'atlassian-connect', details: { via: 'atlassian-connect', kid: 'prod-key-7', site: 'https://acme.atlassian.net' } });
+    const uninstalled = await receiveConnectCallback(fleet, {
+      jwt: await sign('uninstalled'),
+      payload: payload('uninstalled'),
+      appBaseUrl: APP,
+      keyFetcher: keys,
+    });
+    expect(uninstalled).toMatchObject({
+      accepted: true,
+      event: 'uninstalled',
+      result: { outcome: 'disconnected', from: 'active', to: 'disconnected' },
+    });
+    const { rows } = await fleet.regions[0]!.query(
+      `SELECT reason, actor, details FROM fleet.audit_events WHERE tenant_id = $1 AND action = 'uninstalled'`,
+      [SITE],
+    );
+    expect(rows[0]).toMatchObject({
+      reason: 'Atlassian Connect uninstalled callback',
+      actor: 'atlassian-connect',
+      details: { via: 'atlassian-connect', kid: 'prod-key-7', site: 'https://acme.atlassian.net' },
+    });
 
-    const unknown = await receiveConnectCallback(fleet, { jwt: await sign('uninstalled', { iss: 'never-seen' }), payload: payload('uninstalled', 'never-seen'), appBaseUrl: APP, keyFetcher: keys });
+    const unknown = await receiveConnectCallback(fleet, {
+      jwt: await sign('uninstalled', { iss: 'never-seen' }),
+      payload: payload('uninstalled', 'never-seen'),
+      appBaseUrl: APP,
+      keyFetcher: keys,
+    });
     expect(unknown).toMatchObject({ accepted: true, result: { outcome: 'not-registered', changed: false } });
   });
 
@@ -73,7 +109,12 @@ describe('Atlassian Connect lifecycle callbacks', () => {
       ['bad payload', await sign('installed'), 'PAYLOAD_INVALID', { eventType: 'installed', clientKey: 'UPPER CASE' }],
     ];
     for (const [name, jwt, code, body] of cases) {
-      const receipt = await receiveConnectCallback(fleet, { jwt, payload: body ?? payload('installed'), appBaseUrl: APP, keyFetcher: keys });
+      const receipt = await receiveConnectCallback(fleet, {
+        jwt,
+        payload: body ?? payload('installed'),
+        appBaseUrl: APP,
+        keyFetcher: keys,
+      });
       expect(receipt, name).toMatchObject({ accepted: false, code });
       if (!receipt.accepted) expect(receipt.message, name).toMatch(/nothing was changed/);
     }
@@ -82,10 +123,29 @@ describe('Atlassian Connect lifecycle callbacks', () => {
   });
 
   test('a reinstall by callback brings the site back with its data; the key can come from a file', async () => {
-    const receipt = await receiveConnectCallback(fleet, { jwt: await sign('installed'), payload: payload('installed'), appBaseUrl: `${APP}/`, keyFetcher: fixedKeyFetcher(atlassian.publicKey), appKey: 'expium-addon' });
+    const receipt = await receiveConnectCallback(fleet, {
+      jwt: await sign('installed'),
+      payload: payload('installed'),
+      appBaseUrl: `${APP}/`,
+      keyFetcher: fixedKeyFetcher(atlassian.publicKey),
+      appKey: 'expium-addon',
+    });
     expect(receipt).toMatchObject({ accepted: true, result: { outcome: 'reactivated', from: 'disconnected', to: 'active' } });
-    const wrongApp = await receiveConnectCallback(fleet, { jwt: await sign('installed'), payload: payload('installed'), appBaseUrl: APP, keyFetcher: keys, appKey: 'other-addon' });
+    const wrongApp = await receiveConnectCallback(fleet, {
+      jwt: await sign('installed'),
+      payload: payload('installed'),
+      appBaseUrl: APP,
+      keyFetcher: keys,
+      appKey: 'other-addon',
+    });
     expect(wrongApp).toMatchObject({ accepted: false, code: 'PAYLOAD_INVALID' });
-    await expect(receiveConnectCallback(fleet, { jwt: await sign('installed'), payload: payload('installed'), appBaseUrl: 'not a url', keyFetcher: keys })).rejects.toThrow(FleetError);
+    await expect(
+      receiveConnectCallback(fleet, {
+        jwt: await sign('installed'),
+        payload: payload('installed'),
+        appBaseUrl: 'not a url',
+        keyFetcher: keys,
+      }),
+    ).rejects.toThrow(FleetError);
   });
 });

@@ -8,7 +8,9 @@ export async function seedRows(fleet: Fleet, id: string, n = 3, offset = 0): Pro
   const schema = quoteIdent(schemaNameFor(id));
   const ids = Array.from({ length: n }, (_, i) => offset + i + 1);
   const region = fleet.regions[0]!;
-  await region.query(`INSERT INTO ${schema}.projects (id, key, name) SELECT i, 'P' || i, 'Project ' || i FROM unnest($1::bigint[]) AS i`, [ids]);
+  await region.query(`INSERT INTO ${schema}.projects (id, key, name) SELECT i, 'P' || i, 'Project ' || i FROM unnest($1::bigint[]) AS i`, [
+    ids,
+  ]);
   await region.query(
     `INSERT INTO ${schema}.issues (id, project_id, key, summary, status, created_at, updated_at)
      SELECT i, i, 'P' || i || '-1', 'Issue ' || i, 'open', now(), now() FROM unnest($1::bigint[]) AS i`,
@@ -33,8 +35,14 @@ export async function tenantRow(fleet: Fleet, id: string): Promise<Record<string
   return rows[0];
 }
 
-export async function auditOf(fleet: Fleet, id: string): Promise<Array<{ action: string; from_state: string | null; to_state: string | null; reason: string | null; actor: string }>> {
-  const { rows } = await fleet.regions[0]!.query('SELECT action, from_state, to_state, reason, actor FROM fleet.audit_events WHERE tenant_id = $1 ORDER BY id', [id]);
+export async function auditOf(
+  fleet: Fleet,
+  id: string,
+): Promise<Array<{ action: string; from_state: string | null; to_state: string | null; reason: string | null; actor: string }>> {
+  const { rows } = await fleet.regions[0]!.query(
+    'SELECT action, from_state, to_state, reason, actor FROM fleet.audit_events WHERE tenant_id = $1 ORDER BY id',
+    [id],
+  );
   return rows as Array<{ action: string; from_state: string | null; to_state: string | null; reason: string | null; actor: string }>;
 }
 
@@ -69,7 +77,9 @@ export async function dumpDatabase(fleet: Fleet): Promise<Record<string, unknown
       const { rows } = await region.query(`SELECT last_value::text, is_called FROM ${name}`);
       dump[`${rel.nspname}.${rel.relname}`] = rows;
     } else {
-      const { rows } = await region.query<{ rows: string[] }>(`SELECT coalesce(array_agg(x ORDER BY x), '{}') AS rows FROM (SELECT to_jsonb(t)::text AS x FROM ${name} t) s`);
+      const { rows } = await region.query<{ rows: string[] }>(
+        `SELECT coalesce(array_agg(x ORDER BY x), '{}') AS rows FROM (SELECT to_jsonb(t)::text AS x FROM ${name} t) s`,
+      );
       dump[`${rel.nspname}.${rel.relname}`] = rows[0]?.rows;
     }
   }
@@ -81,8 +91,20 @@ export async function dumpDatabase(fleet: Fleet): Promise<Record<string, unknown
  * one tombstone, one purge audit event) or wholly intact (schema with its rows, full ledger, no
  * tombstone): never in between. Returns which is which.
  */
-export async function checkAllOrNothing(fleet: Fleet, ids: readonly string[], rowsEach: number, migrations: number): Promise<{ purged: string[]; intact: string[] }> {
-  const { rows } = await fleet.regions[0]!.query<{ id: string; status: string; schema_exists: boolean; ledger: number; tombstones: number; audits: number }>(
+export async function checkAllOrNothing(
+  fleet: Fleet,
+  ids: readonly string[],
+  rowsEach: number,
+  migrations: number,
+): Promise<{ purged: string[]; intact: string[] }> {
+  const { rows } = await fleet.regions[0]!.query<{
+    id: string;
+    status: string;
+    schema_exists: boolean;
+    ledger: number;
+    tombstones: number;
+    audits: number;
+  }>(
     `SELECT t.id, t.status,
             EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = t.schema_name) AS schema_exists,
             (SELECT count(*)::int FROM fleet.migrations m WHERE m.tenant_id = t.id) AS ledger,
@@ -95,10 +117,12 @@ export async function checkAllOrNothing(fleet: Fleet, ids: readonly string[], ro
   const intact: string[] = [];
   for (const r of rows) {
     if (r.status === 'purged') {
-      if (r.schema_exists || r.ledger !== 0 || r.tombstones !== 1 || r.audits !== 1) throw new Error(`${r.id} half purged: ${JSON.stringify(r)}`);
+      if (r.schema_exists || r.ledger !== 0 || r.tombstones !== 1 || r.audits !== 1)
+        throw new Error(`${r.id} half purged: ${JSON.stringify(r)}`);
       purged.push(r.id);
     } else {
-      if (r.status !== 'disconnected' || !r.schema_exists || r.ledger !== migrations || r.tombstones !== 0 || r.audits !== 0) throw new Error(`${r.id} half purged: ${JSON.stringify(r)}`);
+      if (r.status !== 'disconnected' || !r.schema_exists || r.ledger !== migrations || r.tombstones !== 0 || r.audits !== 0)
+        throw new Error(`${r.id} half purged: ${JSON.stringify(r)}`);
       const count = await countRows(fleet, r.id);
       if (count !== rowsEach) throw new Error(`${r.id} lost rows: ${count} of ${rowsEach}`);
       intact.push(r.id);

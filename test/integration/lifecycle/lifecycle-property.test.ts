@@ -60,7 +60,12 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: tenant.map((t) => ({ kind: 'release' as const, tenant: t })) },
   { weight: 2, arbitrary: tenant.map((t) => ({ kind: 'write' as const, tenant: t })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'sweep' as const }) },
-  { weight: 5, arbitrary: fc.constantFrom(30_000, 120_000, DAY_MS, 3 * DAY_MS, 6 * DAY_MS, 11 * DAY_MS, 11 * DAY_MS).map((ms) => ({ kind: 'advance' as const, ms })) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .constantFrom(30_000, 120_000, DAY_MS, 3 * DAY_MS, 6 * DAY_MS, 11 * DAY_MS, 11 * DAY_MS)
+      .map((ms) => ({ kind: 'advance' as const, ms })),
+  },
   { weight: 4, arbitrary: fc.boolean().map((allowMass) => ({ kind: 'purge' as const, allowMass })) },
 );
 
@@ -79,18 +84,36 @@ interface Model {
 }
 
 async function observe(): Promise<Map<string, Observed>> {
-  const { rows } = await fleet.regions[0]!.query<{ id: string; status: string; disconnected_at: Date | null; purge_after: Date | null; hold_reason: string | null }>(
-    'SELECT id, status, disconnected_at, purge_after, hold_reason FROM fleet.tenants',
+  const { rows } = await fleet.regions[0]!.query<{
+    id: string;
+    status: string;
+    disconnected_at: Date | null;
+    purge_after: Date | null;
+    hold_reason: string | null;
+  }>('SELECT id, status, disconnected_at, purge_after, hold_reason FROM fleet.tenants');
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        status: r.status,
+        disconnectedAt: r.disconnected_at?.getTime() ?? null,
+        purgeAfter: r.purge_after?.getTime() ?? null,
+        held: r.hold_reason !== null,
+      },
+    ]),
   );
-  return new Map(rows.map((r) => [r.id, { status: r.status, disconnectedAt: r.disconnected_at?.getTime() ?? null, purgeAfter: r.purge_after?.getTime() ?? null, held: r.hold_reason !== null }]));
 }
 
 async function rowCounts(): Promise<Map<string, number | null>> {
   const region = fleet.regions[0]!;
-  const schemas = await region.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = ANY($1)', [TENANTS.map(schemaNameFor)]);
+  const schemas = await region.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = ANY($1)', [
+    TENANTS.map(schemaNameFor),
+  ]);
   const present = new Set(schemas.rows.map((r) => r.nspname));
   const counts = new Map<string, number | null>(TENANTS.map((t) => [t, null]));
-  const parts = TENANTS.filter((t) => present.has(schemaNameFor(t))).map((t) => `SELECT ${TENANTS.indexOf(t)} AS i, count(*)::int AS n FROM ${quoteIdent(schemaNameFor(t))}.items`);
+  const parts = TENANTS.filter((t) => present.has(schemaNameFor(t))).map(
+    (t) => `SELECT ${TENANTS.indexOf(t)} AS i, count(*)::int AS n FROM ${quoteIdent(schemaNameFor(t))}.items`,
+  );
   if (parts.length > 0) {
     const { rows } = await region.query<{ i: number; n: number }>(parts.join(' UNION ALL '));
     for (const r of rows) counts.set(TENANTS[r.i] as string, r.n);
@@ -151,7 +174,9 @@ async function apply(op: Op, model: Model): Promise<'done' | 'refused'> {
       return 'done';
     case 'write': {
       if (model.state.get(id)?.status === 'purged') return 'refused';
-      await fleet.regions[0]!.query(`INSERT INTO ${quoteIdent(schemaNameFor(id))}.items (note) VALUES ($1)`, [`written at ${clock.now().toISOString()}`]);
+      await fleet.regions[0]!.query(`INSERT INTO ${quoteIdent(schemaNameFor(id))}.items (note) VALUES ($1)`, [
+        `written at ${clock.now().toISOString()}`,
+      ]);
       model.rows.set(id, (model.rows.get(id) ?? 0) + 1);
       return 'done';
     }
@@ -213,12 +238,18 @@ async function checkAfter(op: Op, outcome: 'done' | 'refused', model: Model): Pr
       seen.refused += 1;
       expect(purged).toEqual([]);
       // The brake refused: more were due than the share allows.
-      const due = TENANTS.filter((t) => { const s = before.get(t) as Observed; return s.status === 'disconnected' && !s.held && (s.purgeAfter as number) <= now; });
+      const due = TENANTS.filter((t) => {
+        const s = before.get(t) as Observed;
+        return s.status === 'disconnected' && !s.held && (s.purgeAfter as number) <= now;
+      });
       const nonPurged = TENANTS.filter((t) => before.get(t)?.status !== 'purged').length;
       expect(due.length).toBeGreaterThan(Math.floor(MAX_SHARE * nonPurged));
     } else {
       // Nothing due is left behind by a purge that ran.
-      const left = TENANTS.filter((t) => { const s = after.get(t) as Observed; return s.status === 'disconnected' && !s.held && (s.purgeAfter as number) <= now; });
+      const left = TENANTS.filter((t) => {
+        const s = after.get(t) as Observed;
+        return s.status === 'disconnected' && !s.held && (s.purgeAfter as number) <= now;
+      });
       expect(left).toEqual([]);
     }
   }

@@ -17,12 +17,19 @@ const clock = new ManualClock('2026-01-01T00:00:00Z');
 let fleet: Fleet;
 
 beforeAll(async () => {
-  fleet = await openTestFleet(db().url, { clock, actor: 'user:oncall', config: { lifecycle: { graceDays: 30, staleAfterDays: 30, purgeMaxShare: 1 } } });
+  fleet = await openTestFleet(db().url, {
+    clock,
+    actor: 'user:oncall',
+    config: { lifecycle: { graceDays: 30, staleAfterDays: 30, purgeMaxShare: 1 } },
+  });
 });
 afterAll(async () => fleet?.close());
 
 async function expectRefused(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(FleetError);
   expect((error as FleetError).code).toBe(code);
   expect((error as FleetError).message).toMatch(message);
@@ -31,7 +38,15 @@ async function expectRefused(promise: Promise<unknown>, code: string, message: R
 describe('install, uninstall, reinstall', () => {
   test('install of a new id provisions it: active, migrated, audited', async () => {
     const result = await installTenant(fleet, 'acme', { reason: 'test install' });
-    expect(result).toMatchObject({ tenant: 'acme', region: 'local', outcome: 'provisioned', changed: true, from: null, to: 'active', ok: true });
+    expect(result).toMatchObject({
+      tenant: 'acme',
+      region: 'local',
+      outcome: 'provisioned',
+      changed: true,
+      from: null,
+      to: 'active',
+      ok: true,
+    });
     expect(await countRows(fleet, 'acme')).toBe(0);
     await seedRows(fleet, 'acme', 3);
     const audit = await auditOf(fleet, 'acme');
@@ -44,21 +59,45 @@ describe('install, uninstall, reinstall', () => {
     clock.advance(DAY_MS);
     const at = new Date(clock.now().getTime() - 3_600_000);
     const result = await uninstallTenant(fleet, 'acme', { at, reason: 'site removed the app' });
-    expect(result).toMatchObject({ outcome: 'disconnected', changed: true, from: 'active', to: 'disconnected', disconnectedAt: at.toISOString() });
+    expect(result).toMatchObject({
+      outcome: 'disconnected',
+      changed: true,
+      from: 'active',
+      to: 'disconnected',
+      disconnectedAt: at.toISOString(),
+    });
     expect(result.purgeAfter).toBe(new Date(at.getTime() + 30 * DAY_MS).toISOString());
     const row = await tenantRow(fleet, 'acme');
     expect(row).toMatchObject({ status: 'disconnected', disconnect_cause: 'uninstalled' });
-    expect(await auditOf(fleet, 'acme')).toContainEqual({ action: 'uninstalled', from_state: 'active', to_state: 'disconnected', reason: 'site removed the app', actor: 'user:oncall' });
+    expect(await auditOf(fleet, 'acme')).toContainEqual({
+      action: 'uninstalled',
+      from_state: 'active',
+      to_state: 'disconnected',
+      reason: 'site removed the app',
+      actor: 'user:oncall',
+    });
     // A repeated event keeps the first purge date.
     clock.advance(DAY_MS);
-    expect(await uninstallTenant(fleet, 'acme')).toMatchObject({ outcome: 'already-disconnected', changed: false, purgeAfter: result.purgeAfter });
+    expect(await uninstallTenant(fleet, 'acme')).toMatchObject({
+      outcome: 'already-disconnected',
+      changed: false,
+      purgeAfter: result.purgeAfter,
+    });
   });
 
   test('bad input is refused before anything changes: future --at, unknown tenant, stale event', async () => {
     await installTenant(fleet, 'globex');
     const before = await tenantRow(fleet, 'globex');
-    await expectRefused(uninstallTenant(fleet, 'globex', { at: new Date(clock.now().getTime() + 60_000) }), 'INPUT_INVALID', /in the future/);
-    await expectRefused(uninstallTenant(fleet, 'globex', { at: new Date('2025-12-01T00:00:00Z') }), 'INPUT_INVALID', /before tenant globex's last contact or install/);
+    await expectRefused(
+      uninstallTenant(fleet, 'globex', { at: new Date(clock.now().getTime() + 60_000) }),
+      'INPUT_INVALID',
+      /in the future/,
+    );
+    await expectRefused(
+      uninstallTenant(fleet, 'globex', { at: new Date('2025-12-01T00:00:00Z') }),
+      'INPUT_INVALID',
+      /before tenant globex's last contact or install/,
+    );
     await expectRefused(uninstallTenant(fleet, 'nobody'), 'INPUT_INVALID', /not registered in any region/);
     await expectRefused(uninstallTenant(fleet, 'Bad Id'), 'INPUT_INVALID', /tenant id "Bad Id"/);
     await expectRefused(installTenant(fleet, 'globex', { region: 'mars' }), 'INPUT_INVALID', /unknown region "mars"/);
@@ -67,7 +106,14 @@ describe('install, uninstall, reinstall', () => {
 
   test('reinstall before the purge: active again, every row kept, the purge date cleared', async () => {
     const result = await installTenant(fleet, 'acme', { reason: 'reinstalled by the site admin' });
-    expect(result).toMatchObject({ outcome: 'reactivated', changed: true, from: 'disconnected', to: 'active', purgeAfter: null, disconnectedAt: null });
+    expect(result).toMatchObject({
+      outcome: 'reactivated',
+      changed: true,
+      from: 'disconnected',
+      to: 'active',
+      purgeAfter: null,
+      disconnectedAt: null,
+    });
     expect(await countRows(fleet, 'acme')).toBe(6);
     expect(await tenantRow(fleet, 'acme')).toMatchObject({ status: 'active', purge_after: null, disconnect_cause: null });
     expect((await auditOf(fleet, 'acme')).at(-1)).toMatchObject({ action: 'reinstalled', from_state: 'disconnected', to_state: 'active' });
@@ -130,7 +176,12 @@ describe('touch and sweep', () => {
     const row = await tenantRow(fleet, 'initech');
     expect(row).toMatchObject({ status: 'disconnected', disconnect_cause: 'stale' });
     expect((row?.purge_after as Date).getTime()).toBe(clock.now().getTime() + 30 * DAY_MS);
-    expect((await auditOf(fleet, 'initech')).at(-1)).toMatchObject({ action: 'stale', from_state: 'active', to_state: 'disconnected', actor: 'user:oncall' });
+    expect((await auditOf(fleet, 'initech')).at(-1)).toMatchObject({
+      action: 'stale',
+      from_state: 'active',
+      to_state: 'disconnected',
+      actor: 'user:oncall',
+    });
     expect((await tenantRow(fleet, 'hooli'))?.status).toBe('active');
     expect((await sweepStaleTenants(fleet, { staleAfterDays: 20 })).stale.map((s) => s.tenant)).toEqual(['acme', 'hooli']);
     await expectRefused(sweepStaleTenants(fleet, { staleAfterDays: 0 }), 'INPUT_INVALID', /staleAfterDays/);
@@ -140,7 +191,11 @@ describe('touch and sweep', () => {
     const back = await touchTenant(fleet, 'initech');
     expect(back).toMatchObject({ resumed: true, written: true, status: 'active' });
     expect(await tenantRow(fleet, 'initech')).toMatchObject({ status: 'active', purge_after: null });
-    expect((await auditOf(fleet, 'initech')).at(-1)).toMatchObject({ action: 'contact-resumed', from_state: 'disconnected', to_state: 'active' });
+    expect((await auditOf(fleet, 'initech')).at(-1)).toMatchObject({
+      action: 'contact-resumed',
+      from_state: 'disconnected',
+      to_state: 'active',
+    });
     await uninstallTenant(fleet, 'hooli');
     clock.advance(2 * 60_000);
     expect(await touchTenant(fleet, 'hooli')).toMatchObject({ resumed: false, written: false, status: 'disconnected' });
@@ -152,8 +207,18 @@ describe('legal hold', () => {
   test('a held tenant is never purged; released, it is due at the next purge', async () => {
     await expectRefused(holdTenant(fleet, 'hooli', '  '), 'INPUT_INVALID', /^reason is required/);
     const held = await holdTenant(fleet, 'hooli', 'LEGAL-42 litigation hold');
-    expect(held).toMatchObject({ outcome: 'held', changed: true, holdReason: 'LEGAL-42 litigation hold', from: 'disconnected', to: 'disconnected' });
-    expect(await holdTenant(fleet, 'hooli', 'another')).toMatchObject({ outcome: 'already-held', changed: false, holdReason: 'LEGAL-42 litigation hold' });
+    expect(held).toMatchObject({
+      outcome: 'held',
+      changed: true,
+      holdReason: 'LEGAL-42 litigation hold',
+      from: 'disconnected',
+      to: 'disconnected',
+    });
+    expect(await holdTenant(fleet, 'hooli', 'another')).toMatchObject({
+      outcome: 'already-held',
+      changed: false,
+      holdReason: 'LEGAL-42 litigation hold',
+    });
     clock.advance(40 * DAY_MS);
     const purge = await purgeFleet(fleet, { execute: true });
     expect(purge.due.map((d) => d.tenant)).not.toContain('hooli');

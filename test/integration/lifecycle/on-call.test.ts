@@ -48,7 +48,11 @@ describe('fleet tenants show', () => {
     const migrations = t.migrations as Array<{ name: string; appliedAt: string }>;
     expect(migrations.length).toBeGreaterThan(3);
     expect(migrations[0]).toMatchObject({ name: '0001_projects', appliedAt: clock.now().toISOString() });
-    expect((t.audit as Array<{ action: string; reason: string; actor: string }>)[0]).toMatchObject({ action: 'uninstalled', reason: 'uninstall webhook', actor: 'setup' });
+    expect((t.audit as Array<{ action: string; reason: string; actor: string }>)[0]).toMatchObject({
+      action: 'uninstalled',
+      reason: 'uninstall webhook',
+      actor: 'setup',
+    });
 
     const text = await cli('tenants', 'show', 'oc-b');
     expect(text.stdout).toMatch(/disconnected .* \(uninstalled\); purge after /);
@@ -58,7 +62,10 @@ describe('fleet tenants show', () => {
   test('an unknown id: exit 2, naming the regions searched', async () => {
     const r = await cli('tenants', 'show', 'oc-zz', '--json');
     expect(r.exitCode).toBe(2);
-    expect(json(r)).toMatchObject({ ok: false, error: { code: 'INPUT_INVALID', message: expect.stringContaining('not registered in local') } });
+    expect(json(r)).toMatchObject({
+      ok: false,
+      error: { code: 'INPUT_INVALID', message: expect.stringContaining('not registered in local') },
+    });
   });
 });
 
@@ -79,7 +86,14 @@ describe('fleet audit, tenants list --status, status --tenant', () => {
   test('tenants list --status, with the disconnect cause and date', async () => {
     const r = await cli('tenants', 'list', '--status', 'disconnected', '--json');
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(json(r)).toEqual([expect.objectContaining({ id: 'oc-b', status: 'disconnected', disconnectCause: 'uninstalled', disconnectedAt: clock.now().toISOString() })]);
+    expect(json(r)).toEqual([
+      expect.objectContaining({
+        id: 'oc-b',
+        status: 'disconnected',
+        disconnectCause: 'uninstalled',
+        disconnectedAt: clock.now().toISOString(),
+      }),
+    ]);
     const bad = await cli('tenants', 'list', '--status', 'gone', '--json');
     expect(bad.exitCode).toBe(2);
     expect(json(bad)).toMatchObject({ ok: false, error: { message: expect.stringContaining('--status "gone" is not a tenant status') } });
@@ -105,7 +119,11 @@ describe('several ids at once', () => {
 
     const held = await cli('tenants', 'hold', 'oc-a', '--file', file, '--reason', 'LEGAL-42', '--json');
     expect(held.exitCode, held.stderr).toBe(0);
-    expect((json(held).results as Array<{ tenant: string; holdReason: string }>).map((r) => [r.tenant, r.holdReason])).toEqual([['oc-a', 'LEGAL-42'], ['oc-c', 'LEGAL-42'], ['oc-d', 'LEGAL-42']]);
+    expect((json(held).results as Array<{ tenant: string; holdReason: string }>).map((r) => [r.tenant, r.holdReason])).toEqual([
+      ['oc-a', 'LEGAL-42'],
+      ['oc-c', 'LEGAL-42'],
+      ['oc-d', 'LEGAL-42'],
+    ]);
     const released = await cli('tenants', 'release', '--file', file, '--reason', 'closed', '--json');
     expect(released.exitCode, released.stderr).toBe(0);
     expect((await tenantRow(fleet, 'oc-c'))?.hold_reason).toBeNull();
@@ -121,7 +139,10 @@ describe('several ids at once', () => {
 
     const both = await cli('tenants', 'install', 'oc-b', 'oc-bb', '--new', '--json');
     expect(both.exitCode, both.stderr).toBe(0);
-    expect((json(both).results as Array<{ tenant: string; outcome: string }>).map((r) => [r.tenant, r.outcome])).toEqual([['oc-b', 'reactivated'], ['oc-bb', 'provisioned']]);
+    expect((json(both).results as Array<{ tenant: string; outcome: string }>).map((r) => [r.tenant, r.outcome])).toEqual([
+      ['oc-b', 'reactivated'],
+      ['oc-bb', 'provisioned'],
+    ]);
     expect((await tenantRow(fleet, 'oc-bb'))?.status).toBe('active');
   });
 });

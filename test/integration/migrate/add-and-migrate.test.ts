@@ -21,7 +21,10 @@ beforeAll(async () => {
 afterAll(async () => fleet?.close());
 
 async function tables(schema: string): Promise<string[]> {
-  const { rows } = await fleet.regions[0]!.query<{ t: string }>('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
+  const { rows } = await fleet.regions[0]!.query<{ t: string }>(
+    'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1',
+    [schema],
+  );
   return rows.map((r) => r.t);
 }
 
@@ -46,7 +49,9 @@ describe('tenants add + migrate', () => {
     expect(report.ok).toBe(true);
     expect(report.summary.applied).toBe(4);
     expect(report.summary.migrationsApplied).toBe(4);
-    const { rows } = await fleet.regions[0]!.query<{ n: string }>(`SELECT count(*) AS n FROM fleet.migrations WHERE name = '0007_add_watchers'`);
+    const { rows } = await fleet.regions[0]!.query<{ n: string }>(
+      `SELECT count(*) AS n FROM fleet.migrations WHERE name = '0007_add_watchers'`,
+    );
     expect(Number(rows[0]!.n)).toBe(4);
     const second = await migrateFleet(fleet);
     expect(second.planned).toHaveLength(0);
@@ -65,7 +70,9 @@ describe('tenants add + migrate', () => {
     const report = await rollbackFleet(fleet, { to: '0005_audit_log', tenants: ['acme'] });
     expect(report.ok).toBe(true);
     expect(report.results[0]!.migrations).toEqual(['0007_add_watchers', '0006_issue_labels_and_priority']);
-    const cols = await fleet.regions[0]!.query<{ c: string }>(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 't_acme' AND table_name = 'issues' AND column_name = 'labels'`);
+    const cols = await fleet.regions[0]!.query<{ c: string }>(
+      `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 't_acme' AND table_name = 'issues' AND column_name = 'labels'`,
+    );
     expect(cols.rows).toHaveLength(0);
     expect(await tables('t_acme')).not.toContain('watchers');
     const status = await fleetStatus(fleet);
@@ -78,18 +85,29 @@ describe('tenants add + migrate', () => {
     expect(files.find((f) => f.name === '0007_add_watchers')?.down).toBeDefined();
     writeMigration(dir, '0008_add_votes.sql', 'CREATE TABLE votes (issue_id bigint, account text);');
     await migrateFleet(fleet);
-    await expect(rollbackFleet(fleet, { to: '0006_issue_labels_and_priority' })).rejects.toMatchObject({ code: 'MIGRATION_FILES_INVALID', message: expect.stringContaining('0008_add_votes.down.sql') });
-    const { rows } = await fleet.regions[0]!.query<{ n: string }>(`SELECT count(*) AS n FROM fleet.migrations WHERE name IN ('0007_add_watchers', '0008_add_votes')`);
+    await expect(rollbackFleet(fleet, { to: '0006_issue_labels_and_priority' })).rejects.toMatchObject({
+      code: 'MIGRATION_FILES_INVALID',
+      message: expect.stringContaining('0008_add_votes.down.sql'),
+    });
+    const { rows } = await fleet.regions[0]!.query<{ n: string }>(
+      `SELECT count(*) AS n FROM fleet.migrations WHERE name IN ('0007_add_watchers', '0008_add_votes')`,
+    );
     expect(Number(rows[0]!.n)).toBe(8);
   });
 
   test('no-transaction files run statement by statement (CREATE INDEX CONCURRENTLY)', async () => {
-    writeMigration(dir, '0009_votes_index.sql', '-- fleet:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS votes_issue ON votes (issue_id);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS votes_account ON votes (account);\n');
+    writeMigration(
+      dir,
+      '0009_votes_index.sql',
+      '-- fleet:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS votes_issue ON votes (issue_id);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS votes_account ON votes (account);\n',
+    );
     const report = await migrateFleet(fleet);
     expect(report.ok, JSON.stringify(report.results)).toBe(true);
     const client = new pg.Client({ connectionString: db().url });
     await client.connect();
-    const { rows } = await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 't_globex' AND tablename = 'votes' ORDER BY 1`);
+    const { rows } = await client.query(
+      `SELECT indexname FROM pg_indexes WHERE schemaname = 't_globex' AND tablename = 'votes' ORDER BY 1`,
+    );
     await client.end();
     expect(rows.map((r) => r.indexname)).toEqual(['votes_account', 'votes_issue']);
   });

@@ -23,10 +23,17 @@ afterAll(async () => fleet?.close());
 describe('concurrency', () => {
   test('two `fleet migrate` started at the same moment apply each migration to each tenant exactly once; both exit 0', async () => {
     // Each application leaves a row: applying twice would leave two (or fail on the ledger key).
-    writeMigration(dir, '0007_applied_log.sql', `CREATE TABLE applied_log (at timestamptz DEFAULT clock_timestamp());\nINSERT INTO applied_log DEFAULT VALUES;\nSELECT pg_sleep(0.01);`);
+    writeMigration(
+      dir,
+      '0007_applied_log.sql',
+      `CREATE TABLE applied_log (at timestamptz DEFAULT clock_timestamp());\nINSERT INTO applied_log DEFAULT VALUES;\nSELECT pg_sleep(0.01);`,
+    );
     writeMigration(dir, '0008_applied_again.sql', `INSERT INTO applied_log DEFAULT VALUES;`);
     const env = cliEnv(db().url, { FLEET_MIGRATIONS_DIR: dir });
-    const [a, b] = await Promise.all([startFleet(['migrate', '--json', '--concurrency', '3'], env), startFleet(['migrate', '--json', '--concurrency', '3'], env)]);
+    const [a, b] = await Promise.all([
+      startFleet(['migrate', '--json', '--concurrency', '3'], env),
+      startFleet(['migrate', '--json', '--concurrency', '3'], env),
+    ]);
     expect(a.exitCode, a.stderr).toBe(0);
     expect(b.exitCode, b.stderr).toBe(0);
     const counts = await fleet.regions[0]!.query<{ n: string }>(

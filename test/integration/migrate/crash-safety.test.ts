@@ -27,7 +27,13 @@ afterAll(async () => fleet?.close());
 
 /** For every tenant: the ledger and the schema's real objects tell the same story. */
 async function assertLedgerMatchesSchemas(): Promise<{ complete: number }> {
-  const { rows } = await fleet.regions[0]!.query<{ id: string; schema_name: string; applied: string[]; tables: string[]; has_labels: boolean }>(`
+  const { rows } = await fleet.regions[0]!.query<{
+    id: string;
+    schema_name: string;
+    applied: string[];
+    tables: string[];
+    has_labels: boolean;
+  }>(`
     SELECT t.id, t.schema_name,
            coalesce((SELECT array_agg(name ORDER BY name) FROM fleet.migrations m WHERE m.tenant_id = t.id), '{}') AS applied,
            coalesce((SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables WHERE table_schema = t.schema_name), '{}') AS tables,
@@ -35,7 +41,10 @@ async function assertLedgerMatchesSchemas(): Promise<{ complete: number }> {
       FROM fleet.tenants t`);
   let complete = 0;
   for (const row of rows) {
-    const expectedTables = row.applied.map((name) => EVIDENCE[name]).filter(Boolean).sort();
+    const expectedTables = row.applied
+      .map((name) => EVIDENCE[name])
+      .filter(Boolean)
+      .sort();
     expect(row.tables, row.id).toEqual(expectedTables);
     expect(row.has_labels, row.id).toBe(row.applied.includes('0006_issue_labels_and_priority'));
     if (row.applied.length === 6) complete += 1;
@@ -78,7 +87,9 @@ describe('kill -9 at any instant', () => {
     expect(finish.exitCode, finish.stderr).toBe(0);
     const { complete } = await assertLedgerMatchesSchemas();
     expect(complete).toBe(TENANT_COUNT);
-    const { rows } = await fleet.regions[0]!.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM fleet.tenants GROUP BY status');
+    const { rows } = await fleet.regions[0]!.query<{ status: string; n: string }>(
+      'SELECT status, count(*) AS n FROM fleet.tenants GROUP BY status',
+    );
     expect(rows).toEqual([{ status: 'active', n: String(TENANT_COUNT) }]);
   });
 });

@@ -13,12 +13,17 @@ let dir: string;
 const TENANTS = ['t01', 't02', 't03', 't04', 't05', 't06', 't07', 't08', 't09', 't10'];
 
 async function ledger(tenant: string): Promise<string[]> {
-  const { rows } = await fleet.regions[0]!.query<{ name: string }>('SELECT name FROM fleet.migrations WHERE tenant_id = $1 ORDER BY name', [tenant]);
+  const { rows } = await fleet.regions[0]!.query<{ name: string }>('SELECT name FROM fleet.migrations WHERE tenant_id = $1 ORDER BY name', [
+    tenant,
+  ]);
   return rows.map((r) => r.name);
 }
 
 async function hasTable(schema: string, table: string): Promise<boolean> {
-  const { rows } = await fleet.regions[0]!.query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [schema, table]);
+  const { rows } = await fleet.regions[0]!.query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [
+    schema,
+    table,
+  ]);
   return rows.length === 1;
 }
 
@@ -31,7 +36,8 @@ beforeAll(async () => {
   });
   await addTenants(fleet, TENANTS);
   // Poison two tenants so that the next migration fails there, after it has already done some work.
-  for (const t of ['t04', 't08']) await fleet.regions[0]!.query(`INSERT INTO ${schemaNameFor(t)}.projects (id, key, name) VALUES (1, 'BAD', 'poison')`);
+  for (const t of ['t04', 't08'])
+    await fleet.regions[0]!.query(`INSERT INTO ${schemaNameFor(t)}.projects (id, key, name) VALUES (1, 'BAD', 'poison')`);
 });
 afterAll(async () => fleet?.close());
 
@@ -49,7 +55,10 @@ describe('a migration failing in some tenants', () => {
     expect(report.ok).toBe(false);
     expect(report.stopped).toMatch(/canary failed \(t04\)/);
     const byTenant = new Map(report.results.map((r) => [r.tenant, r]));
-    expect(byTenant.get('t04')).toMatchObject({ status: 'failed', error: { migration: '0007_sprints', message: expect.stringContaining('project BAD cannot be migrated'), code: 'P0001' } });
+    expect(byTenant.get('t04')).toMatchObject({
+      status: 'failed',
+      error: { migration: '0007_sprints', message: expect.stringContaining('project BAD cannot be migrated'), code: 'P0001' },
+    });
     for (const t of ['t01', 't02', 't03']) expect(byTenant.get(t)?.status).toBe('applied');
     for (const t of ['t05', 't06', 't07', 't08', 't09', 't10']) {
       expect(byTenant.get(t)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('canary failed') });
@@ -61,10 +70,20 @@ describe('a migration failing in some tenants', () => {
   test('the failed tenant stays at its previous version with nothing half-applied; the others go on', async () => {
     const report = await migrateFleet(fleet);
     expect(report.ok).toBe(false);
-    const failed = report.results.filter((r) => r.status === 'failed').map((r) => r.tenant).sort();
+    const failed = report.results
+      .filter((r) => r.status === 'failed')
+      .map((r) => r.tenant)
+      .sort();
     expect(failed).toEqual(['t04', 't08']);
     for (const t of ['t04', 't08']) {
-      expect(await ledger(t)).toEqual(['0001_projects', '0002_issues', '0003_issue_links', '0004_comments', '0005_audit_log', '0006_issue_labels_and_priority']);
+      expect(await ledger(t)).toEqual([
+        '0001_projects',
+        '0002_issues',
+        '0003_issue_links',
+        '0004_comments',
+        '0005_audit_log',
+        '0006_issue_labels_and_priority',
+      ]);
       // The CREATE TABLE and INSERT that ran before the exception are rolled back with it.
       expect(await hasTable(schemaNameFor(t), 'sprints')).toBe(false);
     }
@@ -75,7 +94,11 @@ describe('a migration failing in some tenants', () => {
   });
 
   test('--fail-fast stops starting tenants after the first failure', async () => {
-    writeMigration(dir, '0008_boards.sql', `CREATE TABLE boards (id bigint PRIMARY KEY);\nDO $$ BEGIN IF EXISTS (SELECT 1 FROM projects WHERE key = 'BAD') THEN RAISE EXCEPTION 'no boards for BAD'; END IF; END $$;`);
+    writeMigration(
+      dir,
+      '0008_boards.sql',
+      `CREATE TABLE boards (id bigint PRIMARY KEY);\nDO $$ BEGIN IF EXISTS (SELECT 1 FROM projects WHERE key = 'BAD') THEN RAISE EXCEPTION 'no boards for BAD'; END IF; END $$;`,
+    );
     await fleet.regions[0]!.query(`DELETE FROM t_t04.projects; DELETE FROM t_t08.projects`);
     await fleet.regions[0]!.query(`INSERT INTO t_t01.projects (id, key, name) VALUES (1, 'BAD', 'poison')`);
     const report = await migrateFleet(fleet, { failFast: true, concurrency: 1 });

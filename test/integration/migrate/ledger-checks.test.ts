@@ -32,7 +32,10 @@ describe('the run refuses before touching any tenant', () => {
     copyFileSync(file, backup);
     appendFileSync(file, '\n-- an innocent-looking edit\n');
     const before = await ledgerCount();
-    await expect(migrateFleet(fleet)).rejects.toMatchObject({ code: 'LEDGER_MISMATCH', message: expect.stringContaining('0003_issue_links.sql was changed') });
+    await expect(migrateFleet(fleet)).rejects.toMatchObject({
+      code: 'LEDGER_MISMATCH',
+      message: expect.stringContaining('0003_issue_links.sql was changed'),
+    });
     expect(await ledgerCount()).toBe(before);
     renameSync(backup, file);
   });
@@ -44,7 +47,10 @@ describe('the run refuses before touching any tenant', () => {
     renameSync(down, `${down}.moved`);
     renameSync(path.join(dir, '0007_pending.sql'), path.join(dir, '0006_pending.sql'));
     const before = await ledgerCount();
-    await expect(migrateFleet(fleet)).rejects.toMatchObject({ code: 'LEDGER_MISMATCH', message: expect.stringContaining('0006_issue_labels_and_priority.sql is applied') });
+    await expect(migrateFleet(fleet)).rejects.toMatchObject({
+      code: 'LEDGER_MISMATCH',
+      message: expect.stringContaining('0006_issue_labels_and_priority.sql is applied'),
+    });
     expect(await ledgerCount()).toBe(before);
     renameSync(`${file}.moved`, file);
     renameSync(`${down}.moved`, down);
@@ -54,7 +60,10 @@ describe('the run refuses before touching any tenant', () => {
   test('two files with one number', async () => {
     writeMigration(dir, '0007_other.sql', 'CREATE TABLE other_thing (id int);');
     const before = await ledgerCount();
-    await expect(migrateFleet(fleet)).rejects.toMatchObject({ code: 'MIGRATION_FILES_INVALID', message: expect.stringMatching(/0007_other\.sql and 0007_pending\.sql|0007_pending\.sql and 0007_other\.sql/) });
+    await expect(migrateFleet(fleet)).rejects.toMatchObject({
+      code: 'MIGRATION_FILES_INVALID',
+      message: expect.stringMatching(/0007_other\.sql and 0007_pending\.sql|0007_pending\.sql and 0007_other\.sql/),
+    });
     expect(await ledgerCount()).toBe(before);
     renameSync(path.join(dir, '0007_other.sql'), path.join(dir, '0008_other.sql'));
   });
@@ -62,7 +71,10 @@ describe('the run refuses before touching any tenant', () => {
   test('a gap in the numbering is allowed; files run in numeric order whatever the width', async () => {
     renameSync(path.join(dir, '0008_other.sql'), path.join(dir, '20260116093000_other.sql'));
     const dry = await migrateFleet(fleet, { dryRun: true });
-    expect(dry.planned.map((p) => p.pending)).toEqual([['0007_pending', '20260116093000_other'], ['0007_pending', '20260116093000_other']]);
+    expect(dry.planned.map((p) => p.pending)).toEqual([
+      ['0007_pending', '20260116093000_other'],
+      ['0007_pending', '20260116093000_other'],
+    ]);
     expect(await ledgerCount()).toBe(12);
     renameSync(path.join(dir, '20260116093000_other.sql'), path.join(dir, '0008_other.sql'));
   });

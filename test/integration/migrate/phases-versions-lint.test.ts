@@ -25,7 +25,10 @@ describe('phases', () => {
     writeMigration(dir, '20260116093100_drop_assignee.sql', '-- fleet:phase post-deploy\nALTER TABLE issues DROP COLUMN assignee;\n');
     writeMigration(dir, '20260116093200_add_votes.sql', 'CREATE TABLE votes (issue_id bigint NOT NULL);\n');
     const status = await fleetStatus(fleet);
-    expect(status.tenants.map((t) => t.pendingByPhase)).toEqual([{ preDeploy: 1, postDeploy: 2 }, { preDeploy: 1, postDeploy: 2 }]);
+    expect(status.tenants.map((t) => t.pendingByPhase)).toEqual([
+      { preDeploy: 1, postDeploy: 2 },
+      { preDeploy: 1, postDeploy: 2 },
+    ]);
     expect(status.regions[0]!.pendingByPhase).toEqual({ preDeploy: 2, postDeploy: 2 });
     const pre = await migrateFleet(fleet, { phase: 'pre-deploy', canary: 1, lint: true });
     expect(pre.ok).toBe(true);
@@ -66,9 +69,15 @@ describe('the lint before a run', () => {
       problems: [expect.stringMatching(/20260201000000_index_status\.sql:1: require-concurrent-index-creation/)],
     });
     expect(await ledger()).toBe(before);
-    writeMigration(dir, '20260201000000_index_status.sql', '-- fleet:allow require-concurrent-index-creation: issues is small in every tenant\nCREATE INDEX issues_status ON issues (status);\n');
+    writeMigration(
+      dir,
+      '20260201000000_index_status.sql',
+      '-- fleet:allow require-concurrent-index-creation: issues is small in every tenant\nCREATE INDEX issues_status ON issues (status);\n',
+    );
     const report = await migrateFleet(fleet, { lint: true });
     expect(report.ok).toBe(true);
-    expect(report.lint?.findings.find((f) => f.rule === 'require-concurrent-index-creation')?.allowed).toBe('issues is small in every tenant');
+    expect(report.lint?.findings.find((f) => f.rule === 'require-concurrent-index-creation')?.allowed).toBe(
+      'issues is small in every tenant',
+    );
   });
 });

@@ -32,7 +32,12 @@ const clock = new ManualClock('2026-01-01T00:00:00Z');
 let fleet: Fleet;
 
 beforeAll(async () => {
-  fleet = await openTestFleet(db().url, { clock, migrationsDir: FIXTURE, concurrency: 8, config: { extensions: ['pg_trgm', 'btree_gin'] } });
+  fleet = await openTestFleet(db().url, {
+    clock,
+    migrationsDir: FIXTURE,
+    concurrency: 8,
+    config: { extensions: ['pg_trgm', 'btree_gin'] },
+  });
 }, 60_000);
 afterAll(async () => fleet?.close());
 
@@ -63,9 +68,13 @@ describe('a real-world migration history over 200 tenants', () => {
     await fleet.regions[0]!.query(`DROP SCHEMA IF EXISTS ${reference} CASCADE; CREATE SCHEMA ${reference}`);
     for (const file of files) {
       // psql runs each statement of a file on its own (autocommit), as written, CREATE EXTENSION included.
-      execFileSync('/usr/bin/psql', [db().url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `SET search_path TO ${tenantSearchPath(reference)}`, '-f', file.file], {
-        env: { ...process.env, PGOPTIONS: `-c search_path=${reference},fleet_ext -c client_min_messages=warning` },
-      });
+      execFileSync(
+        '/usr/bin/psql',
+        [db().url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `SET search_path TO ${tenantSearchPath(reference)}`, '-f', file.file],
+        {
+          env: { ...process.env, PGOPTIONS: `-c search_path=${reference},fleet_ext -c client_min_messages=warning` },
+        },
+      );
     }
     const schemas = ids.map(schemaOf);
     await withClient(fleet.regions[0]!.controlPool, async (client) => {

@@ -53,8 +53,14 @@ describe('hostile and colliding tenant ids', () => {
 
   test('two ids mapping to one schema are refused, in one list or against the registry', async () => {
     const before = await snapshot();
-    await expect(addTenants(fleet, ['beta-2', 'beta_2'])).rejects.toMatchObject({ code: 'INPUT_INVALID', message: expect.stringContaining('share one schema') });
-    await expect(addTenants(fleet, ['acme_1'])).rejects.toMatchObject({ code: 'INPUT_INVALID', problems: [expect.stringContaining('already used by acme-1')] });
+    await expect(addTenants(fleet, ['beta-2', 'beta_2'])).rejects.toMatchObject({
+      code: 'INPUT_INVALID',
+      message: expect.stringContaining('share one schema'),
+    });
+    await expect(addTenants(fleet, ['acme_1'])).rejects.toMatchObject({
+      code: 'INPUT_INVALID',
+      problems: [expect.stringContaining('already used by acme-1')],
+    });
     expect(await snapshot()).toEqual(before);
   });
 

@@ -39,12 +39,17 @@ describe('session logins made in bulk', () => {
     expect(report.migrate.summary.failed).toBe(0);
     expect(await connectGrantees()).toEqual(ids.map((id) => sessionRoleName(prefix, `t_${id.replace('-', '_')}`)).sort());
     // PUBLIC still has no CONNECT (control migration 0006): a login connects through its own grant only.
-    const pub = await fleet.regions[0]!.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = current_database() AND a.grantee = 0 AND a.privilege_type = 'CONNECT'`);
+    const pub = await fleet.regions[0]!.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = current_database() AND a.grantee = 0 AND a.privilege_type = 'CONNECT'`,
+    );
     expect(pub.rows[0]?.n).toBe(0);
   });
 
   test('createSessionLogins is idempotent: existing logins are neither created nor granted again', async () => {
-    const tenants = [{ id: 'bulk-0', schema: 't_bulk_0' }, { id: 'later', schema: 't_later' }];
+    const tenants = [
+      { id: 'bulk-0', schema: 't_bulk_0' },
+      { id: 'later', schema: 't_later' },
+    ];
     // The control pool has one connection, which addTenants needs too: give it back before the add.
     const client = await fleet.regions[0]!.controlPool.connect();
     try {

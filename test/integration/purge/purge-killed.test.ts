@@ -78,7 +78,11 @@ describe('a purge killed midway, then rerun', () => {
 
       const rerun = await execa('node', [FLEET_BIN, 'purge', '--execute', '--allow-mass', '--json'], { env, reject: false });
       expect(rerun.exitCode, rerun.stderr).toBe(0);
-      const report = JSON.parse(rerun.stdout) as { ok: boolean; summary: { purged: number; failed: number }; results: Array<{ tenant: string; status: string }> };
+      const report = JSON.parse(rerun.stdout) as {
+        ok: boolean;
+        summary: { purged: number; failed: number };
+        results: Array<{ tenant: string; status: string }>;
+      };
       expect(report).toMatchObject({ ok: true, summary: { purged: 4, failed: 0 } });
       expect(report.results.map((r) => r.tenant)).toEqual(ids.slice(4));
       expect((await checkAllOrNothing(fleet, ids, 4, MIGRATIONS)).purged).toEqual(ids);
@@ -129,7 +133,9 @@ describe('a purge killed midway, then rerun', () => {
         });
         while (!done) {
           await new Promise((resolve) => setTimeout(resolve, 1 + Math.floor(Math.random() * 25)));
-          await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'fleet-runner'`);
+          await admin.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'fleet-runner'`,
+          );
         }
         const report = await running;
         failures += report.summary.failed;

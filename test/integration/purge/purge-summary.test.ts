@@ -40,7 +40,10 @@ describe('the purge summary', () => {
 
   test("the brake's refusal carries the tenants and the same summary; nothing changes", async () => {
     const before = await dumpDatabase(fleet);
-    const error = await purgeFleet(fleet, { execute: true }).then(() => undefined, (e: unknown) => e);
+    const error = await purgeFleet(fleet, { execute: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(BrakeRefusal);
     const refusal = error as BrakeRefusal<{ tenant: string }>;
     expect(refusal.code).toBe('REFUSED');

@@ -27,7 +27,10 @@ beforeAll(async () => {
 afterAll(async () => fleet?.close());
 
 async function refusal(promise: Promise<unknown>): Promise<FleetError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(FleetError);
   return error as FleetError;
 }
@@ -76,7 +79,10 @@ describe('purge', () => {
 
     const report = await purgeFleet(fleet, { execute: true });
     expect(report).toMatchObject({ ok: true, dryRun: false, summary: { due: 2, purged: 2, skipped: 0, failed: 0 } });
-    expect(report.results.map((r) => [r.tenant, r.status])).toEqual([['site-00', 'purged'], ['site-01', 'purged']]);
+    expect(report.results.map((r) => [r.tenant, r.status])).toEqual([
+      ['site-00', 'purged'],
+      ['site-01', 'purged'],
+    ]);
     expect(await countRows(fleet, 'site-00')).toBeNull();
     expect(await roleExists()).toBe(0);
     const ledger = await fleet.regions[0]!.query('SELECT count(*)::int AS n FROM fleet.migrations WHERE tenant_id = $1', ['site-00']);
@@ -84,10 +90,25 @@ describe('purge', () => {
     expect(await tenantRow(fleet, 'site-00')).toMatchObject({ status: 'purged', purged_at: clock.now() });
     const tomb = await fleet.regions[0]!.query('SELECT * FROM fleet.tombstones WHERE tenant_id = $1', ['site-00']);
     expect(tomb.rows).toHaveLength(1);
-    expect(tomb.rows[0]).toMatchObject({ schema_name: 't_site_00', region: 'local', tables: 5, actor: 'user:purger', disconnect_cause: 'uninstalled', backup_expires_at: new Date(clock.now().getTime() + 90 * DAY_MS) });
-    const audit = await fleet.regions[0]!.query(`SELECT from_state, to_state, actor, reason, details FROM fleet.audit_events WHERE tenant_id = $1 AND action = 'purged'`, ['site-00']);
+    expect(tomb.rows[0]).toMatchObject({
+      schema_name: 't_site_00',
+      region: 'local',
+      tables: 5,
+      actor: 'user:purger',
+      disconnect_cause: 'uninstalled',
+      backup_expires_at: new Date(clock.now().getTime() + 90 * DAY_MS),
+    });
+    const audit = await fleet.regions[0]!.query(
+      `SELECT from_state, to_state, actor, reason, details FROM fleet.audit_events WHERE tenant_id = $1 AND action = 'purged'`,
+      ['site-00'],
+    );
     expect(audit.rows).toHaveLength(1);
-    expect(audit.rows[0]).toMatchObject({ from_state: 'disconnected', to_state: 'purged', actor: 'user:purger', details: { schema: 't_site_00', tables: 5, ledgerRowsDeleted: 6 } });
+    expect(audit.rows[0]).toMatchObject({
+      from_state: 'disconnected',
+      to_state: 'purged',
+      actor: 'user:purger',
+      details: { schema: 't_site_00', tables: 5, ledgerRowsDeleted: 6 },
+    });
     // Everyone else untouched.
     for (const id of ids.slice(2)) expect(await countRows(fleet, id)).toBe(4);
 
@@ -102,7 +123,9 @@ describe('purge', () => {
     const error = await refusal(purgeFleet(fleet, { execute: true }));
     expect(error.code).toBe('REFUSED');
     expect(error.message).toMatch(/mass-deletion brake refused this purge: 4 tenant\(s\) due; nothing was purged.*--allow-mass/);
-    expect(error.problems).toEqual(['region local: 4 tenant(s) due of 18 not purged; the limit is 10% (lifecycle.purgeMaxShare), at most 1 at once — exceeded']);
+    expect(error.problems).toEqual([
+      'region local: 4 tenant(s) due of 18 not purged; the limit is 10% (lifecycle.purgeMaxShare), at most 1 at once — exceeded',
+    ]);
     expect(await dumpDatabase(fleet)).toEqual(before);
 
     const dry = await purgeFleet(fleet, { max: 3 });
@@ -121,7 +144,15 @@ describe('purge', () => {
   test('the report lists every purge with its dates and backup expiry; --since narrows it', async () => {
     const all = await purgeEvidence(fleet);
     expect(all.purges.map((p) => p.tenant)).toEqual(['site-00', 'site-01', 'site-02', 'site-03', 'site-04']);
-    expect(all.purges[0]).toMatchObject({ region: 'local', schema: 't_site_00', disconnectCause: 'uninstalled', schemaGone: true, currentStatus: 'purged', backupsExpired: false, actor: 'user:purger' });
+    expect(all.purges[0]).toMatchObject({
+      region: 'local',
+      schema: 't_site_00',
+      disconnectCause: 'uninstalled',
+      schemaGone: true,
+      currentStatus: 'purged',
+      backupsExpired: false,
+      actor: 'user:purger',
+    });
     expect(all.summary).toEqual({ purges: 5, tenants: 5, backupsStillHolding: 5 });
     const since = await purgeEvidence(fleet, { since: new Date(clock.now().getTime() - DAY_MS) });
     expect(since.purges.map((p) => p.tenant)).toEqual(['site-02', 'site-03', 'site-04']);
@@ -133,7 +164,9 @@ describe('purge', () => {
 /** Wait until `n` backends of this database wait for a lock (so the interleaving is what the test says). */
 async function waitForLockWaiters(fleetDb: Fleet, n: number): Promise<void> {
   for (let i = 0; i < 500; i += 1) {
-    const { rows } = await fleetDb.regions[0]!.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    const { rows } = await fleetDb.regions[0]!.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
     if ((rows[0]?.n ?? 0) >= n) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -158,7 +191,10 @@ describe('a reinstall racing a purge: whichever commits first wins, the other se
       expect(reinstall).toMatchObject({ outcome: 'reactivated', to: 'active' });
       await blocker.query('COMMIT');
       const report = await purge;
-      expect(report.results.find((r) => r.tenant === id)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^active \(reinstalled/) });
+      expect(report.results.find((r) => r.tenant === id)).toMatchObject({
+        status: 'skipped',
+        reason: expect.stringMatching(/^active \(reinstalled/),
+      });
       expect(await countRows(fleet, id)).toBe(4);
       expect((await tenantRow(fleet, id))?.status).toBe('active');
     } finally {

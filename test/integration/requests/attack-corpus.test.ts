@@ -94,7 +94,8 @@ async function installConnect(clientKey: string): Promise<Answer> {
   });
 }
 
-const jwt = async (clientKey: string, options: Parameters<typeof connectToken>[3] = {}, alg?: string) => `JWT ${await connectToken(clock, clientKey, SECRETS[clientKey] as string, options, alg)}`;
+const jwt = async (clientKey: string, options: Parameters<typeof connectToken>[3] = {}, alg?: string) =>
+  `JWT ${await connectToken(clock, clientKey, SECRETS[clientKey] as string, options, alg)}`;
 
 async function checksum(tenant: string): Promise<string> {
   const schema = quoteIdent(schemaNameFor(tenant));
@@ -167,7 +168,10 @@ describe('the reference add-on server: the happy paths', () => {
     for (const tenant of [VICTIM, OTHER, UNINSTALLED, DISCONNECTED, PURGED]) {
       expect(await installConnect(tenant), tenant).toMatchObject({ status: 200, body: { ok: true, event: 'installed' } });
     }
-    const { rows } = await fleet.regions[0]!.query<{ secret_box: Buffer; secret_key_id: string }>('SELECT secret_box, secret_key_id FROM fleet.installations WHERE tenant_id = $1', [VICTIM]);
+    const { rows } = await fleet.regions[0]!.query<{ secret_box: Buffer; secret_key_id: string }>(
+      'SELECT secret_box, secret_key_id FROM fleet.installations WHERE tenant_id = $1',
+      [VICTIM],
+    );
     expect(rows[0]?.secret_box.includes(Buffer.from(SECRETS[VICTIM] as string))).toBe(false);
     expect(rows[0]?.secret_box.length).toBeGreaterThan(29);
 
@@ -184,18 +188,34 @@ describe('the reference add-on server: the happy paths', () => {
     const context = await call(base, 'GET', '/connect/context/issues', { authorization: await jwt(VICTIM, { qsh: 'context-qsh' }) });
     expect(context).toMatchObject({ status: 200, body: { issues: [{ key: 'VIC-1' }] } });
     // Another tenant sees its own (empty) list, never the victim's.
-    expect(await call(base, 'GET', '/connect/api/issues', { authorization: await jwt(OTHER) })).toMatchObject({ status: 200, body: { issues: [] } });
+    expect(await call(base, 'GET', '/connect/api/issues', { authorization: await jwt(OTHER) })).toMatchObject({
+      status: 200,
+      body: { issues: [] },
+    });
   });
 
   test('Forge: the installed event registers the site and its installation; a reinstall replaces the installation', async () => {
-    const first = await call(base, 'POST', '/forge/events/installed', { authorization: `Bearer ${await forgeToken(clock, keys, FORGE_VICTIM, FORGE_INSTALL_OLD)}`, body: {} });
+    const first = await call(base, 'POST', '/forge/events/installed', {
+      authorization: `Bearer ${await forgeToken(clock, keys, FORGE_VICTIM, FORGE_INSTALL_OLD)}`,
+      body: {},
+    });
     expect(first).toMatchObject({ status: 200, body: { ok: true, outcome: 'provisioned' } });
-    const again = await call(base, 'POST', '/forge/events/installed', { authorization: `Bearer ${await forgeToken(clock, keys, FORGE_VICTIM, FORGE_INSTALL)}`, body: {} });
+    const again = await call(base, 'POST', '/forge/events/installed', {
+      authorization: `Bearer ${await forgeToken(clock, keys, FORGE_VICTIM, FORGE_INSTALL)}`,
+      body: {},
+    });
     expect(again).toMatchObject({ status: 200, body: { ok: true } });
     const fit = `Bearer ${await forgeToken(clock, keys, FORGE_VICTIM, FORGE_INSTALL)}`;
-    expect(await call(base, 'POST', '/forge/api/issues', { authorization: fit, body: { key: 'FRG-1', summary: VICTIM_SUMMARY } })).toMatchObject({ status: 201 });
-    expect(await call(base, 'GET', '/forge/api/issues', { authorization: fit })).toMatchObject({ status: 200, body: { issues: [{ key: 'FRG-1' }] } });
-    const { rows } = await fleet.regions[0]!.query('SELECT kind, installation_id FROM fleet.installations WHERE tenant_id = $1', [FORGE_VICTIM]);
+    expect(
+      await call(base, 'POST', '/forge/api/issues', { authorization: fit, body: { key: 'FRG-1', summary: VICTIM_SUMMARY } }),
+    ).toMatchObject({ status: 201 });
+    expect(await call(base, 'GET', '/forge/api/issues', { authorization: fit })).toMatchObject({
+      status: 200,
+      body: { issues: [{ key: 'FRG-1' }] },
+    });
+    const { rows } = await fleet.regions[0]!.query('SELECT kind, installation_id FROM fleet.installations WHERE tenant_id = $1', [
+      FORGE_VICTIM,
+    ]);
     expect(rows[0]).toEqual({ kind: 'forge', installation_id: FORGE_INSTALL });
   });
 
@@ -210,7 +230,10 @@ describe('the reference add-on server: the happy paths', () => {
     expect(rows[0]).toEqual({ n: 0 });
 
     const token = await signedInstallToken(clock, keys.atlassian.privateKey, UNINSTALLED, 'uninstalled');
-    const uninstalled = await call(base, 'POST', '/connect/uninstalled', { authorization: `JWT ${token}`, body: connectPayload('uninstalled', UNINSTALLED, 'x') });
+    const uninstalled = await call(base, 'POST', '/connect/uninstalled', {
+      authorization: `JWT ${token}`,
+      body: connectPayload('uninstalled', UNINSTALLED, 'x'),
+    });
     expect(uninstalled).toMatchObject({ status: 200, body: { outcome: 'disconnected' } });
     // Another process (the CLI) disconnects one; this server's cache still says active.
     expect(await call(base, 'GET', '/connect/api/issues', { authorization: await jwt(DISCONNECTED) })).toMatchObject({ status: 200 });
@@ -225,23 +248,46 @@ describe('the attack corpus: every case answered 401/403, the victims untouched,
     const now = Math.floor(clock.now().getTime() / 1000);
     const victimSecret = SECRETS[VICTIM] as string;
     const list = '/connect/api/issues';
-    const fit = (options: Parameters<typeof forgeToken>[4] = {}, installation = FORGE_INSTALL, cloudId = FORGE_VICTIM) => forgeToken(clock, keys, cloudId, installation, options);
+    const fit = (options: Parameters<typeof forgeToken>[4] = {}, installation = FORGE_INSTALL, cloudId = FORGE_VICTIM) =>
+      forgeToken(clock, keys, cloudId, installation, options);
     const replayed = await signedInstallToken(clock, keys.atlassian.privateKey, OTHER, 'installed');
-    expect((await call(base, 'POST', '/connect/installed', { authorization: `JWT ${replayed}`, body: connectPayload('installed', OTHER, SECRETS[OTHER] as string) })).status).toBe(200);
+    expect(
+      (
+        await call(base, 'POST', '/connect/installed', {
+          authorization: `JWT ${replayed}`,
+          body: connectPayload('installed', OTHER, SECRETS[OTHER] as string),
+        })
+      ).status,
+    ).toBe(200);
 
     type Attack = [name: string, method: string, path: string, authorization: string | undefined, body?: unknown, expected?: number];
     const attacks: Attack[] = [
       ['no token', 'GET', list, undefined],
       ['alg none', 'GET', list, `JWT ${handmadeToken({ alg: 'none', typ: 'JWT' }, { iss: VICTIM, exp: now + 60, qsh: 'x' })}`],
       ['HS512 with the right secret', 'GET', list, await jwt(VICTIM, {}, 'HS512')],
-      ['RS256 header, HMAC with the shared secret (alg confusion)', 'GET', list, `JWT ${handmadeToken({ alg: 'RS256', typ: 'JWT' }, { iss: VICTIM, exp: now + 60, qsh: 'x' }, victimSecret)}`],
+      [
+        'RS256 header, HMAC with the shared secret (alg confusion)',
+        'GET',
+        list,
+        `JWT ${handmadeToken({ alg: 'RS256', typ: 'JWT' }, { iss: VICTIM, exp: now + 60, qsh: 'x' }, victimSecret)}`,
+      ],
       ['wrong secret', 'GET', list, `JWT ${await connectToken(clock, VICTIM, 'not-the-victims-secret-at-all-000', {})}`],
-      ["iss of the victim signed with another tenant's secret", 'GET', list, `JWT ${await connectToken(clock, VICTIM, SECRETS[OTHER] as string, {})}`],
+      [
+        "iss of the victim signed with another tenant's secret",
+        'GET',
+        list,
+        `JWT ${await connectToken(clock, VICTIM, SECRETS[OTHER] as string, {})}`,
+      ],
       ["iss of another tenant signed with the victim's secret", 'GET', list, `JWT ${await connectToken(clock, OTHER, victimSecret, {})}`],
-      ['tampered claims (sub changed after signing)', 'GET', list, await (async () => {
-        const [h, , s] = (await connectToken(clock, VICTIM, victimSecret, {})).split('.');
-        return `JWT ${h}.${Buffer.from(JSON.stringify({ iss: VICTIM, exp: now + 600, qsh: 'context-qsh', sub: 'admin' })).toString('base64url')}.${s}`;
-      })()],
+      [
+        'tampered claims (sub changed after signing)',
+        'GET',
+        list,
+        await (async () => {
+          const [h, , s] = (await connectToken(clock, VICTIM, victimSecret, {})).split('.');
+          return `JWT ${h}.${Buffer.from(JSON.stringify({ iss: VICTIM, exp: now + 600, qsh: 'context-qsh', sub: 'admin' })).toString('base64url')}.${s}`;
+        })(),
+      ],
       ['expired', 'GET', list, await jwt(VICTIM, { exp: now - 120 })],
       ['no exp', 'GET', list, await jwt(VICTIM, { exp: null })],
       ['nbf in the future', 'GET', list, await jwt(VICTIM, { nbf: now + 600 })],
@@ -251,17 +297,58 @@ describe('the attack corpus: every case answered 401/403, the victims untouched,
       ['missing qsh', 'GET', list, await jwt(VICTIM, { qsh: null })],
       ['context-qsh on a non-context route', 'GET', list, await jwt(VICTIM, { qsh: 'context-qsh' })],
       ['a request qsh on a context route', 'GET', '/connect/context/issues', await jwt(VICTIM, { path: '/connect/context/issues' })],
-      ['?jwt= with the qsh of another query', 'GET', `${list}?project=VIC&jwt=${await connectToken(clock, VICTIM, victimSecret, { query: 'project=OTHER' })}`, undefined],
+      [
+        '?jwt= with the qsh of another query',
+        'GET',
+        `${list}?project=VIC&jwt=${await connectToken(clock, VICTIM, victimSecret, { query: 'project=OTHER' })}`,
+        undefined,
+      ],
       ['a write with a read token', 'POST', list, await jwt(VICTIM), { key: 'VIC-2', summary: 'injected' }],
       ['token of an uninstalled tenant', 'GET', list, await jwt(UNINSTALLED), undefined, 403],
       ['token of a tenant disconnected by another process', 'GET', list, await jwt(DISCONNECTED), undefined, 403],
       ['token of a purged tenant', 'GET', list, await jwt(PURGED)],
-      ["installed callback signed by another key, overwriting the victim's secret", 'POST', '/connect/installed', `JWT ${await signedInstallToken(clock, keys.rogue.privateKey, VICTIM, 'installed')}`, connectPayload('installed', VICTIM, 'attacker-chosen-secret-0000000000')],
-      ['installed callback naming a kid the key service does not have', 'POST', '/connect/installed', `JWT ${await signedInstallToken(clock, keys.rogue.privateKey, VICTIM, 'installed', { kid: 'attacker-key' })}`, connectPayload('installed', VICTIM, 'attacker-chosen-secret-0000000000')],
-      ['installed callback HS256-signed with the old shared secret', 'POST', '/connect/installed', await jwt(VICTIM, { method: 'POST', path: '/connect/installed' }), connectPayload('installed', VICTIM, 'attacker-chosen-secret-0000000000')],
-      ['a replayed signed install', 'POST', '/connect/installed', `JWT ${replayed}`, connectPayload('installed', OTHER, SECRETS[OTHER] as string)],
-      ['an install token (qsh /installed) with an uninstalled payload on /uninstalled', 'POST', '/connect/uninstalled', `JWT ${await signedInstallToken(clock, keys.atlassian.privateKey, VICTIM, 'installed')}`, connectPayload('uninstalled', VICTIM, 'x')],
-      ['an uninstalled payload sent to /installed with its token', 'POST', '/connect/installed', `JWT ${await signedInstallToken(clock, keys.atlassian.privateKey, VICTIM, 'installed')}`, connectPayload('uninstalled', VICTIM, 'x')],
+      [
+        "installed callback signed by another key, overwriting the victim's secret",
+        'POST',
+        '/connect/installed',
+        `JWT ${await signedInstallToken(clock, keys.rogue.privateKey, VICTIM, 'installed')}`,
+        connectPayload('installed', VICTIM, 'attacker-chosen-secret-0000000000'),
+      ],
+      [
+        'installed callback naming a kid the key service does not have',
+        'POST',
+        '/connect/installed',
+        `JWT ${await signedInstallToken(clock, keys.rogue.privateKey, VICTIM, 'installed', { kid: 'attacker-key' })}`,
+        connectPayload('installed', VICTIM, 'attacker-chosen-secret-0000000000'),
+      ],
+      [
+        'installed callback HS256-signed with the old shared secret',
+        'POST',
+        '/connect/installed',
+        await jwt(VICTIM, { method: 'POST', path: '/connect/installed' }),
+        connectPayload('installed', VICTIM, 'attacker-chosen-secret-0000000000'),
+      ],
+      [
+        'a replayed signed install',
+        'POST',
+        '/connect/installed',
+        `JWT ${replayed}`,
+        connectPayload('installed', OTHER, SECRETS[OTHER] as string),
+      ],
+      [
+        'an install token (qsh /installed) with an uninstalled payload on /uninstalled',
+        'POST',
+        '/connect/uninstalled',
+        `JWT ${await signedInstallToken(clock, keys.atlassian.privateKey, VICTIM, 'installed')}`,
+        connectPayload('uninstalled', VICTIM, 'x'),
+      ],
+      [
+        'an uninstalled payload sent to /installed with its token',
+        'POST',
+        '/connect/installed',
+        `JWT ${await signedInstallToken(clock, keys.atlassian.privateKey, VICTIM, 'installed')}`,
+        connectPayload('uninstalled', VICTIM, 'x'),
+      ],
       ['FIT with the wrong aud', 'GET', '/forge/api/issues', `Bearer ${await fit({ aud: 'ari:cloud:ecosystem::app/another-app' })}`],
       ['FIT with the wrong iss', 'GET', '/forge/api/issues', `Bearer ${await fit({ iss: 'forge/not-an-invocation-token' })}`],
       ['FIT with an unknown kid', 'GET', '/forge/api/issues', `Bearer ${await fit({ kid: 'unknown-kid', key: keys.rogue.privateKey })}`],
@@ -269,21 +356,46 @@ describe('the attack corpus: every case answered 401/403, the victims untouched,
       ['FIT of the previous installation', 'GET', '/forge/api/issues', `Bearer ${await fit({}, FORGE_INSTALL_OLD)}`],
       ['FIT expired', 'GET', '/forge/api/issues', `Bearer ${await fit({ exp: now - 120 })}`],
       ['FIT not valid yet', 'GET', '/forge/api/issues', `Bearer ${await fit({ nbf: now + 600 })}`],
-      ['FIT HS256-signed (alg confusion)', 'GET', '/forge/api/issues', `Bearer ${handmadeToken({ alg: 'HS256', kid: 'forge-key-1' }, { iss: 'forge/invocation-token', aud: FORGE_APP_ID, exp: now + 60, app: { installationId: FORGE_INSTALL }, context: { cloudId: FORGE_VICTIM } }, 'guess')}`],
-      ['preUninstall with a FIT of the previous installation', 'POST', '/forge/events/pre-uninstall', `Bearer ${await fit({}, FORGE_INSTALL_OLD)}`, {}],
-      ['Forge installed event with a FIT for another app', 'POST', '/forge/events/installed', `Bearer ${await fit({ aud: 'ari:cloud:ecosystem::app/another-app' }, 'ari:cloud:ecosystem::installation/attacker')}`, {}],
+      [
+        'FIT HS256-signed (alg confusion)',
+        'GET',
+        '/forge/api/issues',
+        `Bearer ${handmadeToken({ alg: 'HS256', kid: 'forge-key-1' }, { iss: 'forge/invocation-token', aud: FORGE_APP_ID, exp: now + 60, app: { installationId: FORGE_INSTALL }, context: { cloudId: FORGE_VICTIM } }, 'guess')}`,
+      ],
+      [
+        'preUninstall with a FIT of the previous installation',
+        'POST',
+        '/forge/events/pre-uninstall',
+        `Bearer ${await fit({}, FORGE_INSTALL_OLD)}`,
+        {},
+      ],
+      [
+        'Forge installed event with a FIT for another app',
+        'POST',
+        '/forge/events/installed',
+        `Bearer ${await fit({ aud: 'ari:cloud:ecosystem::app/another-app' }, 'ari:cloud:ecosystem::installation/attacker')}`,
+        {},
+      ],
       ['a Connect token on a Forge route', 'GET', '/forge/api/issues', await jwt(VICTIM, { path: '/forge/api/issues' })],
       ['a FIT on a Connect route', 'GET', list, `Bearer ${await fit()}`],
       ['an oversized Authorization header', 'GET', list, `JWT ${'a'.repeat(12_000)}.${'b'.repeat(100)}.c`],
       ['a malformed Authorization header', 'GET', list, 'JWT not.a.jwt'],
       ['another scheme', 'GET', '/forge/api/issues', 'Basic dmljdGltOnBhc3N3b3Jk'],
-      ['a FIT whose payload is not JSON', 'GET', '/forge/api/issues', `Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImZvcmdlLWtleS0xIn0.bm90IGpzb24.c2ln`],
+      [
+        'a FIT whose payload is not JSON',
+        'GET',
+        '/forge/api/issues',
+        `Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImZvcmdlLWtleS0xIn0.bm90IGpzb24.c2ln`,
+      ],
     ];
     expect(attacks.length).toBeGreaterThanOrEqual(30);
 
     const answers: Array<[string, Answer]> = [];
     for (const [name, method, path, authorization, body, expected] of attacks) {
-      const answer = await call(base, method, path, { ...(authorization !== undefined ? { authorization } : {}), ...(body !== undefined ? { body } : {}) });
+      const answer = await call(base, method, path, {
+        ...(authorization !== undefined ? { authorization } : {}),
+        ...(body !== undefined ? { body } : {}),
+      });
       answers.push([name, answer]);
       expect(answer.status, `${name}: ${answer.text}`).toBe(expected ?? 401);
       expect(answer.body.error, name).toBe(EXPECTED_CODES.get(name));
@@ -300,7 +412,8 @@ describe('the attack corpus: every case answered 401/403, the victims untouched,
     answers.push(['JWKS down', down]);
 
     for (const [name, answer] of answers) {
-      for (const secretText of [...Object.values(SECRETS), VICTIM_SUMMARY, VICTIM, FORGE_VICTIM, APP_SECRET]) expect(answer.text, name).not.toContain(secretText);
+      for (const secretText of [...Object.values(SECRETS), VICTIM_SUMMARY, VICTIM, FORGE_VICTIM, APP_SECRET])
+        expect(answer.text, name).not.toContain(secretText);
     }
     expect(server.stats.tenantUnits).toBe(unitsBefore);
     // Atlassian's install key was fetched once for all the signed callbacks of this file: cached by kid.
@@ -309,7 +422,10 @@ describe('the attack corpus: every case answered 401/403, the victims untouched,
     expect(await checksum(FORGE_VICTIM)).toBe(before.forge);
 
     // And the victims still work: nothing above broke them.
-    expect(await call(base, 'GET', list, { authorization: await jwt(VICTIM) })).toMatchObject({ status: 200, body: { issues: [{ key: 'VIC-1' }] } });
+    expect(await call(base, 'GET', list, { authorization: await jwt(VICTIM) })).toMatchObject({
+      status: 200,
+      body: { issues: [{ key: 'VIC-1' }] },
+    });
     expect(await call(base, 'GET', '/forge/api/issues', { authorization: `Bearer ${await fit()}` })).toMatchObject({ status: 200 });
   });
 
@@ -322,8 +438,14 @@ describe('the attack corpus: every case answered 401/403, the victims untouched,
 
   test('a preUninstall of the current installation disconnects the Forge tenant; its tokens then get 403', async () => {
     const fit = `Bearer ${await forgeToken(clock, keys, FORGE_VICTIM, FORGE_INSTALL)}`;
-    expect(await call(base, 'POST', '/forge/events/pre-uninstall', { authorization: fit, body: {} })).toMatchObject({ status: 200, body: { outcome: 'disconnected' } });
-    expect(await call(base, 'GET', '/forge/api/issues', { authorization: fit })).toMatchObject({ status: 403, body: { error: 'TENANT_NOT_ACTIVE' } });
+    expect(await call(base, 'POST', '/forge/events/pre-uninstall', { authorization: fit, body: {} })).toMatchObject({
+      status: 200,
+      body: { outcome: 'disconnected' },
+    });
+    expect(await call(base, 'GET', '/forge/api/issues', { authorization: fit })).toMatchObject({
+      status: 403,
+      body: { error: 'TENANT_NOT_ACTIVE' },
+    });
   });
 
   test('a reinstall with a new sharedSecret takes effect at once: the old secret is refused, the new one accepted', async () => {
@@ -332,7 +454,10 @@ describe('the attack corpus: every case answered 401/403, the victims untouched,
     SECRETS[OTHER] = 'other-shared-secret-after-reinstall-42';
     clock.advance(1000);
     expect(await installConnect(OTHER)).toMatchObject({ status: 200 });
-    expect(await call(base, 'GET', '/connect/api/issues', { authorization: oldToken })).toMatchObject({ status: 401, body: { error: 'TOKEN_SIGNATURE' } });
+    expect(await call(base, 'GET', '/connect/api/issues', { authorization: oldToken })).toMatchObject({
+      status: 401,
+      body: { error: 'TOKEN_SIGNATURE' },
+    });
     expect(await call(base, 'GET', '/connect/api/issues', { authorization: await jwt(OTHER) })).toMatchObject({ status: 200 });
   });
 

@@ -12,7 +12,15 @@ test('npm run example:server: listens, answers /healthz and a refused request as
   const home = mkdtempSync(path.join(tmpdir(), 'tenant-fleet-test-addon-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/addon-server/main.ts'], {
     cwd: PACKAGE_ROOT,
-    env: { ...process.env, FLEET_DATABASE_URL: db().url, FLEET_REGION: 'local', FLEET_HOME: home, FLEET_APP_SECRET: 'example-server-test-secret-0123456789abcdef', PORT: '0', FORGE_APP_ID: 'ari:cloud:ecosystem::app/test' },
+    env: {
+      ...process.env,
+      FLEET_DATABASE_URL: db().url,
+      FLEET_REGION: 'local',
+      FLEET_HOME: home,
+      FLEET_APP_SECRET: 'example-server-test-secret-0123456789abcdef',
+      PORT: '0',
+      FORGE_APP_ID: 'ari:cloud:ecosystem::app/test',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -60,7 +60,13 @@ export async function startKeyServer(): Promise<KeyServer> {
 const seconds = (clock: Clock) => Math.floor(clock.now().getTime() / 1000);
 
 /** An Atlassian signed install/uninstall callback token (RS256, kid of the key service). */
-export async function signedInstallToken(clock: Clock, key: CryptoKey, clientKey: string, event: 'installed' | 'uninstalled', options: { kid?: string; path?: string } = {}): Promise<string> {
+export async function signedInstallToken(
+  clock: Clock,
+  key: CryptoKey,
+  clientKey: string,
+  event: 'installed' | 'uninstalled',
+  options: { kid?: string; path?: string } = {},
+): Promise<string> {
   const now = seconds(clock);
   return new SignJWT({ qsh: queryStringHash({ method: 'POST', path: options.path ?? `/connect/${event}` }) })
     .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? INSTALL_KID, typ: 'JWT' })
@@ -72,7 +78,14 @@ export async function signedInstallToken(clock: Clock, key: CryptoKey, clientKey
 }
 
 export function connectPayload(event: 'installed' | 'uninstalled', clientKey: string, sharedSecret: string): Record<string, unknown> {
-  return { key: 'expium-addon', clientKey, baseUrl: `https://${clientKey.slice(0, 8)}.atlassian.net`, eventType: event, productType: 'jira', sharedSecret };
+  return {
+    key: 'expium-addon',
+    clientKey,
+    baseUrl: `https://${clientKey.slice(0, 8)}.atlassian.net`,
+    eventType: event,
+    productType: 'jira',
+    sharedSecret,
+  };
 }
 
 export interface ConnectTokenOptions {
@@ -88,11 +101,26 @@ export interface ConnectTokenOptions {
 }
 
 /** A Connect request token the tenant's product would send (HS256 with its sharedSecret). */
-export async function connectToken(clock: Clock, clientKey: string, secret: string, options: ConnectTokenOptions = {}, alg = 'HS256'): Promise<string> {
+export async function connectToken(
+  clock: Clock,
+  clientKey: string,
+  secret: string,
+  options: ConnectTokenOptions = {},
+  alg = 'HS256',
+): Promise<string> {
   const now = seconds(clock);
-  const qsh = options.qsh === undefined ? queryStringHash({ method: options.method ?? 'GET', path: options.path ?? '/connect/api/issues', query: options.query ?? '' }, APP_BASE_URL) : options.qsh;
+  const qsh =
+    options.qsh === undefined
+      ? queryStringHash(
+          { method: options.method ?? 'GET', path: options.path ?? '/connect/api/issues', query: options.query ?? '' },
+          APP_BASE_URL,
+        )
+      : options.qsh;
   const claims: JWTPayload = { ...(qsh !== null ? { qsh } : {}), sub: options.sub ?? '557058:user-1' };
-  let jwt = new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT' }).setIssuer(options.iss ?? clientKey).setIssuedAt(now);
+  let jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg, typ: 'JWT' })
+    .setIssuer(options.iss ?? clientKey)
+    .setIssuedAt(now);
   if (options.exp !== null) jwt = jwt.setExpirationTime(options.exp ?? now + 180);
   if (options.nbf !== undefined) jwt = jwt.setNotBefore(options.nbf);
   return jwt.sign(new TextEncoder().encode(secret));
@@ -117,10 +145,22 @@ export interface FitOptions {
 }
 
 /** A Forge Invocation Token as Forge signs it. */
-export async function forgeToken(clock: Clock, keys: KeyServer, cloudId: string, installationId: string, options: FitOptions = {}): Promise<string> {
+export async function forgeToken(
+  clock: Clock,
+  keys: KeyServer,
+  cloudId: string,
+  installationId: string,
+  options: FitOptions = {},
+): Promise<string> {
   const now = seconds(clock);
   return new SignJWT({
-    app: { installationId, id: FORGE_APP_ID, appId: FORGE_APP_ID.split('/')[1], environment: { type: 'DEVELOPMENT', id: 'ari:cloud:ecosystem::environment/x' }, module: { type: 'core:endpoint', key: 'remote' } },
+    app: {
+      installationId,
+      id: FORGE_APP_ID,
+      appId: FORGE_APP_ID.split('/')[1],
+      environment: { type: 'DEVELOPMENT', id: 'ari:cloud:ecosystem::environment/x' },
+      module: { type: 'core:endpoint', key: 'remote' },
+    },
     context: { cloudId, siteUrl: `https://${cloudId.slice(0, 8)}.atlassian.net` },
     principal: options.principal ?? '557058:forge-user',
   })
@@ -140,10 +180,18 @@ export interface Answer {
   readonly text: string;
 }
 
-export async function call(base: string, method: string, path: string, options: { authorization?: string; body?: unknown } = {}): Promise<Answer> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: { authorization?: string; body?: unknown } = {},
+): Promise<Answer> {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(options.authorization !== undefined ? { authorization: options.authorization } : {}), ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(options.authorization !== undefined ? { authorization: options.authorization } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
   });
   const text = await response.text();

@@ -15,10 +15,16 @@ test('verify: clean fleet at two versions, then each kind of hand-made change is
   try {
     await addTenants(fleet, ['v-clean', 'v-extra', 'v-index', 'v-default', 'v-check', 'v-gone']);
     // Two tenants at an older version: a second reference (built from 0001..0004).
-    await query(url, `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at) VALUES ('v-old', 't_v_old', 'local', 'provisioning', now(), now()), ('v-old2', 't_v_old2', 'local', 'provisioning', now(), now())`);
+    await query(
+      url,
+      `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at) VALUES ('v-old', 't_v_old', 'local', 'provisioning', now(), now()), ('v-old2', 't_v_old2', 'local', 'provisioning', now(), now())`,
+    );
     await migrateFleet(fleet, { tenants: ['v-old', 'v-old2'], to: '0004_comments', prepare: prepareTenantSchema });
     // Registered, never provisioned: no schema and an empty ledger is not drift.
-    await query(url, `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at) VALUES ('v-new', 't_v_new', 'local', 'provisioning', now(), now())`);
+    await query(
+      url,
+      `INSERT INTO fleet.tenants (id, schema_name, region, status, created_at, updated_at) VALUES ('v-new', 't_v_new', 'local', 'provisioning', now(), now())`,
+    );
 
     const clean = await verifyFleet(fleet);
     expect(clean.ok).toBe(true);
@@ -38,9 +44,19 @@ test('verify: clean fleet at two versions, then each kind of hand-made change is
     const by = new Map(report.drifted.map((d) => [d.tenant, d]));
     expect([...by.keys()].sort()).toEqual(['v-check', 'v-default', 'v-extra', 'v-gone', 'v-index', 'v-old2']);
     expect(by.get('v-extra')?.difference).toEqual({ missing: [], extra: ['column issues.sneaky = text'], changed: [] });
-    expect(by.get('v-index')?.difference.missing).toEqual(['index issues_labels = CREATE INDEX issues_labels ON issues USING gin (labels)']);
-    expect(by.get('v-default')?.difference.changed).toEqual([{ item: 'column projects.project_type', expected: "text not null default 'software'::text", actual: "text not null default 'business'::text" }]);
-    expect(by.get('v-check')?.difference.missing).toEqual(['constraint issue_links.issue_links_check = CHECK ((source_issue_id <> target_issue_id))']);
+    expect(by.get('v-index')?.difference.missing).toEqual([
+      'index issues_labels = CREATE INDEX issues_labels ON issues USING gin (labels)',
+    ]);
+    expect(by.get('v-default')?.difference.changed).toEqual([
+      {
+        item: 'column projects.project_type',
+        expected: "text not null default 'software'::text",
+        actual: "text not null default 'business'::text",
+      },
+    ]);
+    expect(by.get('v-check')?.difference.missing).toEqual([
+      'constraint issue_links.issue_links_check = CHECK ((source_issue_id <> target_issue_id))',
+    ]);
     expect(by.get('v-gone')?.problem).toBe('schema-missing');
     expect(by.get('v-old2')?.ledgerAt).toBe('0004_comments');
     expect(by.get('v-old2')?.difference.extra).toEqual(['index oops = CREATE INDEX oops ON comments USING btree (author)']);

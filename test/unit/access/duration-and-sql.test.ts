@@ -34,13 +34,27 @@ describe('fleet sql statements', () => {
     expect(splitSql(`SELECT ';'; -- x\n SELECT $$a;b$$ ;;`)).toEqual([`SELECT ';'`, `SELECT $$a;b$$`]);
   });
 
-  test.each(['BEGIN', 'begin isolation level serializable', 'START TRANSACTION', 'COMMIT', 'commit and chain', 'END', 'ABORT', 'ROLLBACK', '(COMMIT', "PREPARE TRANSACTION 'x'"])('transaction control: %s', (s) => {
+  test.each([
+    'BEGIN',
+    'begin isolation level serializable',
+    'START TRANSACTION',
+    'COMMIT',
+    'commit and chain',
+    'END',
+    'ABORT',
+    'ROLLBACK',
+    '(COMMIT',
+    "PREPARE TRANSACTION 'x'",
+  ])('transaction control: %s', (s) => {
     expect(isTransactionControl(s)).toBe(true);
   });
 
-  test.each(['SELECT 1', 'ROLLBACK TO SAVEPOINT a', 'SAVEPOINT a', 'RELEASE SAVEPOINT a', 'SELECT begin FROM t', 'ending', 'commits'])('not transaction control: %s', (s) => {
-    expect(isTransactionControl(s)).toBe(false);
-  });
+  test.each(['SELECT 1', 'ROLLBACK TO SAVEPOINT a', 'SAVEPOINT a', 'RELEASE SAVEPOINT a', 'SELECT begin FROM t', 'ending', 'commits'])(
+    'not transaction control: %s',
+    (s) => {
+      expect(isTransactionControl(s)).toBe(false);
+    },
+  );
 });
 
 describe('scramVerifier', () => {

@@ -3,7 +3,13 @@ import { ManualClock } from '../../../src/clock.ts';
 import { RegionDatabase } from '../../../src/db/region-database.ts';
 import type { RegionTarget } from '../../../src/db/targets.ts';
 import { FleetError } from '../../../src/errors.ts';
-import { deriveSessionPassword, resolveSessionAuth, scramAuth, secretKeyId, sessionConnectionConfig } from '../../../src/access/session-login.ts';
+import {
+  deriveSessionPassword,
+  resolveSessionAuth,
+  scramAuth,
+  secretKeyId,
+  sessionConnectionConfig,
+} from '../../../src/access/session-login.ts';
 
 const SECRET = 'x'.repeat(43);
 
@@ -31,12 +37,22 @@ describe('session passwords', () => {
 });
 
 describe('IAM (AWS regions)', () => {
-  const target: RegionTarget = { region: 'eu', kind: 'iam', host: 'db.example.eu-central-1.rds.amazonaws.com', port: 5432, database: 'fleet', awsRegion: 'eu-central-1' };
+  const target: RegionTarget = {
+    region: 'eu',
+    kind: 'iam',
+    host: 'db.example.eu-central-1.rds.amazonaws.com',
+    port: 5432,
+    database: 'fleet',
+    awsRegion: 'eu-central-1',
+  };
   // No connection is made: pools connect lazily.
   const region = new RegionDatabase(target, { host: target.host, port: target.port, database: target.database, user: 'fleet_migrator' }, 1);
 
   test('session roles authenticate with IAM: no secret, no file', async () => {
-    expect(await resolveSessionAuth(region, { clock: new ManualClock(new Date()), credentialsDir: '/nonexistent' })).toEqual({ kind: 'iam', id: 'iam' });
+    expect(await resolveSessionAuth(region, { clock: new ManualClock(new Date()), credentialsDir: '/nonexistent' })).toEqual({
+      kind: 'iam',
+      id: 'iam',
+    });
   });
 
   test('each session role connects as itself with a token signed for that database user, over verified TLS', async () => {
@@ -48,7 +64,13 @@ describe('IAM (AWS regions)', () => {
     const clock = new ManualClock(new Date('2026-11-26T10:00:00Z'));
     const acme = await sessionConnectionConfig(region, { kind: 'iam', id: 'iam' }, 'f0a1b2c3d_l_t_acme', { clock, signerFactory });
     const globex = await sessionConnectionConfig(region, { kind: 'iam', id: 'iam' }, 'f0a1b2c3d_l_t_globex', { clock, signerFactory });
-    expect(acme).toMatchObject({ host: target.host, port: 5432, database: 'fleet', user: 'f0a1b2c3d_l_t_acme', ssl: { rejectUnauthorized: true } });
+    expect(acme).toMatchObject({
+      host: target.host,
+      port: 5432,
+      database: 'fleet',
+      user: 'f0a1b2c3d_l_t_acme',
+      ssl: { rejectUnauthorized: true },
+    });
     expect(globex.user).toBe('f0a1b2c3d_l_t_globex');
     expect(typeof acme.password).toBe('function');
     expect(await (acme.password as () => Promise<string>)()).toBe('token-for-f0a1b2c3d_l_t_acme');

@@ -7,7 +7,10 @@ import { SessionPool } from '../../../src/access/session-pool.ts';
 /** A stand-in for pg.Client: the pool only opens, ends and listens to its clients. */
 class FakeClient extends EventEmitter {
   ended = false;
-  constructor(readonly tenant: string, readonly n: number) {
+  constructor(
+    readonly tenant: string,
+    readonly n: number,
+  ) {
     super();
   }
   async end(): Promise<void> {
@@ -95,23 +98,30 @@ describe('SessionPool', () => {
 
   test('property: whatever the interleaving, never more live connections than the cap, every unit served by its own tenant', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.integer({ min: 0, max: 3 }), fc.boolean()), { minLength: 1, maxLength: 40 }), async (max, units) => {
-        const { p, live } = pool(max);
-        let peak = 0;
-        await Promise.all(
-          units.map(async ([tenant, ticks, discard]) => {
-            const { client } = await p.acquire(tenant);
-            peak = Math.max(peak, live());
-            expect((client as unknown as FakeClient).tenant).toBe(tenant);
-            expect((client as unknown as FakeClient).ended).toBe(false);
-            for (let i = 0; i < ticks; i += 1) await new Promise((resolve) => setImmediate(resolve));
-            p.release(tenant, client, discard);
-          }),
-        );
-        expect(peak).toBeLessThanOrEqual(max);
-        expect(p.stats().waiting).toBe(0);
-        await p.close();
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.integer({ min: 0, max: 3 }), fc.boolean()), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        async (max, units) => {
+          const { p, live } = pool(max);
+          let peak = 0;
+          await Promise.all(
+            units.map(async ([tenant, ticks, discard]) => {
+              const { client } = await p.acquire(tenant);
+              peak = Math.max(peak, live());
+              expect((client as unknown as FakeClient).tenant).toBe(tenant);
+              expect((client as unknown as FakeClient).ended).toBe(false);
+              for (let i = 0; i < ticks; i += 1) await new Promise((resolve) => setImmediate(resolve));
+              p.release(tenant, client, discard);
+            }),
+          );
+          expect(peak).toBeLessThanOrEqual(max);
+          expect(p.stats().waiting).toBe(0);
+          await p.close();
+        },
+      ),
       { numRuns: 200 },
     );
   });

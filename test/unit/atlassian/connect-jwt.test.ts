@@ -45,7 +45,14 @@ async function token(options: TokenOptions = {}): Promise<string> {
 }
 
 const verify = (jwt: string | undefined, overrides: Partial<Parameters<typeof verifyLifecycleJwt>[1]> = {}) =>
-  verifyLifecycleJwt(jwt, { appBaseUrl: APP, request: { method: 'POST', path: '/installed' }, keyFetcher: keys, now: NOW, clientKey: CLIENT, ...overrides });
+  verifyLifecycleJwt(jwt, {
+    appBaseUrl: APP,
+    request: { method: 'POST', path: '/installed' },
+    keyFetcher: keys,
+    now: NOW,
+    clientKey: CLIENT,
+    ...overrides,
+  });
 
 describe('Connect lifecycle JWT', () => {
   test('a token signed by Atlassian for this app, this request and this site verifies', async () => {
@@ -77,7 +84,7 @@ describe('Connect lifecycle JWT', () => {
     }
   });
 
-  test('an HS256 token (shared secret, not Atlassian\'s signature) is rejected', async () => {
+  test("an HS256 token (shared secret, not Atlassian's signature) is rejected", async () => {
     const hs = await new SignJWT({ qsh: queryStringHash({ method: 'POST', path: '/installed' }) })
       .setProtectedHeader({ alg: 'HS256', kid: 'key-1' })
       .setIssuer(CLIENT)

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { canonicalQueryString, canonicalRequest, canonicalUri, encodeRfc3986, queryStringHash } from '../../../src/atlassian/query-string-hash.ts';
+import {
+  canonicalQueryString,
+  canonicalRequest,
+  canonicalUri,
+  encodeRfc3986,
+  queryStringHash,
+} from '../../../src/atlassian/query-string-hash.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -11,7 +17,7 @@ describe('canonical request (Atlassian query string hash)', () => {
     expect(queryStringHash({ method: 'POST', path: '/installed' })).toBe(sha256('POST&/installed&'));
   });
 
-  test('known hashes: GET /path and GET / (as published with Atlassian\'s JWT library)', () => {
+  test("known hashes: GET /path and GET / (as published with Atlassian's JWT library)", () => {
     expect(queryStringHash({ method: 'GET', path: '/path' })).toBe('799be84a7fa35570087163c0cd9af3abff7ac05c2c12ba0bb1d7eebc984b3ac2');
     expect(queryStringHash({ method: 'GET', path: '/' })).toBe('c88caad15a1c1a900b8ac08aa9686f4e8184539bea1deda36e2f649430df3239');
     expect(queryStringHash({ method: 'GET', path: '' })).toBe('c88caad15a1c1a900b8ac08aa9686f4e8184539bea1deda36e2f649430df3239');
@@ -23,7 +29,9 @@ describe('canonical request (Atlassian query string hash)', () => {
     expect(canonicalRequest({ method: 'get', path: '/hello-world', query })).toBe(
       'GET&/hello-world&cp=%2Fjira&lic=none&loc=en-US&tz=Australia%2FSydney&user_id=&user_key=&xdm_c=channel-servlet-hello-world&xdm_e=http%3A%2F%2Fstorm%3A2990&xdm_p=1',
     );
-    expect(queryStringHash({ method: 'GET', path: '/hello-world', query: `?${query}` })).toBe('8063ff4ca1e41df7bc90c8ab6d0f6207d491cf6dad7c66ea797b4614b71922e9');
+    expect(queryStringHash({ method: 'GET', path: '/hello-world', query: `?${query}` })).toBe(
+      '8063ff4ca1e41df7bc90c8ab6d0f6207d491cf6dad7c66ea797b4614b71922e9',
+    );
   });
 
   test('repeated parameters: values sorted and joined with commas; spaces as %20; valueless as name=', () => {
@@ -48,7 +56,9 @@ describe('canonical request (Atlassian query string hash)', () => {
     expect(canonicalUri('/installed/', 'https://app.example.com')).toBe('/installed');
     expect(canonicalUri('installed')).toBe('/installed');
     expect(canonicalUri('/jira-app', 'https://app.example.com/jira-app')).toBe('/');
-    expect(canonicalRequest({ method: 'post', path: '/rest/api/2/project&a=b&c=d', query: 'x=y' })).toBe('POST&/rest/api/2/project%26a=b%26c=d&x=y');
+    expect(canonicalRequest({ method: 'post', path: '/rest/api/2/project&a=b&c=d', query: 'x=y' })).toBe(
+      'POST&/rest/api/2/project%26a=b%26c=d&x=y',
+    );
   });
 
   test('an & in the path never hashes like a query parameter', () => {

@@ -3,7 +3,10 @@ import { heartbeatFor } from '../../../scripts/cli/output.ts';
 
 afterEach(() => vi.useRealTimers());
 
-const tenant = (status: 'applied' | 'failed') => ({ type: 'tenant' as const, result: { tenant: 't', region: 'eu', schema: 't_t', status, migrations: [], durationMs: 1 } });
+const tenant = (status: 'applied' | 'failed') => ({
+  type: 'tenant' as const,
+  result: { tenant: 't', region: 'eu', schema: 't_t', status, migrations: [], durationMs: 1 },
+});
 
 describe('the heartbeat off a terminal', () => {
   test('a line per interval with progress, failures and rate; nothing before the run starts or after stop', () => {

@@ -51,6 +51,8 @@ describe('the fleet description', () => {
   });
 
   test('a missing file names the path and the fix', () => {
-    expect(() => loadFleetConfig('/nonexistent/fleet.config.json')).toThrow(/cannot read the fleet description \/nonexistent\/fleet.config.json.*FLEET_CONFIG/);
+    expect(() => loadFleetConfig('/nonexistent/fleet.config.json')).toThrow(
+      /cannot read the fleet description \/nonexistent\/fleet.config.json.*FLEET_CONFIG/,
+    );
   });
 });

@@ -63,14 +63,23 @@ describe('IAM database tokens', () => {
         return { getAuthToken: async () => 'signed' };
       },
     });
-    expect(seen).toEqual([{ hostname: 'fleet-eu.abc.eu-central-1.rds.amazonaws.com', port: 5432, username: 'fleet_migrator', region: 'eu-central-1' }]);
-    expect(pgConfig).toMatchObject({ host: 'fleet-eu.abc.eu-central-1.rds.amazonaws.com', user: 'fleet_migrator', database: 'fleet', ssl: { rejectUnauthorized: true } });
+    expect(seen).toEqual([
+      { hostname: 'fleet-eu.abc.eu-central-1.rds.amazonaws.com', port: 5432, username: 'fleet_migrator', region: 'eu-central-1' },
+    ]);
+    expect(pgConfig).toMatchObject({
+      host: 'fleet-eu.abc.eu-central-1.rds.amazonaws.com',
+      user: 'fleet_migrator',
+      database: 'fleet',
+      ssl: { rejectUnauthorized: true },
+    });
     expect(await (pgConfig.password as () => Promise<string>)()).toBe('signed');
   });
 
   test('FLEET_DATABASE_URL makes a one-region fleet named by FLEET_REGION', () => {
     const config = loadFleetConfig();
-    expect(resolveTargets(config, { FLEET_DATABASE_URL: 'postgres://u:p@db:5432/app' })).toEqual([{ region: 'local', kind: 'url', url: 'postgres://u:p@db:5432/app' }]);
+    expect(resolveTargets(config, { FLEET_DATABASE_URL: 'postgres://u:p@db:5432/app' })).toEqual([
+      { region: 'local', kind: 'url', url: 'postgres://u:p@db:5432/app' },
+    ]);
     expect(resolveTargets(config, { FLEET_DATABASE_URL: 'postgres://db/app', FLEET_REGION: 'eu' })[0]?.region).toBe('eu');
     expect(() => resolveTargets(config, { FLEET_DATABASE_URL: 'postgres://db/app', FLEET_REGION: 'EU!' })).toThrow(/FLEET_REGION/);
     expect(() => resolveTargets(config, { FLEET_DATABASE_URL: 'not a url' })).toThrow(/FLEET_DATABASE_URL is not a URL/);

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { END_MARKER, README_PATH, START_MARKER, expectedReadme, renderCliReference, replaceReference, runCliReference } from '../../../scripts/docs/cli-reference.ts';
+import {
+  END_MARKER,
+  README_PATH,
+  START_MARKER,
+  expectedReadme,
+  renderCliReference,
+  replaceReference,
+  runCliReference,
+} from '../../../scripts/docs/cli-reference.ts';
 
 describe('the CLI reference in README.md', () => {
   it('is what the commander definitions generate (run `node --import tsx scripts/docs/cli-reference.ts` when this fails)', () => {
@@ -26,7 +34,10 @@ describe('renderCliReference', () => {
       .option('--json', 'JSON output')
       .action(() => undefined);
     group.command('secret', { hidden: true }).action(() => undefined);
-    program.command('status').description('show the status').action(() => undefined);
+    program
+      .command('status')
+      .description('show the status')
+      .action(() => undefined);
     return program;
   }
 
@@ -34,7 +45,7 @@ describe('renderCliReference', () => {
     const text = renderCliReference(sample());
     expect(text).toContain('| `--config <path>` | where the config is |');
     expect(text).toContain('### `tool items add`');
-    expect(text).toContain("`tool items add [options] <ids...>`: add items");
+    expect(text).toContain('`tool items add [options] <ids...>`: add items');
     expect(text).toContain('| `<ids...>` | item ids |');
     expect(text).toContain('| `--region <name>` | where \\| they go (default: "eu") |');
     expect(text).toContain('### `tool status`');
@@ -51,7 +62,10 @@ describe('renderCliReference', () => {
   it('notices a command added to the program', () => {
     const before = renderCliReference(sample());
     const program = sample();
-    program.command('audit').description('read the audit trail').action(() => undefined);
+    program
+      .command('audit')
+      .description('read the audit trail')
+      .action(() => undefined);
     const after = renderCliReference(program);
     expect(after).not.toBe(before);
     const readme = replaceReference(`# T\n${START_MARKER}\n${END_MARKER}\n`, before);

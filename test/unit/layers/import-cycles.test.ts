@@ -23,7 +23,8 @@ function layerOf(file: string): string {
 /** Relative specifiers of static imports, re-exports and dynamic import() calls, type-only ones included. */
 export function relativeImports(text: string): string[] {
   const found: string[] = [];
-  for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm)) found.push(match[1] as string);
+  for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm))
+    found.push(match[1] as string);
   return found;
 }
 
@@ -87,13 +88,20 @@ test('the import scanner sees static, type-only, re-exported and dynamic imports
 });
 
 test('the cycle finder reports layers that import each other', () => {
-  const graph = new Map([['a/', new Set(['b/'])], ['b/', new Set(['c/'])], ['c/', new Set(['a/'])], ['d/', new Set(['a/'])]]);
+  const graph = new Map([
+    ['a/', new Set(['b/'])],
+    ['b/', new Set(['c/'])],
+    ['c/', new Set(['a/'])],
+    ['d/', new Set(['a/'])],
+  ]);
   expect(cycles(graph)).toEqual([['a/', 'b/', 'c/']]);
 });
 
 test('no folder of src/ imports a folder that imports it back', () => {
   const graph = layerGraph();
   expect(graph.size).toBeGreaterThan(5);
-  const found = cycles(graph).map((layers) => layers.map((layer) => `${layer} -> ${[...(graph.get(layer) ?? [])].filter((to) => layers.includes(to)).join(', ')}`));
+  const found = cycles(graph).map((layers) =>
+    layers.map((layer) => `${layer} -> ${[...(graph.get(layer) ?? [])].filter((to) => layers.includes(to)).join(', ')}`),
+  );
   expect(found).toEqual([]);
 });

@@ -2,7 +2,15 @@ import { describe, expect, test } from 'vitest';
 import { pickCanaries } from '../../../src/migrate/canaries.ts';
 
 const item = (region: string, id: string) => ({ region: { name: region }, id });
-const fleet = [item('eu', 'e1'), item('eu', 'e2'), item('eu', 'e3'), item('eu', 'e4'), item('us', 'u1'), item('us', 'u2'), item('au', 'a1')];
+const fleet = [
+  item('eu', 'e1'),
+  item('eu', 'e2'),
+  item('eu', 'e3'),
+  item('eu', 'e4'),
+  item('us', 'u1'),
+  item('us', 'u2'),
+  item('au', 'a1'),
+];
 const ids = (list: readonly { id: string }[]) => list.map((i) => i.id);
 
 describe('canaries spread over the regions', () => {

@@ -40,10 +40,17 @@ describe('extensions in tenant migrations', () => {
 });
 
 describe('out-of-order versions', () => {
-  const files = filesOf({ '0001_a.sql': 'SELECT 1;', '0002_late.sql': 'SELECT 1;', '20260116093000_b.sql': 'SELECT 1;', '20260117000000_c.sql': 'SELECT 1;' });
+  const files = filesOf({
+    '0001_a.sql': 'SELECT 1;',
+    '0002_late.sql': 'SELECT 1;',
+    '20260116093000_b.sql': 'SELECT 1;',
+    '20260117000000_c.sql': 'SELECT 1;',
+  });
 
   test('a new file sorting before the newest applied one is refused, naming the file and a tenant', () => {
-    const text = problemsOf(() => checkOutOfOrder([region([tenant('acme', ['0001_a', '20260116093000_b']), tenant('globex', ['0001_a'])])], files));
+    const text = problemsOf(() =>
+      checkOutOfOrder([region([tenant('acme', ['0001_a', '20260116093000_b']), tenant('globex', ['0001_a'])])], files),
+    );
     expect(text).toContain('0002_late.sql: version 2 is older than 20260116093000_b, applied to tenant acme');
     expect(text).toContain('allowOutOfOrder');
     expect(text).not.toContain('20260117000000_c');

@@ -49,8 +49,10 @@ describe('fleet migration lint (squawk, the fleet rules)', () => {
   test('-- fleet:allow <rule>: <reason> allows that rule in that file only; a post-deploy file may drop a column', async () => {
     const dir = dirWith({
       '0001_base.sql': BASE,
-      '0002_index.sql': '-- fleet:allow require-concurrent-index-creation: issues holds at most 20 rows per tenant\nCREATE INDEX issues_status ON issues (status);\n',
-      '0003_rename.sql': '-- fleet:allow require-concurrent-index-creation: not the rule this file breaks\nALTER TABLE issues RENAME COLUMN summary TO title;\n',
+      '0002_index.sql':
+        '-- fleet:allow require-concurrent-index-creation: issues holds at most 20 rows per tenant\nCREATE INDEX issues_status ON issues (status);\n',
+      '0003_rename.sql':
+        '-- fleet:allow require-concurrent-index-creation: not the rule this file breaks\nALTER TABLE issues RENAME COLUMN summary TO title;\n',
       '0004_drop.sql': '-- fleet:phase post-deploy\nALTER TABLE issues DROP COLUMN status;\n',
       '0005_drop_early.sql': 'ALTER TABLE issues DROP COLUMN owner;\n',
     });
@@ -66,6 +68,8 @@ describe('fleet migration lint (squawk, the fleet rules)', () => {
   test("the project's own migrations pass (the applied 0006 through lint-allow.json)", async () => {
     const report = await lintMigrationPaths(DEFAULT_MIGRATIONS_DIR);
     expect(report.ok).toBe(true);
-    expect(report.findings.find((f) => f.rule === 'require-concurrent-index-creation')?.allowed).toMatch(/applied to fleets before the lint existed/);
+    expect(report.findings.find((f) => f.rule === 'require-concurrent-index-creation')?.allowed).toMatch(
+      /applied to fleets before the lint existed/,
+    );
   });
 });

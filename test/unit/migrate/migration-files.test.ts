@@ -30,7 +30,12 @@ describe('migration files', () => {
   });
 
   test('a first line -- fleet:no-transaction opts out of the transaction', () => {
-    const files = readMigrationFiles(dirWith({ '0001_a.sql': '-- fleet:no-transaction\nCREATE INDEX CONCURRENTLY x ON y (z);', '0002_b.sql': 'SELECT 1; -- fleet:no-transaction' }));
+    const files = readMigrationFiles(
+      dirWith({
+        '0001_a.sql': '-- fleet:no-transaction\nCREATE INDEX CONCURRENTLY x ON y (z);',
+        '0002_b.sql': 'SELECT 1; -- fleet:no-transaction',
+      }),
+    );
     expect(files.map((f) => f.noTransaction)).toEqual([true, false]);
   });
 
@@ -59,7 +64,9 @@ describe('migration files', () => {
   });
 
   test('versions of any width, with gaps, run in numeric order', () => {
-    const files = readMigrationFiles(dirWith({ '20260116093000_c.sql': 'SELECT 3;', '0007_a.sql': 'SELECT 1;', '10_b.sql': 'SELECT 2;', '9_z.sql': 'SELECT 0;' }));
+    const files = readMigrationFiles(
+      dirWith({ '20260116093000_c.sql': 'SELECT 3;', '0007_a.sql': 'SELECT 1;', '10_b.sql': 'SELECT 2;', '9_z.sql': 'SELECT 0;' }),
+    );
     expect(files.map((f) => f.name)).toEqual(['0007_a', '9_z', '10_b', '20260116093000_c']);
     expect(files.map((f) => f.number)).toEqual([7, 9, 10, 20260116093000]);
   });
@@ -67,23 +74,33 @@ describe('migration files', () => {
   test('directives in the leading comments: phase, allow, no-transaction; an unknown one is refused', () => {
     const files = readMigrationFiles(
       dirWith({
-        '0001_a.sql': '-- drops the old column\n-- fleet:phase post-deploy\n-- fleet:allow ban-drop-column: the release before stopped reading it\nALTER TABLE t DROP COLUMN c;',
-        '0002_b.sql': '-- fleet:phase pre-deploy\n-- fleet:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (x);\n-- fleet:phase post-deploy',
+        '0001_a.sql':
+          '-- drops the old column\n-- fleet:phase post-deploy\n-- fleet:allow ban-drop-column: the release before stopped reading it\nALTER TABLE t DROP COLUMN c;',
+        '0002_b.sql':
+          '-- fleet:phase pre-deploy\n-- fleet:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (x);\n-- fleet:phase post-deploy',
       }),
     );
-    expect(files.map((f) => [f.phase, f.noTransaction])).toEqual([['post-deploy', false], ['pre-deploy', true]]);
+    expect(files.map((f) => [f.phase, f.noTransaction])).toEqual([
+      ['post-deploy', false],
+      ['pre-deploy', true],
+    ]);
     expect(files[0]?.allow.get('ban-drop-column')).toBe('the release before stopped reading it');
     expect(() => readMigrationFiles(dirWith({ '0001_a.sql': '-- fleet:phase postdeploy\nSELECT 1;' }))).toThrow(/problem/);
     try {
       readMigrationFiles(dirWith({ '0001_a.sql': '-- fleet:phase postdeploy\nSELECT 1;' }));
     } catch (error) {
-      expect((error as { problems: string[] }).problems.join('\n')).toContain('0001_a.sql: unknown or malformed directive "-- fleet:phase postdeploy"');
+      expect((error as { problems: string[] }).problems.join('\n')).toContain(
+        '0001_a.sql: unknown or malformed directive "-- fleet:phase postdeploy"',
+      );
     }
   });
 
   test('CREATE EXTENSION is taken out of what runs, the checksum still covers the file as written; DROP EXTENSION is refused', () => {
-    const source = "CREATE EXTENSION IF NOT EXISTS pg_trgm;\ncreate extension \"btree_gin\" with schema public;\nCREATE TABLE t (x text);\nCREATE INDEX t_x ON t USING gin (x gin_trgm_ops);\n";
-    const [file] = readMigrationFiles(dirWith({ '0001_a.sql': source, '0001_a.down.sql': 'DROP INDEX t_x; DROP TABLE t; DROP EXTENSION IF EXISTS pg_trgm;' }));
+    const source =
+      'CREATE EXTENSION IF NOT EXISTS pg_trgm;\ncreate extension "btree_gin" with schema public;\nCREATE TABLE t (x text);\nCREATE INDEX t_x ON t USING gin (x gin_trgm_ops);\n';
+    const [file] = readMigrationFiles(
+      dirWith({ '0001_a.sql': source, '0001_a.down.sql': 'DROP INDEX t_x; DROP TABLE t; DROP EXTENSION IF EXISTS pg_trgm;' }),
+    );
     expect(file?.extensions).toEqual(['pg_trgm', 'btree_gin']);
     expect(file?.sql).not.toMatch(/extension/i);
     expect(file?.sql).toContain('gin_trgm_ops');
@@ -92,7 +109,13 @@ describe('migration files', () => {
     const plain = readMigrationFiles(dirWith({ '0001_a.sql': '-- keeps comments\nSELECT 1;' }))[0];
     expect(plain?.sql).toBe('-- keeps comments\nSELECT 1;');
     try {
-      readMigrationFiles(dirWith({ '0001_a.sql': 'DROP EXTENSION pg_trgm CASCADE;', '0002_b.sql': 'SELECT 1;', '0002_b.down.sql': 'DROP EXTENSION hstore;' }));
+      readMigrationFiles(
+        dirWith({
+          '0001_a.sql': 'DROP EXTENSION pg_trgm CASCADE;',
+          '0002_b.sql': 'SELECT 1;',
+          '0002_b.down.sql': 'DROP EXTENSION hstore;',
+        }),
+      );
       expect.unreachable();
     } catch (error) {
       const problems = (error as { problems: string[] }).problems.join('\n');

@@ -14,17 +14,37 @@ describe('the mass-deletion brake', () => {
   });
 
   test('above the share: tripped, naming the region, the numbers and the limit', () => {
-    const d = evaluateBrake([{ region: 'eu', due: 3, nonPurged: 20 }, { region: 'us', due: 0, nonPurged: 5 }], 0.1);
+    const d = evaluateBrake(
+      [
+        { region: 'eu', due: 3, nonPurged: 20 },
+        { region: 'us', due: 0, nonPurged: 5 },
+      ],
+      0.1,
+    );
     expect(d.tripped).toBe(true);
     const hit = d.limits.filter((l) => l.exceeded);
     expect(hit).toHaveLength(1);
-    expect(hit[0]!.message).toBe('region eu: 3 tenant(s) due of 20 not purged; the limit is 10% (lifecycle.purgeMaxShare), at most 2 at once — exceeded');
+    expect(hit[0]!.message).toBe(
+      'region eu: 3 tenant(s) due of 20 not purged; the limit is 10% (lifecycle.purgeMaxShare), at most 2 at once — exceeded',
+    );
   });
 
   test('--max limits the whole run, and is checked besides the share', () => {
-    const d = evaluateBrake([{ region: 'eu', due: 2, nonPurged: 100 }, { region: 'us', due: 2, nonPurged: 100 }], 0.1, 3);
+    const d = evaluateBrake(
+      [
+        { region: 'eu', due: 2, nonPurged: 100 },
+        { region: 'us', due: 2, nonPurged: 100 },
+      ],
+      0.1,
+      3,
+    );
     expect(d.tripped).toBe(true);
-    expect(d.limits.find((l) => l.kind === 'max')).toMatchObject({ due: 4, allowed: 3, exceeded: true, message: 'this run: 4 tenant(s) due; --max 3 — exceeded' });
+    expect(d.limits.find((l) => l.kind === 'max')).toMatchObject({
+      due: 4,
+      allowed: 3,
+      exceeded: true,
+      message: 'this run: 4 tenant(s) due; --max 3 — exceeded',
+    });
     expect(evaluateBrake([{ region: 'eu', due: 2, nonPurged: 100 }], 0.1, 2).tripped).toBe(false);
     expect(evaluateBrake([{ region: 'eu', due: 1, nonPurged: 100 }], 0.1, 0).tripped).toBe(true);
   });
@@ -36,13 +56,17 @@ describe('the mass-deletion brake', () => {
 
   test('property: tripped exactly when due > share × tenants in some region (no floating-point slack either way)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 100 }), fc.array(fc.tuple(fc.nat(1000), fc.nat(1000)), { minLength: 1, maxLength: 4 }), (percent, counts) => {
-        const share = percent / 100;
-        const regions = counts.map(([a, b], i) => ({ region: `r${i}`, due: Math.min(a, b), nonPurged: Math.max(a, b) }));
-        // Exact in integers: due > percent × tenants / 100  ⇔  100 × due > percent × tenants.
-        const expected = regions.some((r) => 100 * r.due > percent * r.nonPurged);
-        expect(evaluateBrake(regions, share).tripped).toBe(expected);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 100 }),
+        fc.array(fc.tuple(fc.nat(1000), fc.nat(1000)), { minLength: 1, maxLength: 4 }),
+        (percent, counts) => {
+          const share = percent / 100;
+          const regions = counts.map(([a, b], i) => ({ region: `r${i}`, due: Math.min(a, b), nonPurged: Math.max(a, b) }));
+          // Exact in integers: due > percent × tenants / 100  ⇔  100 × due > percent × tenants.
+          const expected = regions.some((r) => 100 * r.due > percent * r.nonPurged);
+          expect(evaluateBrake(regions, share).tripped).toBe(expected);
+        },
+      ),
       { numRuns: 500 },
     );
   });

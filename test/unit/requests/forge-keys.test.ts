@@ -5,7 +5,8 @@ import { ForgeKeySet, KeyUnavailable } from '../../../src/requests/forge-keys.ts
 
 async function jwks(kids: string[]) {
   const keys = [];
-  for (const kid of kids) keys.push({ ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).publicKey)), kid, alg: 'RS256', use: 'sig' });
+  for (const kid of kids)
+    keys.push({ ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).publicKey)), kid, alg: 'RS256', use: 'sig' });
   return { keys };
 }
 
@@ -30,10 +31,14 @@ describe("ForgeKeySet: Forge's JWKS, cached, failing closed", () => {
     const clock = new ManualClock();
     let up = true;
     const body = await jwks(['k1']);
-    const set = new ForgeKeySet({ clock, ttlMs: 600_000, fetcher: async () => {
-      if (!up) throw new Error('503');
-      return body;
-    } });
+    const set = new ForgeKeySet({
+      clock,
+      ttlMs: 600_000,
+      fetcher: async () => {
+        if (!up) throw new Error('503');
+        return body;
+      },
+    });
     expect(await set.key('k1')).toBeDefined();
     up = false;
     clock.advance(601_000);
@@ -45,7 +50,17 @@ describe("ForgeKeySet: Forge's JWKS, cached, failing closed", () => {
   test('only RSA signing keys for RS256 are taken', async () => {
     const clock = new ManualClock();
     const good = await jwks(['good']);
-    const set = new ForgeKeySet({ clock, fetcher: async () => ({ keys: [...good.keys, { ...good.keys[0], kid: 'enc', use: 'enc' }, { ...good.keys[0], kid: 'ps', alg: 'PS256' }, { kty: 'oct', kid: 'hmac', k: 'c2VjcmV0' }] }) });
+    const set = new ForgeKeySet({
+      clock,
+      fetcher: async () => ({
+        keys: [
+          ...good.keys,
+          { ...good.keys[0], kid: 'enc', use: 'enc' },
+          { ...good.keys[0], kid: 'ps', alg: 'PS256' },
+          { kty: 'oct', kid: 'hmac', k: 'c2VjcmV0' },
+        ],
+      }),
+    });
     expect(await set.key('good')).toBeDefined();
     for (const kid of ['enc', 'ps', 'hmac']) expect(await set.key(kid), kid).toBeUndefined();
   });
