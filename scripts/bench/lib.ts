@@ -262,13 +262,21 @@ export async function fleetRolePrefix(url: string): Promise<string | undefined> 
  * every role of a prefix, so runs do not pile up tens of thousands of roles on the server.
  */
 export async function dropRoles(admin: string, prefix: string): Promise<void> {
-  await adminQuery(
-    admin,
-    `DO $$ DECLARE r text; BEGIN
-       FOR r IN SELECT rolname FROM pg_roles WHERE starts_with(rolname, ${quoteLiteralPrefix(prefix)}) ORDER BY rolname = ${quoteLiteralPrefix(prefix)} || 'tenants' LOOP
-         EXECUTE format('DROP ROLE %I', r);
-       END LOOP; END $$`,
-  );
+  const literal = quoteLiteralPrefix(prefix);
+  // A batch per transaction: every DROP ROLE holds a lock until COMMIT, and 20,000 of them exceed
+  // max_locks_per_transaction ("out of shared memory").
+  for (;;) {
+    const [left] = await adminQuery<{ n: number }>(admin, `SELECT count(*)::int AS n FROM pg_roles WHERE starts_with(rolname, ${literal})`);
+    if (!left || left.n === 0) return;
+    await adminQuery(
+      admin,
+      `DO $$ DECLARE r text; BEGIN
+         FOR r IN SELECT rolname FROM pg_roles WHERE starts_with(rolname, ${literal})
+                   ORDER BY rolname = ${literal} || 'tenants' LIMIT 1000 LOOP
+           EXECUTE format('DROP ROLE %I', r);
+         END LOOP; END $$`,
+    );
+  }
 }
 
 function quoteLiteralPrefix(prefix: string): string {
