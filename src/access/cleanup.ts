@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { quoteIdent } from '../db/quote.ts';
 import { readRolePrefix, tenantsGroupName } from './names.ts';
 import { dropRoleStatements } from './tenant-role.ts';
+import { SQLSTATE, sqlStateOf } from '../db/sqlstate.ts';
 
 /**
  * The shapes of the roles a fleet makes: `<prefix>_` followed by a tenant role (`t_...`), a session
@@ -75,7 +76,7 @@ export async function sweepOrphanedAccessRoles(
         client = database === 'postgres' ? main : await connect(database);
       } catch (error) {
         // Dropped since we listed it: its roles are orphans indeed. Anything else: stop, drop nothing.
-        if ((error as { code?: string }).code === '3D000') continue;
+        if (sqlStateOf(error) === SQLSTATE.INVALID_CATALOG_NAME) continue;
         throw error;
       }
       try {

@@ -3,6 +3,7 @@ import type { RegionDatabase } from '../db/region-database.ts';
 import { withClient } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
 import { generatePassword, scramVerifier } from './scram.ts';
+import { SQLSTATE } from '../db/sqlstate.ts';
 
 /**
  * Gateway logins (control migration 0012): the connections of withTenant, moved between tenants
@@ -94,8 +95,8 @@ export async function moveGateway(admin: Queryable, gateway: Gateway, tenantId: 
     await admin.query('SELECT fleet.move_gateway($1, $2, $3, $4)', [gateway.role, backendPid(gateway.client), tenantId, tenantRole]);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === NO_DATA_FOUND) throw new GatewayTenantNotFound();
-    if (code === UNDEFINED_ROLE || code === UNDEFINED_OBJECT) {
+    if (code === SQLSTATE.NO_DATA_FOUND) throw new GatewayTenantNotFound();
+    if (code === SQLSTATE.UNDEFINED_OBJECT || code === SQLSTATE.INVALID_PARAMETER_VALUE) {
       throw new FleetError(
         'REFUSED',
         `tenant ${JSON.stringify(tenantId)} has no role ${JSON.stringify(tenantRole)} to grant its gateway connection. Opening the access again (any fleet sql) restores the roles of registered tenants.`,
@@ -104,10 +105,6 @@ export async function moveGateway(admin: Queryable, gateway: Gateway, tenantId: 
     throw error;
   }
 }
-
-const NO_DATA_FOUND = 'P0002';
-const UNDEFINED_ROLE = '42704';
-const UNDEFINED_OBJECT = '22023';
 
 /** The server process of a connection (pg has it from BackendKeyData; its types do not list it). */
 function backendPid(client: pg.Client): number {

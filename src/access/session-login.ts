@@ -6,7 +6,7 @@ import { fleetHome } from '../config/home.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
 import type { AuthTokenSigner } from '../db/iam-auth.ts';
 import { quoteIdent } from '../db/quote.ts';
-import { withTransaction } from '../db/scoped.ts';
+import { withClient, withTransaction } from '../db/scoped.ts';
 import { connectionConfig } from '../db/targets.ts';
 import { FleetError } from '../errors.ts';
 import { generatePassword, scramVerifier } from './scram.ts';
@@ -88,8 +88,7 @@ export async function resolveSessionAuth(region: RegionDatabase, options: Sessio
   if (stored) return scramAuth(stored.secret, file);
   // Under a lock on the database: a second process starting at the same moment reads this secret
   // instead of making another.
-  const client = await region.controlPool.connect();
-  try {
+  return withClient(region.controlPool, async (client) => {
     return await withTransaction(client, async () => {
       await client.query(SECRET_LOCK_SQL);
       const again = await readCredentials(file);
@@ -98,9 +97,7 @@ export async function resolveSessionAuth(region: RegionDatabase, options: Sessio
       await writeCredentials(file, { version: 2, secret, createdAt: options.clock.now().toISOString() });
       return scramAuth(secret, file);
     });
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** pg settings to connect to a region as a session role (without pool settings). */
@@ -153,8 +150,7 @@ export async function prepareSessionLogin(
   tenant: { id: string; schema: string; role: string },
   options: { force?: boolean } = {},
 ): Promise<LoginCheck> {
-  const client = await region.controlPool.connect();
-  try {
+  return withClient(region.controlPool, async (client) => {
     const row = await loginRow(client, tenant.id);
     if (!row) return { kind: 'not-found' };
     if (row.status !== 'active') return { kind: 'refused', error: notActive(tenant.id, row.status) };
@@ -197,9 +193,7 @@ export async function prepareSessionLogin(
       await client.query('UPDATE fleet.session_roles SET login_auth = $2 WHERE role_name = $1', [tenant.role, auth.id]);
     });
     return { kind: 'ready' };
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function loginRow(client: pg.ClientBase, tenantId: string): Promise<TenantLoginRow | undefined> {

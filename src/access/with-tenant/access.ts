@@ -18,6 +18,7 @@ import {
   type WithTenantOptions,
 } from './types.ts';
 import { runUnit, UnitFailed, type UnitOutcome } from './unit.ts';
+import { SQLSTATE, sqlStateOf } from '../../db/sqlstate.ts';
 
 interface RegionAccess {
   readonly region: RegionDatabase;
@@ -181,7 +182,7 @@ export class Access implements TenantAccess {
       return await this.#login(home, tenantId, role, signerFactory);
     } catch (error) {
       // Password refused though recorded as set: set it again, once (a session may ALTER its own password).
-      if ((error as { code?: string }).code !== INVALID_PASSWORD || home.auth.kind !== 'scram')
+      if (sqlStateOf(error) !== SQLSTATE.INVALID_PASSWORD || home.auth.kind !== 'scram')
         throw loginFailed(home.region.name, home.auth.kind, tenantId, role, error);
       await prepareSessionLogin(home.region, home.auth, { id: tenantId, schema, role }, { force: true });
       return this.#login(home, tenantId, role, signerFactory).catch((again: unknown) => {
@@ -305,8 +306,6 @@ export class Access implements TenantAccess {
     }
   }
 }
-
-const INVALID_PASSWORD = '28P01';
 
 function withPassword(connectionString: string, password: string): string {
   const url = new URL(connectionString);

@@ -1,11 +1,10 @@
 import type pg from 'pg';
 import { lockTenantForTransaction } from '../../tenants/tenant-lock.ts';
 import { createTenantRole, missingRolesCondition } from '../tenant-role.ts';
+import { SQLSTATE, sqlStateOf } from '../../db/sqlstate.ts';
 
 /** How long the backfill waits for one tenant's lease row before leaving that tenant for the next time. */
 export const BACKFILL_LOCK_TIMEOUT_MS = 2_000;
-
-const LOCK_NOT_AVAILABLE = '55P03';
 
 export interface BackfillResult {
   /** Tenants whose roles were created. */
@@ -48,7 +47,7 @@ export async function backfillTenantRoles(client: pg.ClientBase, prefix: string)
       }
       await client.query('RELEASE SAVEPOINT fleet_backfill');
     } catch (error) {
-      if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
+      if (sqlStateOf(error) !== SQLSTATE.LOCK_NOT_AVAILABLE) throw error;
       await client.query('ROLLBACK TO SAVEPOINT fleet_backfill');
       busy.push(tenant.id);
     }

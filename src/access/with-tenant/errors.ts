@@ -1,4 +1,5 @@
 import { FleetError } from '../../errors.ts';
+import { SQLSTATE, sqlStateOf } from '../../db/sqlstate.ts';
 
 /** The tenant is registered in none of these regions. */
 export function notFound(tenantId: string, regions: readonly string[]): FleetError {
@@ -18,9 +19,9 @@ export function loginFailed(region: string, auth: 'iam' | 'scram', tenantId: str
 
 /** Entering the tenant's role failed: a missing role or membership becomes REFUSED with the fix; anything else as is. */
 export function enterFailed(tenantId: string, role: string, error: unknown): unknown {
-  const code = (error as { code?: string }).code;
-  // 42501: not a member of the role; 22023: the role does not exist.
-  if (code === '42501' || code === '22023') {
+  const code = sqlStateOf(error);
+  // Not a member of the role, or the role does not exist.
+  if (code === SQLSTATE.INSUFFICIENT_PRIVILEGE || code === SQLSTATE.INVALID_PARAMETER_VALUE) {
     return new FleetError(
       'REFUSED',
       `tenant ${JSON.stringify(tenantId)} is active but its role ${JSON.stringify(role)} is missing or not granted to its session role (${(error as Error).message}). Opening the access again (any fleet sql) restores the roles of registered tenants.`,

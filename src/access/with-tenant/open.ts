@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Fleet } from '../../fleet.ts';
 import type { RegionDatabase } from '../../db/region-database.ts';
-import { withTransaction } from '../../db/scoped.ts';
+import { withClient, withTransaction } from '../../db/scoped.ts';
 import { FleetError } from '../../errors.ts';
 import { readRolePrefix } from '../names.ts';
 import { enforceSupportExpiry } from '../support.ts';
@@ -41,10 +41,7 @@ export async function openTenantAccess(fleet: Fleet, options: TenantAccessOption
 }
 
 async function withClientTx<T>(region: RegionDatabase, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await region.controlPool.connect();
-  try {
+  return withClient(region.controlPool, async (client) => {
     return await withTransaction(client, () => fn(client));
-  } finally {
-    client.release();
-  }
+  });
 }

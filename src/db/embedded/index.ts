@@ -16,6 +16,7 @@ import fs from 'node:fs/promises';
 import pg from 'pg';
 import { FleetError } from '../../errors.ts';
 import { quoteIdent } from '../quote.ts';
+import { SQLSTATE, sqlStateOf } from '../sqlstate.ts';
 import { ensureInitialised, prepareLayout, SUPERUSER, type Context } from './data-dir.ts';
 import { liveUsers, registerUser, withDirLock } from './lock.ts';
 import { findRunningServer, startServer, stopServer } from './server-process.ts';
@@ -129,8 +130,8 @@ class Server implements EmbeddedServer {
       if (found.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
     } catch (error) {
       // A concurrent CREATE DATABASE of the same name: the database exists, which is all we want.
-      const code = (error as { code?: unknown }).code;
-      if (code === '42P04' || code === '23505') return;
+      const code = sqlStateOf(error);
+      if (code === SQLSTATE.DUPLICATE_DATABASE || code === SQLSTATE.UNIQUE_VIOLATION) return;
       throw new FleetError(
         'DATABASE_UNAVAILABLE',
         `cannot create database ${JSON.stringify(name)} on the embedded PostgreSQL at 127.0.0.1:${this.port} (${this.ctx.layout.dir}): ${(error as Error).message}. See ${this.ctx.layout.logFile}; removing ${this.ctx.layout.dir} starts afresh (its data is lost).`,
