@@ -9,11 +9,9 @@ import type { Fleet } from '../../../src/fleet.ts';
 import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { schemaNameFor } from '../../../src/tenants/ids.ts';
 import { listTables } from '../../../src/copy/tables.ts';
-import { schemaChecksums, type TableChecksum } from '../../../src/copy/checksum.ts';
-import { setDeterministicText } from '../../../src/copy/session.ts';
 import { exportTenant } from '../../../src/copy/export.ts';
 import { quoteIdent, quoteQualified } from '../../../src/db/quote.ts';
-import { openTwoRegionFleet, seedKinds, typesMigrations, withDb } from './helpers.ts';
+import { checksums, openTwoRegionFleet, seedKinds, typesMigrations, withDb } from './helpers.ts';
 
 let eu: TestDatabase;
 let us: TestDatabase;
@@ -27,17 +25,6 @@ afterAll(async () => {
   await fleet?.close();
   await Promise.all([eu?.drop(), us?.drop()]);
 });
-
-async function checksums(url: string, tenantId: string): Promise<TableChecksum[]> {
-  return withDb(url, async (client) => {
-    await client.query('BEGIN');
-    await setDeterministicText(client);
-    const schema = schemaNameFor(tenantId);
-    const sums = await schemaChecksums(client, schema, await listTables(client, schema));
-    await client.query('ROLLBACK');
-    return sums;
-  });
-}
 
 async function readArchive(file: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();

@@ -6,6 +6,9 @@ import pg from 'pg';
 import { openFleet, type Fleet } from '../../../src/fleet.ts';
 import { schemaNameFor } from '../../../src/tenants/ids.ts';
 import type { Clock } from '../../../src/clock.ts';
+import { listTables } from '../../../src/copy/tables.ts';
+import { schemaChecksums, type TableChecksum } from '../../../src/copy/checksum.ts';
+import { setDeterministicText } from '../../../src/copy/session.ts';
 import { testConfig, migrationsCopy, writeMigration } from '../helpers/fleet.ts';
 
 export const TYPES_MIGRATION = `
@@ -111,5 +114,17 @@ export async function seedKinds(url: string, tenantId: string, rows: readonly Ki
     }
     // Advance the sequences past the last row: the copy must carry the value, not max(id).
     await client.query(`SELECT nextval(pg_get_serial_sequence('kinds', 'id')), nextval(pg_get_serial_sequence('kind_notes', 'id'))`);
+  });
+}
+
+/** Per-table row counts and checksums of a tenant's schema in the database at url, as the copy computes them. */
+export async function checksums(url: string, tenantId: string): Promise<TableChecksum[]> {
+  return withDb(url, async (client) => {
+    await client.query('BEGIN');
+    await setDeterministicText(client);
+    const schema = schemaNameFor(tenantId);
+    const sums = await schemaChecksums(client, schema, await listTables(client, schema));
+    await client.query('ROLLBACK');
+    return sums;
   });
 }

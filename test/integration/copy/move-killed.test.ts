@@ -8,10 +8,7 @@ import { runFleet, startFleet } from '../helpers/cli.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { schemaNameFor } from '../../../src/tenants/ids.ts';
-import { listTables } from '../../../src/copy/tables.ts';
-import { schemaChecksums, type TableChecksum } from '../../../src/copy/checksum.ts';
-import { setDeterministicText } from '../../../src/copy/session.ts';
-import { openTwoRegionFleet, typesMigrations, withDb } from './helpers.ts';
+import { checksums, openTwoRegionFleet, typesMigrations, withDb } from './helpers.ts';
 
 let eu: TestDatabase;
 let us: TestDatabase;
@@ -51,17 +48,6 @@ async function state(url: string): Promise<string | undefined> {
   );
 }
 
-async function checksums(url: string): Promise<TableChecksum[]> {
-  return withDb(url, async (client) => {
-    await client.query('BEGIN');
-    await setDeterministicText(client);
-    const schema = schemaNameFor(ID);
-    const sums = await schemaChecksums(client, schema, await listTables(client, schema));
-    await client.query('ROLLBACK');
-    return sums;
-  });
-}
-
 async function events(url: string): Promise<number> {
   return withDb(url, async (c) =>
     Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM fleet.audit_events WHERE tenant_id = $1`, [ID])).rows[0]!.n),
@@ -70,7 +56,7 @@ async function events(url: string): Promise<number> {
 
 describe('a move killed with SIGKILL', () => {
   test('at growing amounts of progress: at most one region serves at every check, the authoritative side holds every row, a rerun finishes', async () => {
-    const original = await checksums(eu.url);
+    const original = await checksums(eu.url, ID);
     const env = {
       FLEET_DATABASE_URL_EU: eu.url,
       FLEET_DATABASE_URL_US: us.url,
@@ -95,12 +81,12 @@ describe('a move killed with SIGKILL', () => {
       // Never two regions serving; the side that serves (or, mid-copy, the source) has every row.
       expect([s, t].filter((x) => x === 'active').length).toBeLessThanOrEqual(1);
       const authoritative = t === 'active' ? to : from;
-      expect(await checksums(urls()[authoritative])).toEqual(original);
+      expect(await checksums(urls()[authoritative], ID)).toEqual(original);
       if (result.exitCode !== 0) killedMidway += 1;
       const rerun = await runFleet(['--config', configFile, 'tenants', 'move', ID, '--to-region', to, '--json'], env);
       expect(rerun.exitCode, rerun.stderr).toBe(0);
       expect([await state(urls()[from]), await state(urls()[to])]).toEqual([undefined, 'active']);
-      expect(await checksums(urls()[to])).toEqual(original);
+      expect(await checksums(urls()[to], ID)).toEqual(original);
       from = to;
     }
     // The kills must have landed inside the runs, or this proved nothing.

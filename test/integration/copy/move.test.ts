@@ -9,11 +9,8 @@ import { openTenantAccess } from '../../../src/access/with-tenant.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 import { releaseTenantLock, tryTenantLock } from '../../../src/tenants/tenant-lock.ts';
 import { schemaNameFor } from '../../../src/tenants/ids.ts';
-import { listTables } from '../../../src/copy/tables.ts';
-import { schemaChecksums, type TableChecksum } from '../../../src/copy/checksum.ts';
-import { setDeterministicText } from '../../../src/copy/session.ts';
 import { moveStatus, moveTenant, rollbackMove, startMove, commitMove } from '../../../src/copy/move.ts';
-import { openTwoRegionFleet, seedKinds, typesMigrations, withDb, type KindRow } from './helpers.ts';
+import { checksums, openTwoRegionFleet, seedKinds, typesMigrations, withDb, type KindRow } from './helpers.ts';
 
 let eu: TestDatabase;
 let us: TestDatabase;
@@ -27,17 +24,6 @@ afterAll(async () => {
   await fleet?.close();
   await Promise.all([eu?.drop(), us?.drop()]);
 });
-
-async function checksums(url: string, tenantId: string): Promise<TableChecksum[]> {
-  return withDb(url, async (client) => {
-    await client.query('BEGIN');
-    await setDeterministicText(client);
-    const schema = schemaNameFor(tenantId);
-    const sums = await schemaChecksums(client, schema, await listTables(client, schema));
-    await client.query('ROLLBACK');
-    return sums;
-  });
-}
 
 async function registry(url: string, tenantId: string): Promise<{ status: string; moved_from: string | null } | undefined> {
   return withDb(url, async (c) => (await c.query('SELECT status, moved_from FROM fleet.tenants WHERE id = $1', [tenantId])).rows[0]);
