@@ -29,7 +29,8 @@ beforeAll(async () => {
   await fleet.regions[0]!.query(`CREATE ROLE ${quoteIdent(staff)} LOGIN NOINHERIT PASSWORD '${staffPassword}'`);
 });
 afterAll(async () => {
-  await fleet.regions[0]?.query(`DROP ROLE IF EXISTS ${quoteIdent(staff)}`).catch(() => undefined);
+  // The grants gave it CONNECT on this database: DROP OWNED takes that away, or the role could not be dropped.
+  await fleet.regions[0]?.query(`DROP OWNED BY ${quoteIdent(staff)}; DROP ROLE IF EXISTS ${quoteIdent(staff)}`);
   await fleet?.close();
   await dropRoles(db().url);
 });
