@@ -14,17 +14,7 @@ import { loadFleetConfig, PACKAGE_ROOT } from '../../src/config/load.ts';
 import { openFleet } from '../../src/fleet.ts';
 import { addTenants } from '../../src/provisioning/add-tenants.ts';
 import { schemaNameFor } from '../../src/tenants/ids.ts';
-import { adminQuery, createDatabase, databaseUrl, dropDatabaseAndRoles, runCli } from './lib.ts';
-
-interface Row {
-  readonly case: string;
-  readonly size: string;
-  readonly ours: string;
-  readonly baseline: string;
-  readonly ratio: string;
-  readonly target: string;
-  readonly met: boolean | null;
-}
+import { adminQuery, createDatabase, databaseUrl, dropDatabaseAndRoles, runCli, type Row } from './lib.ts';
 
 const ID = 'bench-copy';
 const SIZES_MB = [20, 200];

@@ -443,3 +443,14 @@ export function provisionFloorTenantSql(files: readonly MigrationFile[], rolePre
 export function releaseFloorTenantSql(file: MigrationFile): (schema: string) => string {
   return (schema) => `BEGIN;\nSET LOCAL search_path TO ${quoteIdent(schema)};\n${file.sql}\n${floorLedger(schema, file.name)}\nCOMMIT;\n`;
 }
+
+/** One line of a bench's results table: our figure against its baseline and target. */
+export interface Row {
+  readonly case: string;
+  readonly size: string;
+  readonly ours: string;
+  readonly baseline: string;
+  readonly ratio: string;
+  readonly target: string;
+  readonly met: boolean | null;
+}
