@@ -9,7 +9,6 @@ import { createTestDatabase, useTestDatabase, type TestDatabase } from '../helpe
 import { migrationsCopy, openTestFleet, writeMigration } from '../helpers/fleet.ts';
 import { DAY_MS, ManualClock } from '../../../src/clock.ts';
 import type { Fleet } from '../../../src/fleet.ts';
-import { FleetError } from '../../../src/errors.ts';
 import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { uninstallTenant } from '../../../src/lifecycle/uninstall.ts';
 import { purgeFleet } from '../../../src/purge/purge-fleet.ts';
@@ -21,7 +20,8 @@ import { sessionRoleName, tenantRoleName, tenantRoleNameSql } from '../../../src
 import { missingRolesCondition } from '../../../src/access/tenant-role.ts';
 import { deriveSessionPassword } from '../../../src/access/session-login.ts';
 import { tryTenantLock, releaseTenantLock } from '../../../src/tenants/tenant-lock.ts';
-import { dropRoles, seed } from './helpers.ts';
+import { dropRoles, seed, outcome } from './helpers.ts';
+import { quoteIdent } from '../../../src/db/quote.ts';
 
 const db = useTestDatabase('access_review');
 const clock = new ManualClock('2026-01-01T00:00:00Z');
@@ -46,14 +46,7 @@ afterAll(async () => {
 });
 
 const admin = () => fleet.regions[0]!;
-const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
-async function outcome(promise: Promise<unknown>): Promise<string> {
-  return promise.then(
-    () => 'ALLOWED',
-    (error: unknown) => (error instanceof FleetError ? `FLEET:${error.code}` : ((error as { code?: string }).code ?? String(error))),
-  );
-}
+const q = quoteIdent;
 
 async function projects(schema: string): Promise<number> {
   return (await admin().query<{ n: number }>(`SELECT count(*)::int AS n FROM ${q(schema)}.projects`)).rows[0]!.n;

@@ -4,6 +4,7 @@
  * SQLSTATE, not a check of ours), and B must be unchanged afterwards (checksum of its structure,
  * grants and every row, taken as the administrator before and after).
  */
+import { quoteIdent } from '../../../src/db/quote.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
@@ -78,7 +79,7 @@ export function attackCorpus(logins: 'tenant' | 'gateway'): void {
     expect(lo.rows[0]!.data).toBe('bravo large secret');
   }
 
-  const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+  const q = quoteIdent;
   const DENIED = '42501';
   const NOT_VISIBLE = '42P01';
 

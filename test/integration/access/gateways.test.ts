@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
 import type { Fleet } from '../../../src/fleet.ts';
-import { FleetError } from '../../../src/errors.ts';
 import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { openTenantAccess, type TenantAccess } from '../../../src/access/with-tenant.ts';
 import { tenantRoleName } from '../../../src/access/names.ts';
 import { EXTENSIONS_SCHEMA } from '../../../src/db/search-path.ts';
-import { dropRoles, schemaChecksum, seed } from './helpers.ts';
+import { dropRoles, schemaChecksum, seed, outcome } from './helpers.ts';
+import { quoteIdent } from '../../../src/db/quote.ts';
 
 const db = useTestDatabase('access_gateways');
 const SECRET = 'gateway-attacks-secret-0123456789abcdef';
@@ -40,14 +40,7 @@ afterAll(async () => {
 });
 
 const admin = () => fleet.regions[0]!;
-const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
-async function outcome(promise: Promise<unknown>): Promise<string> {
-  return promise.then(
-    () => 'ALLOWED',
-    (error: unknown) => (error instanceof FleetError ? `FLEET:${error.code}` : ((error as { code?: string }).code ?? String(error))),
-  );
-}
+const q = quoteIdent;
 
 /** What bravo's unit sees of its session, on the connection alpha's unit just used. */
 async function bravoSession(): Promise<Record<string, unknown>> {

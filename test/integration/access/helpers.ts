@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { Fleet } from '../../../src/fleet.ts';
+import { FleetError } from '../../../src/errors.ts';
 import { quoteIdent } from '../../../src/db/quote.ts';
 import { dropAccessRoles } from '../../../src/access/cleanup.ts';
 
@@ -60,5 +61,13 @@ export async function seed(fleet: Fleet, schema: string, label: string): Promise
   await region.query(
     `INSERT INTO ${s}.issues (id, project_id, key, summary, status, created_at, updated_at) VALUES (10, 1, 'P1-1', $1 || ' secret issue', 'open', now(), now())`,
     [label],
+  );
+}
+
+/** How an attempt ended: ALLOWED, FLEET:<code> for the toolkit's refusals, or PostgreSQL's SQLSTATE. */
+export async function outcome(promise: Promise<unknown>): Promise<string> {
+  return promise.then(
+    () => 'ALLOWED',
+    (error: unknown) => (error instanceof FleetError ? `FLEET:${error.code}` : ((error as { code?: string }).code ?? String(error))),
   );
 }
