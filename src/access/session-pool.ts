@@ -5,8 +5,10 @@ import { FleetError } from '../errors.ts';
  * Connections of one region's session roles: one login per tenant means one pool per tenant, and
  * all of them share a cap on open connections (`max`). Idle connections are kept per tenant; when
  * a tenant without one needs a connection and the cap is reached, the least recently used idle
- * connection (of any tenant) is closed to make room; when none is idle, the caller waits (FIFO) for
- * one to be released. The cap is never exceeded: a slot is reserved before a connection is opened.
+ * connection (of any tenant) is closed (or, with gateways, moved) to make room; when none is idle,
+ * the caller waits for one to be released: in order, except that a released connection goes to a
+ * waiter of its own tenant first (no move, no new login), passing over no waiter more than
+ * MAX_SKIPS times. The cap is never exceeded: a slot is reserved before a connection is opened.
  * Idle connections close after `idleTimeoutMs`.
  */
 export interface SessionPoolOptions {
@@ -48,11 +50,19 @@ type Grant = { kind: 'client'; client: pg.Client } | { kind: 'slot' } | { kind: 
 
 interface Waiter {
   readonly tenant: string;
+  /** Times a later waiter of the releasing tenant went first (bounded by MAX_SKIPS). */
+  skipped: number;
   resolve(grant: Grant): void;
   reject(error: unknown): void;
 }
 
 const broken = new WeakSet<pg.Client>();
+
+/**
+ * A released connection goes to a waiter of its own tenant before older waiters of other tenants
+ * (it needs no move then), but no waiter is passed over more than this many times.
+ */
+const MAX_SKIPS = 4;
 
 export class SessionPool {
   readonly #options: SessionPoolOptions;
@@ -102,7 +112,7 @@ export class SessionPool {
       void this.#end(client).then(() => this.#free());
       return;
     }
-    const waiter = this.#waiters.shift();
+    const waiter = this.#nextWaiter(tenant);
     if (waiter) {
       if (waiter.tenant === tenant) {
         waiter.resolve({ kind: 'client', client });
@@ -166,7 +176,17 @@ export class SessionPool {
       this.#removeIdle(oldest.value);
       return this.#end(oldest.value.client).then(() => ({ kind: 'slot' }) as const);
     }
-    return new Promise<Grant>((resolve, reject) => this.#waiters.push({ tenant, resolve, reject }));
+    return new Promise<Grant>((resolve, reject) => this.#waiters.push({ tenant, skipped: 0, resolve, reject }));
+  }
+
+  /** Who gets a connection `tenant` released: its own tenant's first waiter, unless that passes over a waiter too often. */
+  #nextWaiter(tenant: string): Waiter | undefined {
+    const head = this.#waiters[0];
+    if (!head || head.tenant === tenant || head.skipped >= MAX_SKIPS) return this.#waiters.shift();
+    const i = this.#waiters.findIndex((w) => w.tenant === tenant);
+    if (i < 0) return this.#waiters.shift();
+    for (let k = 0; k < i; k += 1) (this.#waiters[k] as Waiter).skipped += 1;
+    return this.#waiters.splice(i, 1)[0];
   }
 
   /**
