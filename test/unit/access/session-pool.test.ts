@@ -104,6 +104,24 @@ describe('SessionPool', () => {
     await p.close();
   });
 
+  test('at the cap, the idle connection given up is that of the tenant that asked least often lately, not merely the least recently used', async () => {
+    const { p, opened } = pool(2);
+    for (let i = 0; i < 5; i += 1) {
+      const a = await p.acquire('a');
+      p.release('a', a.client);
+    }
+    const b = await p.acquire('b');
+    p.release('b', b.client);
+    // a's connection is the least recently used, but a asked five times and b once: b's goes.
+    const c = await p.acquire('c');
+    expect((opened[1] as FakeClient).tenant).toBe('b');
+    expect(opened[1]!.ended).toBe(true);
+    expect(opened[0]!.ended).toBe(false);
+    p.release('c', c.client);
+    expect(p.stats()).toMatchObject({ acquired: 7, opened: 3, moved: 0 });
+    await p.close();
+  });
+
   test('a failed open frees its slot; a broken idle connection is dropped', async () => {
     let fail = true;
     const p = new SessionPool({
