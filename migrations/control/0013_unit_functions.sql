@@ -25,16 +25,18 @@ END
 $fn$;
 
 -- The unit's marks, read once it has entered the tenant's role and search_path: the search_path
--- as the server spells it, the transaction's start (an epoch, free of DateStyle and TimeZone) and
--- the large objects the session's roles own already. SECURITY INVOKER and no SET clause: it reads
--- the caller's own settings.
-CREATE FUNCTION fleet_access.unit_marks()
+-- as the server spells it (the caller passes current_setting('search_path'): the function's own
+-- is fixed, so that its plans are made once per connection, not again for every tenant's
+-- search_path), the transaction's start (an epoch, free of DateStyle and TimeZone) and the large
+-- objects the session's roles own already. SECURITY INVOKER: current_user is the caller's.
+CREATE FUNCTION fleet_access.unit_marks(caller_path text)
 RETURNS TABLE (path text, began text, large_objects text)
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
   RETURN QUERY
-  SELECT pg_catalog.current_setting('search_path'),
+  SELECT caller_path,
          EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text,
          (SELECT COALESCE(pg_catalog.array_agg(m.oid), '{}')
             FROM pg_catalog.pg_largeobject_metadata m
@@ -43,20 +45,22 @@ END
 $fn$;
 
 -- The check before COMMIT. The caller passes back what it entered with and the marks
--- unit_marks gave it (bound parameters: nothing the unit could have changed). Raises (SQLSTATE
+-- unit_marks gave it (bound parameters: nothing the unit could have changed), and its
+-- current_setting('search_path') (as for unit_marks). Raises (SQLSTATE
 -- FL001, DETAIL the failed checks, comma-separated) when the unit ended in another role or
 -- search_path, in another transaction, not read-only though begun so (or wrote in a read-only
 -- unit), or owning a new large object; the COMMIT sent behind it then rolls back. Otherwise lets go
 -- of session-level advisory locks (a pooled connection keeps none) and returns whether the
 -- session has a temporary schema (such a connection is not pooled again).
-CREATE FUNCTION fleet_access.unit_check(entered_role text, entered_path text, began numeric, read_only boolean, large_objects oid[])
+CREATE FUNCTION fleet_access.unit_check(entered_role text, entered_path text, began numeric, read_only boolean, large_objects oid[], caller_path text)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   failed text[] := '{}';
 BEGIN
-  IF current_user::text IS DISTINCT FROM entered_role OR pg_catalog.current_setting('search_path') IS DISTINCT FROM entered_path THEN
+  IF current_user::text IS DISTINCT FROM entered_role OR caller_path IS DISTINCT FROM entered_path THEN
     failed := failed || 'role'::text;
   END IF;
   IF EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) IS DISTINCT FROM began THEN
@@ -79,4 +83,4 @@ BEGIN
 END
 $fn$;
 
-GRANT EXECUTE ON FUNCTION fleet_access.unit_marks(), fleet_access.unit_check(text, text, numeric, boolean, oid[]) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION fleet_access.unit_marks(text), fleet_access.unit_check(text, text, numeric, boolean, oid[], text) TO PUBLIC;

@@ -47,7 +47,7 @@ export function enterSql(readOnly: boolean, role: string, schema: string): strin
     'SELECT s.tenant_id, s.status, s.schema_name, current_user <> session_user AS dirty FROM fleet_access.session_tenant() AS s',
     `SET LOCAL ROLE ${quoteIdent(role)}`,
     `SET LOCAL search_path TO ${tenantSearchPath(schema)}, pg_temp`,
-    'SELECT * FROM fleet_access.unit_marks()',
+    "SELECT * FROM fleet_access.unit_marks(pg_catalog.current_setting('search_path'))",
   ].join('; ');
 }
 
@@ -61,7 +61,8 @@ export function enterSql(readOnly: boolean, role: string, schema: string): strin
  * back). It also lets go of session-level advisory locks fn took (a pooled connection keeps none)
  * and answers whether the session has a temporary schema.
  */
-export const CHECK_SQL = 'SELECT fleet_access.unit_check($1::text, $2::text, $3::numeric, $4::boolean, $5::oid[]) AS has_temp';
+export const CHECK_SQL =
+  "SELECT fleet_access.unit_check($1::text, $2::text, $3::numeric, $4::boolean, $5::oid[], pg_catalog.current_setting('search_path')) AS has_temp";
 
 const CHECK_PROBLEMS: Record<string, string> = {
   role: 'it ended as another role or with another search_path than withTenant set (do not SET ROLE or SET search_path inside withTenant)',
