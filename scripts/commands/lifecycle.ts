@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FleetError } from '../../src/index.ts';
-import { receiveConnectCallback, atlassianKeyFetcher, fixedKeyFetcher, ATLASSIAN_INSTALL_KEYS_URL } from '../../src/requests/index.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 
 interface ReceiveFlags {
@@ -41,7 +40,7 @@ export function registerLifecycleCommand(program: Command): void {
     .option('--path <path>', 'the path the callback came to (default /installed or /uninstalled, from eventType)')
     .option('--query <query>', 'the query string the callback came with, if any')
     .option('--public-key-file <pem>', 'verify with this public key (PEM) instead of fetching it by kid: offline use')
-    .option('--key-url <url>', `where public keys are fetched by kid (default ${ATLASSIAN_INSTALL_KEYS_URL})`)
+    .option('--key-url <url>', "where public keys are fetched by kid (default: Atlassian's install-key service)")
     .option('--app-key <key>', "the app's key: the payload's key must be it")
     .option('--region <name>', 'region for a tenant installed for the first time')
     .option('--json', 'JSON: { accepted, event, tenant, result } or { accepted: false, code, message }')
@@ -73,6 +72,8 @@ callback or bad usage.`,
           if (error instanceof FleetError) throw error;
           throw new FleetError('INPUT_INVALID', `--file ${flags.file} is not JSON: ${(error as Error).message}`);
         }
+        // Loaded here, not with the CLI: the JWT library is most of the module graph's files, and only this command needs it.
+        const { receiveConnectCallback, atlassianKeyFetcher, fixedKeyFetcher } = await import('../../src/requests/index.ts');
         const keyFetcher = flags.publicKeyFile
           ? fixedKeyFetcher(readText(flags.publicKeyFile, '--public-key-file'))
           : atlassianKeyFetcher(flags.keyUrl ? { baseUrl: flags.keyUrl } : {});
