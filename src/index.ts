@@ -15,7 +15,14 @@ export { ManualClock, systemClock, type Clock } from './clock.ts';
 export { migrateFleet, type MigrateOptions, type MigrateReport, type MigrateSummary, type PlannedTenant } from './migrate/migrate-fleet.ts';
 export { LOCKED_BY_ANOTHER_RUNNER } from './migrate/tenant-migrator.ts';
 export { rollbackFleet, type RollbackOptions } from './migrate/rollback-fleet.ts';
-export { fleetStatus, type FleetStatus, type RegionVersionSummary, type TenantStatusRow } from './migrate/fleet-status.ts';
+export {
+  fleetStatus,
+  type AsideStatusRow,
+  type FleetStatus,
+  type RegionVersionSummary,
+  type TenantStatusRow,
+} from './migrate/fleet-status.ts';
+export type { AsideSchema } from './tenants/aside.ts';
 export type { RunEvent, TenantResult } from './migrate/run-fleet.ts';
 export { parseShard, type Shard } from './migrate/shard.ts';
 export { createMigrationFile, type NewMigration } from './migrate/new-migration.ts';
@@ -32,6 +39,7 @@ export { assertTenantId, tenantIdProblem, TENANT_ID_PATTERN, TENANT_ID_RULE } fr
 export type { TenantStatus } from './tenants/tenant-row.ts';
 export { fleetHome } from './config/home.ts';
 export {
+  asideSchemasOf,
   commitMove,
   copyTenant,
   discardAside,

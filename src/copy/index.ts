@@ -17,4 +17,4 @@ export { dropTenantData } from './drop-copy.ts';
 export { commitMove, moveStatus, moveTenant, rollbackMove, scheduleMove, startMove, type MovePlan, type MoveResult } from './move.ts';
 export type { MoveStatus } from './move-state.ts';
 export { exportTenant, type ExportManifest } from './export.ts';
-export { discardAside, restoreTenant, type RestoreOptions, type RestoreResult } from './restore.ts';
+export { asideSchemasOf, discardAside, restoreTenant, type RestoreOptions, type RestoreResult } from './restore.ts';
