@@ -13,7 +13,7 @@ export type { FleetConfig, FleetConfigInput, RegionConfig } from './config/schem
 export { FleetError, isUsageError, type ErrorCode } from './errors.ts';
 export { ManualClock, systemClock, type Clock } from './clock.ts';
 export { migrateFleet, type MigrateOptions, type MigrateReport, type MigrateSummary, type PlannedTenant } from './migrate/migrate-fleet.ts';
-export { LOCKED_BY_ANOTHER_RUNNER } from './migrate/tenant-migrator.ts';
+export { BEING_COPIED, LOCKED_BY_ANOTHER_RUNNER } from './migrate/tenant-migrator.ts';
 export { rollbackFleet, type RollbackOptions } from './migrate/rollback-fleet.ts';
 export {
   fleetStatus,
@@ -54,6 +54,9 @@ export {
   startMove,
   type CopyReport,
   type ExportManifest,
+  MoveBusy,
+  type MoveOptions,
+  type MovePlan,
   type MoveResult,
   type MoveStatus,
   type TableChecksum,

@@ -119,7 +119,7 @@ export async function restoreTenant(fleet: Fleet, tenantId: string, options: Res
           });
         });
       });
-      const settings = runSettings(fleet);
+      const settings = runSettings(fleet, { copying: true });
       const copy = await copyTenant({
         source: { pool: sourcePool, tenantId, schema: sourceSchema },
         target: { pool: targetPool, tenantId: into, schema, region: region.name, status: 'restoring' },
