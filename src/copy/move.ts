@@ -18,6 +18,19 @@ import { moveSituation, readSides, type MoveSituation, type MoveStatus, type Reg
 import { withCopyPools } from './pools.ts';
 import { assertSameVersion, regionVersion } from './region-version.ts';
 
+/** A tenant's fleet.installations row (control migration 0007), carried as it is. */
+interface InstallationCopy {
+  tenant_id: string;
+  kind: string;
+  installation_id: string | null;
+  secret_box: Buffer | null;
+  secret_key_id: string | null;
+  installed_at: Date;
+  updated_at: Date;
+}
+
+const INSTALLATION_COLUMNS = 'tenant_id, kind, installation_id, secret_box, secret_key_id, installed_at, updated_at';
+
 export interface MovePlan {
   readonly tenantId: string;
   readonly from: string;
@@ -251,6 +264,8 @@ async function clearTarget(fleet: Fleet, targetPool: pg.Pool, tenantId: string, 
       throw new FleetError('REFUSED', `the target region already registers tenant ${tenantId} (status ${row.status}); nothing was copied`);
     }
     await dropTenantData(client, { id: tenantId, schema });
+    // A switch never committed here (the row is still 'moving', or gone): any installation row is stale.
+    await client.query('DELETE FROM fleet.installations WHERE tenant_id = $1', [tenantId]);
     if (row) {
       await withTransaction(client, async () => {
         await client.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
@@ -377,6 +392,11 @@ async function switchToTarget(
   // The copy was verified at start; what can have changed since is the ledger (the lease was
   // free between start and commit): both sides must still be at one version.
   const sourceLedger = await readTenantLedger(lease, tenantId);
+  // What authenticates the tenant's requests moves with the switch: the target serves it from the
+  // same commit on (the sealed secret opens anywhere: the tenant id, not the database, is its key's context).
+  const installation = (
+    await lease.query<InstallationCopy>(`SELECT ${INSTALLATION_COLUMNS} FROM fleet.installations WHERE tenant_id = $1`, [tenantId])
+  ).rows[0];
   await withClient(targetPool, (client) =>
     withTransaction(client, async () => {
       await lockTenantForTransaction(client, tenantId);
@@ -394,6 +414,21 @@ async function switchToTarget(
       );
       if ((updated.rowCount ?? 0) !== 1)
         throw new FleetError('REFUSED', `tenant ${tenantId}'s target row in ${plan.to} is no longer 'moving'; nothing was switched`);
+      if (installation)
+        await client.query(
+          `INSERT INTO fleet.installations (${INSTALLATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (tenant_id) DO UPDATE SET kind = excluded.kind, installation_id = excluded.installation_id, secret_box = excluded.secret_box,
+             secret_key_id = excluded.secret_key_id, installed_at = excluded.installed_at, updated_at = excluded.updated_at`,
+          [
+            installation.tenant_id,
+            installation.kind,
+            installation.installation_id,
+            installation.secret_box,
+            installation.secret_key_id,
+            installation.installed_at,
+            installation.updated_at,
+          ],
+        );
       await client.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
       await recordAudit(client, {
         at: now,
@@ -434,6 +469,7 @@ async function dropSource(
       [tenantId, source.schema, source.region.name, `moved to ${to}`, now, expires, size.tables, size.bytes, fleet.actor],
     );
     await lease.query('DELETE FROM fleet.tenant_copies WHERE tenant_id = $1', [tenantId]);
+    await lease.query('DELETE FROM fleet.installations WHERE tenant_id = $1', [tenantId]);
     await lease.query('DELETE FROM fleet.tenants WHERE id = $1', [tenantId]);
     await recordAudit(lease, {
       at: now,
