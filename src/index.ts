@@ -9,6 +9,12 @@
  */
 export { openFleet, DEFAULT_MIGRATIONS_DIR, type Fleet, type OpenFleetOptions } from './fleet.ts';
 export { defaultConfigPath, loadFleetConfig, parseFleetConfig } from './config/load.ts';
+export {
+  ATLASSIAN_LOCATIONS,
+  ATLASSIAN_LOCATION_NAMES,
+  regionForAtlassianLocation,
+  type AtlassianLocation,
+} from './config/atlassian-locations.ts';
 export type { FleetConfig, FleetConfigInput, RegionConfig } from './config/schema.ts';
 export { FleetError, isUsageError, type ErrorCode } from './errors.ts';
 export { ManualClock, systemClock, type Clock } from './clock.ts';
