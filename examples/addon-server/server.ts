@@ -72,8 +72,10 @@ async function listIssues(client: pg.ClientBase): Promise<IssueRow[]> {
 
 async function addIssue(client: pg.ClientBase, body: { key: string; summary: string }): Promise<IssueRow> {
   const projectKey = body.key.split('-')[0] as string;
+  // The id in a scalar subquery: an aggregate over the filtered rows would yield a row (and a
+  // duplicate project) even when the project exists.
   await client.query(
-    `INSERT INTO projects (id, key, name) SELECT coalesce(max(id), 0) + 1, $1, $1 FROM projects
+    `INSERT INTO projects (id, key, name) SELECT (SELECT coalesce(max(id), 0) + 1 FROM projects), $1, $1
       WHERE NOT EXISTS (SELECT 1 FROM projects WHERE key = $1)`,
     [projectKey],
   );
