@@ -14,12 +14,14 @@ import {
   type RequestGuard,
 } from '../../src/requests/index.ts';
 import { tenantGuardPlugin, TenantRequestError } from '../../src/requests/fastify.ts';
+import { registerRealmMigrationHooks } from './realm-migration.ts';
 
 /**
  * The reference add-on backend: Atlassian Connect and Forge remote routes in front of one fleet.
  * Every tenant route is guarded (src/requests) before its handler runs, and reaches the tenant's
  * rows only through request.withTenant. Every error body is `{ error, message }` and says nothing
- * about any tenant's data.
+ * about any tenant's data. Atlassian's realm-migration hooks move a tenant between the fleet's
+ * regions (realm-migration.ts).
  */
 export interface AddonServerOptions {
   readonly fleet: Fleet;
@@ -210,6 +212,8 @@ export async function buildAddonServer(options: AddonServerOptions): Promise<Add
   app.get('/connect/context/issues', { config: { tenantAuth: 'connect-context' } }, async (request) => ({
     issues: await request.withTenant(listIssues, { readOnly: true }),
   }));
+
+  registerRealmMigrationHooks(app, { fleet, guard });
 
   app.post('/forge/events/installed', { config: { tenantAuth: 'forge-installed' } }, async (request) => {
     const tenant = request.tenant as NonNullable<typeof request.tenant>;
