@@ -1,9 +1,10 @@
 /**
- * `npm run bench -- --cases copy [--database-url URL]`: one tenant of 20 MB and one of 200 MB,
- * each copied between two databases of one server by `fleet tenants move` (copy, verify, switch,
- * drop the source: the whole command, process start included) and by `pg_dump -n <schema> | psql`
- * (structure and data, no verification), side by side in one run; the move's peak RSS at both
- * sizes shows whether memory stays flat. pg_dump and psql must match the server's major version:
+ * `npm run bench -- --cases copy [--copy-sizes 20,200] [--runs 3] [--database-url URL]`: one tenant
+ * per size, copied between two databases of one server by `fleet tenants move` (copy, verify,
+ * switch, drop the source: the whole command, process start included) and by
+ * `pg_dump -n <schema> | psql` (structure and data, no verification), alternating in one run: each
+ * run dumps, then moves the tenant the same way (eu → us, then back). The median ratio of the runs
+ * is reported; the move's peak RSS at each size shows whether memory stays flat. pg_dump and psql must match the server's major version:
  * /usr/lib/postgresql/<major>/bin (the embedded server ships none: run it on an external server).
  */
 import { spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import { loadFleetConfig, PACKAGE_ROOT } from '../../src/config/load.ts';
 import { openFleet } from '../../src/fleet.ts';
 import { addTenants } from '../../src/provisioning/add-tenants.ts';
 import { schemaNameFor } from '../../src/tenants/ids.ts';
-import { adminQuery, createDatabase, databaseUrl, dropDatabaseAndRoles, runCli, type Row } from './lib.ts';
+import { adminQuery, createDatabase, databaseUrl, dropDatabaseAndRoles, median, runCli, type Row } from './lib.ts';
 
 const ID = 'bench-copy';
 const SIZES_MB = [20, 200];
@@ -72,9 +73,15 @@ async function shell(command: string): Promise<number> {
 export async function caseCopy(options: {
   adminUrl: string;
   version: string;
+  /** Tenant sizes, MB. */
+  sizes?: readonly number[];
+  /** Runs per size; the tenant moves back and forth, each run's baseline dumps in the same direction just before. */
+  runs?: number;
   log: (line: string) => void;
 }): Promise<{ rows: Row[]; figures: Record<string, unknown> }> {
   const { adminUrl, version, log } = options;
+  const sizes = options.sizes ?? SIZES_MB;
+  const runs = options.runs ?? 1;
   const pgDump = clientBin(version, 'pg_dump');
   const psql = clientBin(version, 'psql');
   const base = loadFleetConfig(path.join(PACKAGE_ROOT, 'fleet.config.json'));
@@ -84,7 +91,7 @@ export async function caseCopy(options: {
   const rows: Row[] = [];
   const figures: Record<string, unknown> = {};
   try {
-    for (const mb of SIZES_MB) {
+    for (const mb of sizes) {
       const [src, dst] = [await createDatabase(adminUrl, `copysrc${mb}`), await createDatabase(adminUrl, `copydst${mb}`)];
       try {
         const env = { FLEET_DATABASE_URL_EU: databaseUrl(adminUrl, src), FLEET_DATABASE_URL_US: databaseUrl(adminUrl, dst) };
@@ -97,25 +104,36 @@ export async function caseCopy(options: {
         await addTenants(fleet, [ID], { region: 'eu' });
         await fleet.close();
         const bytes = await fill(databaseUrl(adminUrl, src), mb);
-        log(`copy: tenant of ${(bytes / 2 ** 20).toFixed(0)} MB; pg_dump -n | psql first`);
         const schema = schemaNameFor(ID);
-        const dumpMs = await shell(
-          `${pgDump} -n ${schema} '${databaseUrl(adminUrl, src)}' | ${psql} -q -v ON_ERROR_STOP=1 '${databaseUrl(adminUrl, dst)}' >/dev/null`,
-        );
-        await adminQuery(databaseUrl(adminUrl, dst), `DROP SCHEMA "${schema}" CASCADE`);
-        log(`copy: pg_dump | psql ${(dumpMs / 1000).toFixed(2)} s; now fleet tenants move`);
-        const run = await runCli(['--config', configFile, 'tenants', 'move', ID, '--to-region', 'us', '--json'], {
-          env,
-          admin: adminUrl,
-          watch: [src, dst],
-        });
-        if (run.exitCode !== 0) throw new Error(`fleet tenants move failed: ${run.stderr}`);
-        log(`copy: move ${(run.wallMs / 1000).toFixed(2)} s, peak RSS ${run.maxRssMb.toFixed(0)} MB`);
-        const ratio = run.wallMs / dumpMs;
+        const measured: { moveMs: number; dumpMs: number; maxRssMb: number }[] = [];
+        for (let r = 0; r < runs; r += 1) {
+          // The tenant moves eu → us, then back: each run's baseline copies in the same direction.
+          const [from, to, region] = r % 2 === 0 ? [src, dst, 'us'] : [dst, src, 'eu'];
+          log(`copy ${mb} MB, run ${r + 1}/${runs}: tenant of ${(bytes / 2 ** 20).toFixed(0)} MB; pg_dump -n | psql first`);
+          const dumpMs = await shell(
+            `${pgDump} -n ${schema} '${databaseUrl(adminUrl, from)}' | ${psql} -q -v ON_ERROR_STOP=1 '${databaseUrl(adminUrl, to)}' >/dev/null`,
+          );
+          await adminQuery(databaseUrl(adminUrl, to), `DROP SCHEMA "${schema}" CASCADE`);
+          log(`copy: pg_dump | psql ${(dumpMs / 1000).toFixed(2)} s; now fleet tenants move`);
+          const run = await runCli(['--config', configFile, 'tenants', 'move', ID, '--to-region', region, '--json'], {
+            env,
+            admin: adminUrl,
+            watch: [src, dst],
+          });
+          if (run.exitCode !== 0) throw new Error(`fleet tenants move failed: ${run.stderr}`);
+          log(
+            `copy: move ${(run.wallMs / 1000).toFixed(2)} s (ratio ${(run.wallMs / dumpMs).toFixed(2)}x), peak RSS ${run.maxRssMb.toFixed(0)} MB`,
+          );
+          measured.push({ moveMs: run.wallMs, dumpMs, maxRssMb: run.maxRssMb });
+        }
+        const moveMs = median(measured.map((m) => m.moveMs));
+        const dumpMs = median(measured.map((m) => m.dumpMs));
+        const ratio = median(measured.map((m) => m.moveMs / m.dumpMs));
+        const maxRssMb = Math.max(...measured.map((m) => m.maxRssMb));
         rows.push({
           case: '`fleet tenants move` (copy + verify + switch + drop) vs `pg_dump -n | psql`',
           size: `${(bytes / 2 ** 20).toFixed(0)} MB`,
-          ours: `${(run.wallMs / 1000).toFixed(2)} s`,
+          ours: `${(moveMs / 1000).toFixed(2)} s`,
           baseline: `${(dumpMs / 1000).toFixed(2)} s`,
           ratio: `${ratio.toFixed(2)}x`,
           target: '≤ 1.3x',
@@ -124,13 +142,20 @@ export async function caseCopy(options: {
         rows.push({
           case: '`fleet tenants move` peak RSS',
           size: `${(bytes / 2 ** 20).toFixed(0)} MB`,
-          ours: `${run.maxRssMb.toFixed(0)} MB`,
+          ours: `${maxRssMb.toFixed(0)} MB`,
           baseline: '',
           ratio: '',
           target: 'flat',
           met: null,
         });
-        figures[`copy${mb}`] = { bytes, moveMs: Math.round(run.wallMs), dumpMs: Math.round(dumpMs), maxRssMb: Math.round(run.maxRssMb) };
+        figures[`copy${mb}`] = {
+          bytes,
+          moveMs: Math.round(moveMs),
+          dumpMs: Math.round(dumpMs),
+          ratio: Number(ratio.toFixed(3)),
+          maxRssMb: Math.round(maxRssMb),
+          runs: measured.map((m) => ({ moveMs: Math.round(m.moveMs), dumpMs: Math.round(m.dumpMs), maxRssMb: Math.round(m.maxRssMb) })),
+        };
       } finally {
         await dropDatabaseAndRoles(adminUrl, src).catch(() => undefined);
         await dropDatabaseAndRoles(adminUrl, dst).catch(() => undefined);
