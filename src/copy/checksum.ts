@@ -5,7 +5,10 @@ import type { CopyTable } from './tables.ts';
 export interface TableChecksum {
   readonly table: string;
   readonly rows: number;
-  /** md5 of two 64-bit hash sums: each row's text hashed with two seeds, summed over the table. */
+  /**
+   * From tableChecksum (an export's manifest): md5 of two 64-bit hash sums, each row's text hashed
+   * with two seeds. From a copy's verification: SHA-256 of the table's COPY stream (copy-digest.ts).
+   */
   readonly checksum: string;
 }
 

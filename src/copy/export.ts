@@ -22,7 +22,7 @@ export interface ExportManifest {
   readonly migrationVersion: string | null;
   readonly exportedAt: string;
   readonly exportedBy: string;
-  /** Per table: its JSON Lines file, row count and the copy's checksum (src/copy/checksum.ts) of the rows. */
+  /** Per table: its JSON Lines file, row count and the server-computed checksum of its rows (src/copy/checksum.ts). */
   readonly tables: readonly {
     readonly table: string;
     readonly file: string;
