@@ -38,6 +38,10 @@ export class CopyDigest {
   private countBinary(chunk: Buffer): void {
     let pos = 0;
     while (pos < chunk.length && !this.ended) {
+      if (this.skip === 0 && this.fieldsLeft === 0 && this.partial.length === 0 && !this.headerExtension) {
+        pos = this.wholeRows(chunk, pos);
+        if (this.ended || pos >= chunk.length) return;
+      }
       if (this.skip > 0) {
         const n = Math.min(this.skip, chunk.length - pos);
         this.skip -= n;
@@ -71,5 +75,34 @@ export class CopyDigest {
         this.fieldsLeft = value;
       }
     }
+  }
+
+  /**
+   * The rows that lie whole in chunk from pos (at a row's start), counted without the state the
+   * general path keeps; returns where the first incomplete row starts (or the end).
+   */
+  private wholeRows(chunk: Buffer, from: number): number {
+    let pos = from;
+    while (pos + 2 <= chunk.length) {
+      const fields = chunk.readInt16BE(pos);
+      if (fields === -1) {
+        this.ended = true;
+        return pos + 2;
+      }
+      let at = pos + 2;
+      let complete = true;
+      for (let i = 0; i < fields; i += 1) {
+        if (at + 4 > chunk.length) {
+          complete = false;
+          break;
+        }
+        const length = chunk.readInt32BE(at);
+        at += 4 + (length > 0 ? length : 0);
+      }
+      if (!complete || at > chunk.length) return pos;
+      this.count += 1;
+      pos = at;
+    }
+    return pos;
   }
 }
