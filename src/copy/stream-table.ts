@@ -1,9 +1,10 @@
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom } from 'pg-copy-streams';
 import { quoteIdent, quoteQualified } from '../db/quote.ts';
 import type { TableChecksum } from './checksum.ts';
 import { CopyDigest } from './copy-digest.ts';
+import { copyOut } from './copy-out.ts';
 import type { CopyTable } from './tables.ts';
 
 /** Streams buffer up to this much between the two servers: fewer, larger socket writes; memory stays bounded. */
@@ -39,9 +40,7 @@ export async function streamTable(
   if (table.columns.length === 0) return { table: table.name, ...digest.digest() };
   const columns = table.columns.map(quoteIdent).join(', ');
   const format = formatOf(table);
-  const out = source.query(
-    copyTo(`COPY ${quoteQualified(sourceSchema, table.name)} (${columns}) TO STDOUT (FORMAT ${format})`, STREAM_BUFFER),
-  );
+  const out = copyOut(source, `COPY ${quoteQualified(sourceSchema, table.name)} (${columns}) TO STDOUT (FORMAT ${format})`, STREAM_BUFFER);
   const into = target.query(
     copyFrom(`COPY ${quoteQualified(targetSchema, table.name)} (${columns}) FROM STDIN (FORMAT ${format}, FREEZE)`, STREAM_BUFFER),
   );
@@ -66,7 +65,7 @@ export async function verifyTable(client: pg.ClientBase, schema: string, table: 
     table.allColumns.length === table.columns.length
       ? `${relation} (${table.columns.map(quoteIdent).join(', ')})`
       : `(SELECT ${table.allColumns.map(quoteIdent).join(', ')} FROM ${relation})`;
-  const out = client.query(copyTo(`COPY ${source} TO STDOUT (FORMAT ${format})`, STREAM_BUFFER));
+  const out = copyOut(client, `COPY ${source} TO STDOUT (FORMAT ${format})`, STREAM_BUFFER);
   for await (const chunk of out) digest.update(chunk as Buffer);
   return { table: table.name, ...digest.digest() };
 }

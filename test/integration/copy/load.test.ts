@@ -56,6 +56,14 @@ CREATE FUNCTION notes_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.bo
 CREATE TRIGGER notes_mark BEFORE INSERT ON notes FOR EACH ROW EXECUTE FUNCTION notes_mark();
 -- Fires in replica mode too, so it fires again on every row a copy writes.
 ALTER TABLE notes ENABLE ALWAYS TRIGGER notes_mark;
+CREATE TABLE entries (id bigint PRIMARY KEY, body text NOT NULL);
+CREATE FUNCTION entries_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.body = 'refused' THEN RAISE EXCEPTION 'entry % refused', NEW.id; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER entries_refuse BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION entries_refuse();
+ALTER TABLE entries ENABLE ALWAYS TRIGGER entries_refuse;
 `;
 
 let eu: TestDatabase;
@@ -190,7 +198,7 @@ describe('loading a copy', () => {
     });
   });
 
-  test('a target that does not hold the rows the source sent is refused and dropped; the source serves again', async () => {
+  test('a target that does not hold the rows the source sent, or fails while it loads them, is refused and dropped; the source serves again', async () => {
     const [a, b] = await Promise.all([createTestDatabase('marked_eu'), createTestDatabase('marked_us')]);
     const dir = migrationsCopy();
     writeMigration(dir, '0007_notes.sql', MARKED_MIGRATION);
@@ -211,6 +219,29 @@ describe('loading a copy', () => {
       await withDb(a.url, async (c) => {
         expect((await c.query(`SELECT status FROM fleet.tenants WHERE id = 'noted'`)).rows).toEqual([{ status: 'active' }]);
         expect((await c.query(`SELECT count(*)::int AS n FROM t_noted.notes WHERE body NOT LIKE '%!!'`)).rows).toEqual([{ n: 100 }]);
+      });
+      // A target failing in the middle of a table (here its trigger refuses a row the source took
+      // first): the copy fails with the target's error, nothing waits on the half-read source.
+      await addTenants(marked, ['refused'], { region: 'eu' });
+      await withDb(a.url, (c) =>
+        c.query(
+          `ALTER TABLE t_refused.entries DISABLE TRIGGER entries_refuse;
+           INSERT INTO t_refused.entries (id, body) SELECT i, 'entry ' || i FROM generate_series(1, 20000) i;
+           INSERT INTO t_refused.entries (id, body) VALUES (20001, 'refused');
+           INSERT INTO t_refused.entries (id, body) SELECT i, repeat('x', 500) FROM generate_series(20002, 60000) i;
+           ALTER TABLE t_refused.entries ENABLE ALWAYS TRIGGER entries_refuse;`,
+        ),
+      );
+      const midway = await moveTenant(marked, 'refused', 'us').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((midway as Error).message).toMatch(/entry 20001 refused/);
+      await withDb(b.url, async (c) => {
+        expect((await c.query(`SELECT 1 FROM pg_namespace WHERE nspname = 't_refused'`)).rowCount).toBe(0);
+      });
+      await withDb(a.url, async (c) => {
+        expect((await c.query(`SELECT status FROM fleet.tenants WHERE id = 'refused'`)).rows).toEqual([{ status: 'active' }]);
       });
     } finally {
       await marked.close();
