@@ -174,6 +174,14 @@ let umzugModule: Promise<typeof import('umzug')> | undefined;
 const loadUmzug = () => (umzugModule ??= import('umzug'));
 
 /**
+ * Start loading Umzug's module graph now, for a caller that will migrate after some I/O of its own
+ * (a copy reads the source before it builds the target's structure): the load overlaps that I/O.
+ */
+export function preloadMigrator(): void {
+  loadUmzug().catch(() => undefined);
+}
+
+/**
  * Umzug over one tenant. Its storage is the ledger as read under the tenant's lock; the ledger
  * row itself is written inside each migration's transaction (Umzug would log it in a separate call
  * after the migration, leaving a window where a crash applies a migration without recording it),
