@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import { tenantSearchPath } from '../db/search-path.ts';
 import { SQLSTATE, sqlStateOf } from '../db/sqlstate.ts';
 import { setLocalTimeoutsSql } from '../db/timeouts.ts';
-import { RELEASE_OWN_LEASES_SQL, releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
+import { releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
 import type { MigrationFile, MigrationPhase } from './migration-files.ts';
 import { splitStatements } from '../db/split-statements.ts';
 import { extensionStatements } from './extension-statements.ts';
@@ -49,11 +49,15 @@ const defaultBackoff = (attempt: number) => Math.min(5000, 200 * 2 ** attempt) *
 
 class RunContext {
   /**
-   * The migration whose COMMIT also releases the tenant's lock (the last of a tenant that needs
-   * nothing after it), saving the unlock's round trip; `lockReleased` records that it happened.
+   * The tenant's last migration of this run: its ledger row's statement also gives the lease back
+   * and, for a tenant still provisioning, activates it (`activation`), in that migration's own
+   * transaction. No round trip nor commit of their own. `lockReleased` and `activated` record that
+   * it committed.
    */
-  releaseLockWith: string | undefined;
+  finishWith: string | undefined;
+  activation: { readonly migrations: number } | undefined;
   lockReleased = false;
+  activated = false;
 
   constructor(
     readonly client: pg.ClientBase,
@@ -68,15 +72,12 @@ class RunContext {
  * SET LOCALs apply to the SQL after them); then the ledger row; then COMMIT. Three round trips
  * per migration instead of five: the runner is round-trip bound on small DDL.
  */
-async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>, releaseLock = false): Promise<void> {
+async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>): Promise<void> {
   const { client, tenant, settings } = ctx;
   try {
     await client.query(`BEGIN; SET LOCAL search_path TO ${tenantSearchPath(tenant.schema)}; ${setLocalTimeoutsSql(settings)};\n${sql}`);
     await ledger();
-    // The lease is given back in the migration's own transaction: no extra commit. If COMMIT
-    // fails the release is rolled back with it, and the caller's finally releases.
-    await client.query(releaseLock ? `${RELEASE_OWN_LEASES_SQL}; COMMIT` : 'COMMIT');
-    if (releaseLock) ctx.lockReleased = true;
+    await client.query('COMMIT');
   } catch (error) {
     // Also right when the string did not even parse: ROLLBACK outside a transaction only warns.
     await client.query('ROLLBACK').catch(() => undefined);
@@ -116,31 +117,69 @@ async function withLockRetries(ctx: RunContext, attempt: () => Promise<void>): P
   }
 }
 
+const LEDGER_INSERT_SQL =
+  'INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms, sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7)';
+
+/**
+ * The last migration's ledger row, the lease given back ($8: the release needs the tenant id, so
+ * it reads one lease row, not the table) and, when $9, the activation of a tenant still
+ * provisioning with its audit event: one statement, in the migration's own transaction. Its row
+ * count is the number of tenants activated.
+ */
+const LEDGER_FINISH_SQL = `WITH ledger AS (${LEDGER_INSERT_SQL}),
+  released AS (
+    UPDATE fleet.tenant_leases SET holder_pid = NULL, holder_start = NULL
+     WHERE tenant_id = $1 AND holder_pid = pg_catalog.pg_backend_pid()
+  ),
+  activated AS (
+    UPDATE fleet.tenants SET status = 'active', updated_at = $4, last_contact_at = coalesce(last_contact_at, $4)
+     WHERE $8 AND id = $1 AND status = 'provisioning' RETURNING id
+  )
+  INSERT INTO fleet.audit_events (at, tenant_id, action, from_state, to_state, actor, details)
+  SELECT $4, id, 'provisioned', 'provisioning', 'active', $9, $10 FROM activated`;
+
 function applyUp(ctx: RunContext, file: MigrationFile): () => Promise<void> {
   return async () => {
     const started = performance.now();
+    const finishing = ctx.finishWith === file.name;
+    let activated = false;
     const ledger = async () => {
-      await ctx.client.query({
-        // The text as written (up and down): what a rollback of this tenant reverts with if the
-        // file is edited later (control migration 0008).
-        name: 'fleet-ledger-insert-sql',
-        text: 'INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms, sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      // The text as written (up and down): what a rollback of this tenant reverts with if the
+      // file is edited later (control migration 0008).
+      const values = [
+        ctx.tenant.id,
+        file.name,
+        file.checksum,
+        ctx.settings.clock.now(),
+        Math.round(performance.now() - started),
+        file.source,
+        file.down?.source ?? null,
+      ];
+      if (!finishing) {
+        await ctx.client.query({ name: 'fleet-ledger-insert-sql', text: LEDGER_INSERT_SQL, values });
+        return;
+      }
+      const { activation } = ctx;
+      const result = await ctx.client.query({
+        name: 'fleet-ledger-insert-finish',
+        text: LEDGER_FINISH_SQL,
         values: [
-          ctx.tenant.id,
-          file.name,
-          file.checksum,
-          ctx.settings.clock.now(),
-          Math.round(performance.now() - started),
-          file.source,
-          file.down?.source ?? null,
+          ...values,
+          activation !== undefined,
+          ctx.settings.actor,
+          JSON.stringify({ schema: ctx.tenant.schema, migrations: activation?.migrations ?? 0 }),
         ],
       });
+      activated = (result.rowCount ?? 0) > 0;
     };
     await withLockRetries(ctx, () =>
-      file.noTransaction
-        ? runSqlWithoutTransaction(ctx, file.sql, ledger)
-        : runSqlInTransaction(ctx, file.sql, ledger, ctx.releaseLockWith === file.name),
+      file.noTransaction ? runSqlWithoutTransaction(ctx, file.sql, ledger) : runSqlInTransaction(ctx, file.sql, ledger),
     );
+    // Committed: the lease is back, and the tenant active if it was provisioning.
+    if (finishing) {
+      ctx.lockReleased = true;
+      ctx.activated = activated;
+    }
   };
 }
 
@@ -298,16 +337,17 @@ export async function migrateTenantUp(
       (await umzug.pending()).map((m) => byName.get(m.name) as MigrationFile).filter((f) => upTo.has(f.name)),
       phase,
     ).map((f) => f.name);
-    // A tenant that needs nothing after its last migration lets that COMMIT release the lock.
-    if (status !== 'provisioning') ctx.releaseLockWith = pending.at(-1);
+    // The last migration's transaction gives the lease back and activates a provisioning tenant.
+    ctx.finishWith = pending.at(-1);
+    if (status === 'provisioning') ctx.activation = { migrations: executed.length + pending.length };
     if (pending.length > 0) {
       umzug.on('migrated', ({ name }) => {
         done.push(name);
       });
       await umzug.up({ migrations: pending });
     }
-    let activated = false;
-    if (status === 'provisioning') {
+    let activated = ctx.activated;
+    if (status === 'provisioning' && pending.length === 0) {
       // The status change and its audit event in one statement (one round trip, one commit).
       const now = settings.clock.now();
       const updated = await client.query({
