@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts';
 import { tenantSearchPath } from '../db/search-path.ts';
 import { SQLSTATE, sqlStateOf } from '../db/sqlstate.ts';
 import { setLocalTimeoutsSql } from '../db/timeouts.ts';
+import { statementThenCommit, type NamedStatement } from '../db/then-commit.ts';
 import { releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
 import type { MigrationFile, MigrationPhase } from './migration-files.ts';
 import { splitStatements } from '../db/split-statements.ts';
@@ -66,20 +67,24 @@ class RunContext {
   ) {}
 }
 
+/** The ledger's write for a migration, made once its SQL has run (it records the duration). */
+type LedgerWrite = () => NamedStatement;
+
 /**
  * BEGIN, the transaction's settings and the migration's SQL go in one round trip (a simple-query
  * string: PostgreSQL parses it whole, then analyses and runs each statement in turn, so the
- * SET LOCALs apply to the SQL after them); then the ledger row; then COMMIT. Three round trips
- * per migration instead of five: the runner is round-trip bound on small DDL.
+ * SET LOCALs apply to the SQL after them); then the ledger row and COMMIT in a second one
+ * (statementThenCommit). Two round trips per migration instead of five: the runner is round-trip
+ * bound on small DDL. Returns the ledger statement's row count.
  */
-async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>): Promise<void> {
+async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: LedgerWrite): Promise<number | null> {
   const { client, tenant, settings } = ctx;
   try {
     await client.query(`BEGIN; SET LOCAL search_path TO ${tenantSearchPath(tenant.schema)}; ${setLocalTimeoutsSql(settings)};\n${sql}`);
-    await ledger();
-    await client.query('COMMIT');
+    return await statementThenCommit(client, ledger());
   } catch (error) {
-    // Also right when the string did not even parse: ROLLBACK outside a transaction only warns.
+    // Also right when the string did not even parse, or COMMIT itself failed: ROLLBACK outside a
+    // transaction only warns.
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
@@ -90,7 +95,7 @@ async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => P
  * row. A crash in between leaves the file applied but unrecorded, so such files must be idempotent
  * (CREATE INDEX CONCURRENTLY IF NOT EXISTS ...): the rerun applies them again.
  */
-async function runSqlWithoutTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>): Promise<void> {
+async function runSqlWithoutTransaction(ctx: RunContext, sql: string, ledger: LedgerWrite): Promise<number | null> {
   const { client, tenant, settings } = ctx;
   await client.query(
     `SELECT set_config('search_path', $1, false), set_config('lock_timeout', $2, false), set_config('statement_timeout', $3, false)`,
@@ -98,18 +103,19 @@ async function runSqlWithoutTransaction(ctx: RunContext, sql: string, ledger: ()
   );
   try {
     for (const statement of splitStatements(sql)) await client.query(statement);
-    await ledger();
+    // Unnamed: the name is statementThenCommit's, whose prepared statements pg does not know of.
+    const { text, values } = ledger();
+    return (await client.query(text, [...values])).rowCount;
   } finally {
     await client.query('RESET search_path; RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
   }
 }
 
-async function withLockRetries(ctx: RunContext, attempt: () => Promise<void>): Promise<void> {
+async function withLockRetries<T>(ctx: RunContext, attempt: () => Promise<T>): Promise<T> {
   const backoff = ctx.settings.backoffMs ?? defaultBackoff;
   for (let n = 0; ; n += 1) {
     try {
-      await attempt();
-      return;
+      return await attempt();
     } catch (error) {
       if (sqlStateOf(error) !== SQLSTATE.LOCK_NOT_AVAILABLE || n >= ctx.settings.lockRetries) throw error;
       await new Promise((resolve) => setTimeout(resolve, backoff(n)));
@@ -121,10 +127,9 @@ const LEDGER_INSERT_SQL =
   'INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms, sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7)';
 
 /**
- * The last migration's ledger row, the lease given back ($8: the release needs the tenant id, so
- * it reads one lease row, not the table) and, when $9, the activation of a tenant still
- * provisioning with its audit event: one statement, in the migration's own transaction. Its row
- * count is the number of tenants activated.
+ * The last migration's ledger row, the lease given back (by tenant id: one lease row is read, not
+ * the table) and, when $8, the activation of a tenant still provisioning with its audit event: one
+ * statement, in the migration's own transaction. Its row count is the number of tenants activated.
  */
 const LEDGER_FINISH_SQL = `WITH ledger AS (${LEDGER_INSERT_SQL}),
   released AS (
@@ -142,8 +147,7 @@ function applyUp(ctx: RunContext, file: MigrationFile): () => Promise<void> {
   return async () => {
     const started = performance.now();
     const finishing = ctx.finishWith === file.name;
-    let activated = false;
-    const ledger = async () => {
+    const ledger = (): NamedStatement => {
       // The text as written (up and down): what a rollback of this tenant reverts with if the
       // file is edited later (control migration 0008).
       const values = [
@@ -155,13 +159,10 @@ function applyUp(ctx: RunContext, file: MigrationFile): () => Promise<void> {
         file.source,
         file.down?.source ?? null,
       ];
-      if (!finishing) {
-        await ctx.client.query({ name: 'fleet-ledger-insert-sql', text: LEDGER_INSERT_SQL, values });
-        return;
-      }
+      if (!finishing) return { name: 'fleet-ledger-insert', text: LEDGER_INSERT_SQL, values };
       const { activation } = ctx;
-      const result = await ctx.client.query({
-        name: 'fleet-ledger-insert-finish',
+      return {
+        name: 'fleet-ledger-finish',
         text: LEDGER_FINISH_SQL,
         values: [
           ...values,
@@ -169,16 +170,15 @@ function applyUp(ctx: RunContext, file: MigrationFile): () => Promise<void> {
           ctx.settings.actor,
           JSON.stringify({ schema: ctx.tenant.schema, migrations: activation?.migrations ?? 0 }),
         ],
-      });
-      activated = (result.rowCount ?? 0) > 0;
+      };
     };
-    await withLockRetries(ctx, () =>
+    const rowCount = await withLockRetries(ctx, () =>
       file.noTransaction ? runSqlWithoutTransaction(ctx, file.sql, ledger) : runSqlInTransaction(ctx, file.sql, ledger),
     );
     // Committed: the lease is back, and the tenant active if it was provisioning.
     if (finishing) {
       ctx.lockReleased = true;
-      ctx.activated = activated;
+      ctx.activated = (rowCount ?? 0) > 0;
     }
   };
 }
@@ -187,9 +187,11 @@ function applyDown(ctx: RunContext, file: MigrationFile, recorded: ReadonlyMap<s
   return async () => {
     const down = downFor(file, recorded.get(file.name));
     if (!down) throw new Error(`${file.name} has no down file`);
-    const ledger = async () => {
-      await ctx.client.query('DELETE FROM fleet.migrations WHERE tenant_id = $1 AND name = $2', [ctx.tenant.id, file.name]);
-    };
+    const ledger = (): NamedStatement => ({
+      name: 'fleet-ledger-delete',
+      text: 'DELETE FROM fleet.migrations WHERE tenant_id = $1 AND name = $2',
+      values: [ctx.tenant.id, file.name],
+    });
     await withLockRetries(ctx, () =>
       down.noTransaction ? runSqlWithoutTransaction(ctx, down.sql, ledger) : runSqlInTransaction(ctx, down.sql, ledger),
     );
