@@ -95,9 +95,11 @@ export async function createTenantRole(client: pg.ClientBase, tenant: TenantRole
   const login = sessionRoleName(prefix, tenant.schema);
   // The login's name twice: $2 meets pg_roles.rolname and is typed name, and a name (or a name cast
   // to text, collation "C") cannot use session_roles' text index: that was a sequential scan of
-  // session_roles per provisioned tenant. $3 is text, in the column's collation.
-  const { rows } = await client.query<RoleState>(
-    `SELECT current_user::text AS me, current_database()::text AS db,
+  // session_roles per provisioned tenant. $3 is text, in the column's collation. Named: parsed and
+  // planned once per connection, not once per tenant.
+  const { rows } = await client.query<RoleState>({
+    name: 'fleet-tenant-role-state',
+    text: `SELECT current_user::text AS me, current_database()::text AS db,
             EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $4) AS schema_exists,
             EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS role_exists,
             l.oid IS NOT NULL AS login_exists,
@@ -110,8 +112,8 @@ export async function createTenantRole(client: pg.ClientBase, tenant: TenantRole
             s.tenant_id AS registered_to, s.schema_name AS registered_schema
        FROM (SELECT 1) AS one LEFT JOIN pg_catalog.pg_roles l ON l.rolname = $2
             LEFT JOIN fleet.session_roles s ON s.role_name = $3`,
-    [name, login, login, tenant.schema],
-  );
+    values: [name, login, login, tenant.schema],
+  });
   const row = rows[0];
   if (!row) throw new Error('unreachable: a SELECT from one row returns one row');
   const problems = [
