@@ -219,8 +219,9 @@ export function freshTenantSql(files: readonly MigrationFile[], rolePrefix: stri
 /**
  * What provisioning sends before the first migration: the schema, the tenant's role with its
  * grants and default privileges, and the tenant's session (login) role, a member of that role
- * only, as src/access/tenant-role.ts writes them (the bookkeeping row in fleet.session_roles is
- * the runner's, like its ledger rows, and is left out).
+ * only, as src/access/tenant-role.ts writes them for a schema it creates (no grants on the
+ * schema's existing tables and sequences: it has none; the bookkeeping row in
+ * fleet.session_roles is the runner's, like its ledger rows, and is left out).
  */
 export function provisionSql(rolePrefix: string, me = 'postgres'): (schema: string) => string {
   return (schema) => {
@@ -231,8 +232,6 @@ export function provisionSql(rolePrefix: string, me = 'postgres'): (schema: stri
       `CREATE SCHEMA ${s};`,
       `CREATE ROLE ${role} NOLOGIN NOINHERIT;`,
       `GRANT USAGE ON SCHEMA ${s} TO ${role};`,
-      `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${role};`,
-      `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ${s} TO ${role};`,
       `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(me)} IN SCHEMA ${s} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role};`,
       `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(me)} IN SCHEMA ${s} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${role};`,
       `CREATE ROLE ${login} LOGIN NOINHERIT;`,
@@ -385,8 +384,9 @@ const floorLedger = (schema: string, name: string) =>
 /**
  * The provisioning floor's first part, one session: the bookkeeping tables (a registry, a ledger,
  * the session-role registrations), PUBLIC's CONNECT revoked (control migration 0006), every
- * tenant registered in one INSERT, then the session logins created and granted CONNECT a chunk
- * per transaction, as `fleet tenants add` does before the tenants are provisioned in parallel.
+ * tenant registered in one INSERT, then the session logins created, granted CONNECT and
+ * registered a chunk per transaction, as `fleet tenants add` does before the tenants are
+ * provisioned in parallel.
  */
 export function provisionFloorSetupSql(schemas: readonly string[], rolePrefix: string, database: string): string {
   const out = [
@@ -403,11 +403,13 @@ export function provisionFloorSetupSql(schemas: readonly string[], rolePrefix: s
     `INSERT INTO floor.tenants (id, status, updated_at) SELECT unnest(ARRAY[${schemas.map((s) => `'${s}'`).join(',')}]::text[]), 'provisioning', now();`,
   ];
   for (let i = 0; i < schemas.length; i += FLOOR_LOGIN_CHUNK) {
-    const logins = schemas.slice(i, i + FLOOR_LOGIN_CHUNK).map((s) => quoteIdent(`${rolePrefix}_l_${s}`));
+    const chunk = schemas.slice(i, i + FLOOR_LOGIN_CHUNK);
+    const logins = chunk.map((s) => quoteIdent(`${rolePrefix}_l_${s}`));
     out.push(
       'BEGIN;',
       ...logins.map((l) => `CREATE ROLE ${l} LOGIN NOINHERIT;`),
       `GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${logins.join(', ')};`,
+      `INSERT INTO floor.session_roles (role_name, tenant_id, schema_name) VALUES ${chunk.map((s) => `('${rolePrefix}_l_${s}', '${s}', '${s}')`).join(', ')};`,
       'COMMIT;',
     );
   }
@@ -417,23 +419,25 @@ export function provisionFloorSetupSql(schemas: readonly string[], rolePrefix: s
 /**
  * The provisioning floor's per-tenant part (8 sessions): what createTenantRole sends, in one
  * transaction (the schema, the privilege role, its grants and default privileges, the login's
- * membership, the registration row), then each migration in its own transaction with its ledger
- * row, then the activation.
+ * membership), then each migration in its own transaction with its ledger row, the last one with
+ * the activation.
  */
 export function provisionFloorTenantSql(files: readonly MigrationFile[], rolePrefix: string): (schema: string) => string {
   const provision = provisionSql(rolePrefix);
   return (schema) => {
     const q = quoteIdent(schema);
+    const activate = `UPDATE floor.tenants SET status = 'active', updated_at = now() WHERE id = '${schema}';\n`;
     const roleDdl = provision(schema)
       .split('\n')
       .filter((line) => !line.startsWith(`CREATE ROLE ${quoteIdent(`${rolePrefix}_l_${schema}`)}`));
     return [
       'BEGIN;',
       ...roleDdl,
-      `INSERT INTO floor.session_roles (role_name, tenant_id, schema_name) VALUES ('${rolePrefix}_l_${schema}', '${schema}', '${schema}');`,
       'COMMIT;',
-      ...files.map((f) => `BEGIN;\nSET LOCAL search_path TO ${q};\n${f.sql}\n${floorLedger(schema, f.name)}\nCOMMIT;`),
-      `UPDATE floor.tenants SET status = 'active', updated_at = now() WHERE id = '${schema}';`,
+      ...files.map(
+        (f, i) =>
+          `BEGIN;\nSET LOCAL search_path TO ${q};\n${f.sql}\n${floorLedger(schema, f.name)}\n${i === files.length - 1 ? activate : ''}COMMIT;`,
+      ),
       '',
     ].join('\n');
   };

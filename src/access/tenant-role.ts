@@ -41,6 +41,7 @@ export async function tenantRoleFor(client: pg.ClientBase, tenant: TenantRoleTar
 interface RoleState {
   me: string;
   db: string;
+  schema_exists: boolean;
   role_exists: boolean;
   login_exists: boolean;
   login_bad_attributes: boolean;
@@ -51,28 +52,55 @@ interface RoleState {
   /** Roles the login is a member of, other than the tenant role and rds_iam. */
   login_other_memberships: string[] | null;
   registered_to: string | null;
+  registered_schema: string | null;
+}
+
+export interface TenantRoleOptions {
+  /**
+   * Create the tenant's schema too when it does not exist, in the same transaction as its roles
+   * (provisioning). Without it the schema must exist.
+   */
+  readonly createSchema?: boolean;
+}
+
+// The prefix is set once per database (control migration 0003) and a connection stays in its
+// database, so a pooled connection that provisions thousands of tenants reads it once.
+const rolePrefixes = new WeakMap<pg.ClientBase, string>();
+
+async function rolePrefixOf(client: pg.ClientBase): Promise<string> {
+  let prefix = rolePrefixes.get(client);
+  if (prefix === undefined) {
+    prefix = await readRolePrefix(client);
+    rolePrefixes.set(client, prefix);
+  }
+  return prefix;
 }
 
 /**
  * Create the tenant's privilege role, its grants and default privileges, and its session role.
- * Idempotent (an interrupted provisioning is completed by calling it again). The schema must exist.
- * Run it as the role that runs the tenant's migrations (the migrator): the default privileges are
- * that role's. Runs in the caller's transaction if there is one, else as implicit transactions.
+ * Idempotent (an interrupted provisioning is completed by calling it again). The schema must exist,
+ * unless `createSchema`. Run it as the role that runs the tenant's migrations (the migrator): the
+ * default privileges are that role's. Runs in the caller's transaction if there is one, else the
+ * schema and role statements are one implicit transaction (and the registration, when it is not
+ * already right, another).
  *
  * Refuses (REFUSED) rather than repairs an existing session role that is a member of any other
  * role, has powers (superuser, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS), or is registered to
  * another tenant: that is a name collision or tampering, and granting it this tenant would join
  * two tenants.
  */
-export async function createTenantRole(client: pg.ClientBase, tenant: TenantRoleTarget): Promise<void> {
-  const prefix = await readRolePrefix(client);
+export async function createTenantRole(client: pg.ClientBase, tenant: TenantRoleTarget, options: TenantRoleOptions = {}): Promise<void> {
+  const prefix = await rolePrefixOf(client);
   const name = tenantRoleName(prefix, tenant.schema);
   const login = sessionRoleName(prefix, tenant.schema);
   // The login's name twice: $2 meets pg_roles.rolname and is typed name, and a name (or a name cast
   // to text, collation "C") cannot use session_roles' text index: that was a sequential scan of
-  // session_roles per provisioned tenant. $3 is text, in the column's collation.
-  const { rows } = await client.query<RoleState>(
-    `SELECT current_user::text AS me, current_database()::text AS db,
+  // session_roles per provisioned tenant. $3 is text, in the column's collation. Named: parsed and
+  // planned once per connection, not once per tenant.
+  const { rows } = await client.query<RoleState>({
+    name: 'fleet-tenant-role-state',
+    text: `SELECT current_user::text AS me, current_database()::text AS db,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $4) AS schema_exists,
             EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS role_exists,
             l.oid IS NOT NULL AS login_exists,
             coalesce(l.rolsuper OR l.rolcreaterole OR l.rolcreatedb OR l.rolreplication OR l.rolbypassrls, false) AS login_bad_attributes,
@@ -81,10 +109,11 @@ export async function createTenantRole(client: pg.ClientBase, tenant: TenantRole
             coalesce(has_database_privilege(l.oid, current_database(), 'CONNECT'), false) AS login_can_connect,
             (SELECT array_agg(g.rolname::text ORDER BY g.rolname) FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
               WHERE m.member = l.oid AND g.rolname NOT IN ($1, 'rds_iam')) AS login_other_memberships,
-            (SELECT s.tenant_id FROM fleet.session_roles s WHERE s.role_name = $3) AS registered_to
-       FROM (SELECT 1) AS one LEFT JOIN pg_catalog.pg_roles l ON l.rolname = $2`,
-    [name, login, login],
-  );
+            s.tenant_id AS registered_to, s.schema_name AS registered_schema
+       FROM (SELECT 1) AS one LEFT JOIN pg_catalog.pg_roles l ON l.rolname = $2
+            LEFT JOIN fleet.session_roles s ON s.role_name = $3`,
+    values: [name, login, login, tenant.schema],
+  });
   const row = rows[0];
   if (!row) throw new Error('unreachable: a SELECT from one row returns one row');
   const problems = [
@@ -105,11 +134,20 @@ export async function createTenantRole(client: pg.ClientBase, tenant: TenantRole
   const l = quoteIdent(login);
   const schema = quoteIdent(tenant.schema);
   const me = quoteIdent(row.me);
+  const newSchema = options.createSchema === true && !row.schema_exists;
   const statements = [
+    ...(newSchema ? [`CREATE SCHEMA ${schema}`] : []),
     ...(row.role_exists ? [] : [`CREATE ROLE ${role} NOLOGIN NOINHERIT`]),
     `GRANT USAGE ON SCHEMA ${schema} TO ${role}`,
-    `GRANT ${TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA ${schema} TO ${role}`,
-    `GRANT ${SEQUENCE_PRIVILEGES} ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
+    // A schema created by this very statement list holds no table or sequence yet, so these two
+    // would grant nothing; and each reads the whole of pg_class (there is no index on the
+    // namespace alone), a cost that grows with every tenant of the database.
+    ...(newSchema
+      ? []
+      : [
+          `GRANT ${TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA ${schema} TO ${role}`,
+          `GRANT ${SEQUENCE_PRIVILEGES} ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
+        ]),
     `ALTER DEFAULT PRIVILEGES FOR ROLE ${me} IN SCHEMA ${schema} GRANT ${TABLE_PRIVILEGES} ON TABLES TO ${role}`,
     `ALTER DEFAULT PRIVILEGES FOR ROLE ${me} IN SCHEMA ${schema} GRANT ${SEQUENCE_PRIVILEGES} ON SEQUENCES TO ${role}`,
     ...(row.login_exists ? [] : [`CREATE ROLE ${l} LOGIN NOINHERIT`]),
@@ -126,6 +164,8 @@ export async function createTenantRole(client: pg.ClientBase, tenant: TenantRole
   ];
   // One round trip; a multi-statement simple query is one implicit transaction.
   await client.query(statements.join(';\n'));
+  // createSessionLogins registers the logins it makes: then there is nothing to write here.
+  if (row.registered_to === tenant.id && row.registered_schema === tenant.schema) return;
   await client.query(
     `INSERT INTO fleet.session_roles (role_name, tenant_id, schema_name) VALUES ($1, $2, $3)
      ON CONFLICT (tenant_id) DO UPDATE SET role_name = excluded.role_name, schema_name = excluded.schema_name, login_auth = NULL
@@ -142,19 +182,20 @@ const SESSION_LOGIN_CHUNK = 500;
  * on this database: `GRANT CONNECT ON DATABASE` rewrites the database's ACL, which holds one entry
  * per login, so a grant per tenant costs O(logins) and a fleet O(logins²) (at 5,000 logins one
  * grant takes about 5 ms on PostgreSQL 15, serialized across sessions); one GRANT for a chunk of
- * logins rewrites it once. Only logins that do not exist yet are created and granted, in one
- * transaction per chunk; an existing login is left to createTenantRole, which checks it before it
- * grants anything. createTenantRole completes each tenant (its privilege role, the membership, the
- * registration) and skips the CONNECT grant of a login that has it. A chunk that meets a login
- * another process created meanwhile is rolled back and left to createTenantRole.
- * Returns how many logins were created.
+ * logins rewrites it once. Only logins that do not exist yet are created, granted and registered in
+ * fleet.session_roles, in one transaction per chunk; an existing login is left to createTenantRole,
+ * which checks it before it grants anything. createTenantRole completes each tenant (its privilege
+ * role, the membership, the registration if not made here) and skips the CONNECT grant of a login
+ * that has it. A chunk that meets a login another process created meanwhile is rolled back and left
+ * to createTenantRole. Returns how many logins were created.
  */
 export async function createSessionLogins(client: pg.ClientBase, tenants: readonly TenantRoleTarget[]): Promise<number> {
   if (tenants.length === 0) return 0;
   const prefix = await readRolePrefix(client);
   let created = 0;
   for (let start = 0; start < tenants.length; start += SESSION_LOGIN_CHUNK) {
-    const logins = tenants.slice(start, start + SESSION_LOGIN_CHUNK).map((t) => sessionRoleName(prefix, t.schema));
+    const chunk = tenants.slice(start, start + SESSION_LOGIN_CHUNK);
+    const logins = chunk.map((t) => sessionRoleName(prefix, t.schema));
     try {
       created += await withTransaction(client, async () => {
         // The same lock as each tenant's CONNECT grant: two GRANTs on the database at once fail.
@@ -164,10 +205,20 @@ export async function createSessionLogins(client: pg.ClientBase, tenants: readon
           [logins],
         );
         const existing = new Set(rows[0]?.existing ?? []);
-        const fresh = logins.filter((l) => !existing.has(l));
+        const fresh = chunk.map((t, i) => ({ ...t, login: logins[i] as string })).filter((t) => !existing.has(t.login));
         if (fresh.length === 0) return 0;
-        await client.query(fresh.map((l) => `CREATE ROLE ${quoteIdent(l)} LOGIN NOINHERIT`).join(';\n'));
-        await client.query(`GRANT CONNECT ON DATABASE ${quoteIdent(rows[0]?.db ?? '')} TO ${fresh.map(quoteIdent).join(', ')}`);
+        await client.query(fresh.map((t) => `CREATE ROLE ${quoteIdent(t.login)} LOGIN NOINHERIT`).join(';\n'));
+        await client.query(
+          `GRANT CONNECT ON DATABASE ${quoteIdent(rows[0]?.db ?? '')} TO ${fresh.map((t) => quoteIdent(t.login)).join(', ')}`,
+        );
+        // Registered with them (a tenant still provisioning: no session serves it), so that
+        // createTenantRole finds the registration right and writes nothing per tenant. A tenant
+        // registered with another login keeps that row here; createTenantRole repairs it.
+        await client.query(
+          `INSERT INTO fleet.session_roles (role_name, tenant_id, schema_name)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`,
+          [fresh.map((t) => t.login), fresh.map((t) => t.id), fresh.map((t) => t.schema)],
+        );
         return fresh.length;
       });
     } catch (error) {

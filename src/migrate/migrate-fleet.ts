@@ -6,7 +6,14 @@ import { checkOutOfOrder } from './file-checks.ts';
 import type { MigrationPhase } from './migration-files.ts';
 import { lintMigrations, lintRefusal, type LintReport } from './lint.ts';
 import { executeAcrossFleet, runSettings, type RunEvent, type TenantResult } from './run-fleet.ts';
-import { BEING_COPIED, LOCKED_BY_ANOTHER_RUNNER, migrateTenantUp, type TenantPreparer, type TenantRunSettings } from './tenant-migrator.ts';
+import {
+  BEING_COPIED,
+  LOCKED_BY_ANOTHER_RUNNER,
+  migrateTenantUp,
+  preloadMigrator,
+  type TenantPreparer,
+  type TenantRunSettings,
+} from './tenant-migrator.ts';
 import { inShard, type Shard } from './shard.ts';
 import { pickCanaries } from './canaries.ts';
 import { assertMigrationsHoldSql } from './migration-files.ts';
@@ -142,6 +149,7 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
   }));
   const extra = { canaries, ...(pastTarget.length > 0 ? { pastTarget } : {}) };
 
+  if (!options.dryRun && work.length > 0) preloadMigrator();
   let lint: LintReport | undefined;
   if (options.lint && !options.dryRun) {
     const names = new Set(

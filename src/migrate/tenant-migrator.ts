@@ -4,7 +4,8 @@ import type { Clock } from '../clock.ts';
 import { tenantSearchPath } from '../db/search-path.ts';
 import { SQLSTATE, sqlStateOf } from '../db/sqlstate.ts';
 import { setLocalTimeoutsSql } from '../db/timeouts.ts';
-import { RELEASE_OWN_LEASES_SQL, releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
+import { statementThenCommit, type NamedStatement } from '../db/then-commit.ts';
+import { releaseTenantLock, withTenantLock } from '../tenants/tenant-lock.ts';
 import type { MigrationFile, MigrationPhase } from './migration-files.ts';
 import { splitStatements } from '../db/split-statements.ts';
 import { extensionStatements } from './extension-statements.ts';
@@ -60,11 +61,15 @@ const defaultBackoff = (attempt: number) => Math.min(5000, 200 * 2 ** attempt) *
 
 class RunContext {
   /**
-   * The migration whose COMMIT also releases the tenant's lock (the last of a tenant that needs
-   * nothing after it), saving the unlock's round trip; `lockReleased` records that it happened.
+   * The tenant's last migration of this run: its ledger row's statement also gives the lease back
+   * and, for a tenant still provisioning, activates it (`activation`), in that migration's own
+   * transaction. No round trip nor commit of their own. `lockReleased` and `activated` record that
+   * it committed.
    */
-  releaseLockWith: string | undefined;
+  finishWith: string | undefined;
+  activation: { readonly migrations: number } | undefined;
   lockReleased = false;
+  activated = false;
 
   constructor(
     readonly client: pg.ClientBase,
@@ -73,23 +78,24 @@ class RunContext {
   ) {}
 }
 
+/** The ledger's write for a migration, made once its SQL has run (it records the duration). */
+type LedgerWrite = () => NamedStatement;
+
 /**
  * BEGIN, the transaction's settings and the migration's SQL go in one round trip (a simple-query
  * string: PostgreSQL parses it whole, then analyses and runs each statement in turn, so the
- * SET LOCALs apply to the SQL after them); then the ledger row; then COMMIT. Three round trips
- * per migration instead of five: the runner is round-trip bound on small DDL.
+ * SET LOCALs apply to the SQL after them); then the ledger row and COMMIT in a second one
+ * (statementThenCommit). Two round trips per migration instead of five: the runner is round-trip
+ * bound on small DDL. Returns the ledger statement's row count.
  */
-async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>, releaseLock = false): Promise<void> {
+async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: LedgerWrite): Promise<number | null> {
   const { client, tenant, settings } = ctx;
   try {
     await client.query(`BEGIN; SET LOCAL search_path TO ${tenantSearchPath(tenant.schema)}; ${setLocalTimeoutsSql(settings)};\n${sql}`);
-    await ledger();
-    // The lease is given back in the migration's own transaction: no extra commit. If COMMIT
-    // fails the release is rolled back with it, and the caller's finally releases.
-    await client.query(releaseLock ? `${RELEASE_OWN_LEASES_SQL}; COMMIT` : 'COMMIT');
-    if (releaseLock) ctx.lockReleased = true;
+    return await statementThenCommit(client, ledger());
   } catch (error) {
-    // Also right when the string did not even parse: ROLLBACK outside a transaction only warns.
+    // Also right when the string did not even parse, or COMMIT itself failed: ROLLBACK outside a
+    // transaction only warns.
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
@@ -100,7 +106,7 @@ async function runSqlInTransaction(ctx: RunContext, sql: string, ledger: () => P
  * row. A crash in between leaves the file applied but unrecorded, so such files must be idempotent
  * (CREATE INDEX CONCURRENTLY IF NOT EXISTS ...): the rerun applies them again.
  */
-async function runSqlWithoutTransaction(ctx: RunContext, sql: string, ledger: () => Promise<void>): Promise<void> {
+async function runSqlWithoutTransaction(ctx: RunContext, sql: string, ledger: LedgerWrite): Promise<number | null> {
   const { client, tenant, settings } = ctx;
   await client.query(
     `SELECT set_config('search_path', $1, false), set_config('lock_timeout', $2, false), set_config('statement_timeout', $3, false)`,
@@ -108,18 +114,19 @@ async function runSqlWithoutTransaction(ctx: RunContext, sql: string, ledger: ()
   );
   try {
     for (const statement of splitStatements(sql)) await client.query(statement);
-    await ledger();
+    // Unnamed: the name is statementThenCommit's, whose prepared statements pg does not know of.
+    const { text, values } = ledger();
+    return (await client.query(text, [...values])).rowCount;
   } finally {
     await client.query('RESET search_path; RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
   }
 }
 
-async function withLockRetries(ctx: RunContext, attempt: () => Promise<void>): Promise<void> {
+async function withLockRetries<T>(ctx: RunContext, attempt: () => Promise<T>): Promise<T> {
   const backoff = ctx.settings.backoffMs ?? defaultBackoff;
   for (let n = 0; ; n += 1) {
     try {
-      await attempt();
-      return;
+      return await attempt();
     } catch (error) {
       if (sqlStateOf(error) !== SQLSTATE.LOCK_NOT_AVAILABLE || n >= ctx.settings.lockRetries) throw error;
       await new Promise((resolve) => setTimeout(resolve, backoff(n)));
@@ -127,31 +134,63 @@ async function withLockRetries(ctx: RunContext, attempt: () => Promise<void>): P
   }
 }
 
+const LEDGER_INSERT_SQL =
+  'INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms, sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7)';
+
+/**
+ * The last migration's ledger row, the lease given back (by tenant id: one lease row is read, not
+ * the table) and, when $8, the activation of a tenant still provisioning with its audit event: one
+ * statement, in the migration's own transaction. Its row count is the number of tenants activated.
+ */
+const LEDGER_FINISH_SQL = `WITH ledger AS (${LEDGER_INSERT_SQL}),
+  released AS (
+    UPDATE fleet.tenant_leases SET holder_pid = NULL, holder_start = NULL
+     WHERE tenant_id = $1 AND holder_pid = pg_catalog.pg_backend_pid()
+  ),
+  activated AS (
+    UPDATE fleet.tenants SET status = 'active', updated_at = $4, last_contact_at = coalesce(last_contact_at, $4)
+     WHERE $8 AND id = $1 AND status = 'provisioning' RETURNING id
+  )
+  INSERT INTO fleet.audit_events (at, tenant_id, action, from_state, to_state, actor, details)
+  SELECT $4, id, 'provisioned', 'provisioning', 'active', $9, $10 FROM activated`;
+
 function applyUp(ctx: RunContext, file: MigrationFile): () => Promise<void> {
   return async () => {
     const started = performance.now();
-    const ledger = async () => {
-      await ctx.client.query({
-        // The text as written (up and down): what a rollback of this tenant reverts with if the
-        // file is edited later (control migration 0008).
-        name: 'fleet-ledger-insert-sql',
-        text: 'INSERT INTO fleet.migrations (tenant_id, name, checksum, applied_at, duration_ms, sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    const finishing = ctx.finishWith === file.name;
+    const ledger = (): NamedStatement => {
+      // The text as written (up and down): what a rollback of this tenant reverts with if the
+      // file is edited later (control migration 0008).
+      const values = [
+        ctx.tenant.id,
+        file.name,
+        file.checksum,
+        ctx.settings.clock.now(),
+        Math.round(performance.now() - started),
+        file.source,
+        file.down?.source ?? null,
+      ];
+      if (!finishing) return { name: 'fleet-ledger-insert', text: LEDGER_INSERT_SQL, values };
+      const { activation } = ctx;
+      return {
+        name: 'fleet-ledger-finish',
+        text: LEDGER_FINISH_SQL,
         values: [
-          ctx.tenant.id,
-          file.name,
-          file.checksum,
-          ctx.settings.clock.now(),
-          Math.round(performance.now() - started),
-          file.source,
-          file.down?.source ?? null,
+          ...values,
+          activation !== undefined,
+          ctx.settings.actor,
+          JSON.stringify({ schema: ctx.tenant.schema, migrations: activation?.migrations ?? 0 }),
         ],
-      });
+      };
     };
-    await withLockRetries(ctx, () =>
-      file.noTransaction
-        ? runSqlWithoutTransaction(ctx, file.sql, ledger)
-        : runSqlInTransaction(ctx, file.sql, ledger, ctx.releaseLockWith === file.name),
+    const rowCount = await withLockRetries(ctx, () =>
+      file.noTransaction ? runSqlWithoutTransaction(ctx, file.sql, ledger) : runSqlInTransaction(ctx, file.sql, ledger),
     );
+    // Committed: the lease is back, and the tenant active if it was provisioning.
+    if (finishing) {
+      ctx.lockReleased = true;
+      ctx.activated = (rowCount ?? 0) > 0;
+    }
   };
 }
 
@@ -159,9 +198,11 @@ function applyDown(ctx: RunContext, file: MigrationFile, recorded: ReadonlyMap<s
   return async () => {
     const down = downFor(file, recorded.get(file.name));
     if (!down) throw new Error(`${file.name} has no down file`);
-    const ledger = async () => {
-      await ctx.client.query('DELETE FROM fleet.migrations WHERE tenant_id = $1 AND name = $2', [ctx.tenant.id, file.name]);
-    };
+    const ledger = (): NamedStatement => ({
+      name: 'fleet-ledger-delete',
+      text: 'DELETE FROM fleet.migrations WHERE tenant_id = $1 AND name = $2',
+      values: [ctx.tenant.id, file.name],
+    });
     await withLockRetries(ctx, () =>
       down.noTransaction ? runSqlWithoutTransaction(ctx, down.sql, ledger) : runSqlInTransaction(ctx, down.sql, ledger),
     );
@@ -174,8 +215,11 @@ let umzugModule: Promise<typeof import('umzug')> | undefined;
 const loadUmzug = () => (umzugModule ??= import('umzug'));
 
 /**
- * Start loading Umzug's module graph now, for a caller that will migrate after some I/O of its own
- * (a copy reads the source before it builds the target's structure): the load overlaps that I/O.
+ * Start loading Umzug's module graph now (about a quarter second of CPU), for a caller that will
+ * migrate after waiting on the database or doing I/O of its own (bulk registration, the plan, the
+ * lint; a copy reading the source before it builds the target's structure): the load overlaps
+ * that wait instead of delaying the first tenant's first migration. A failure to load surfaces
+ * where Umzug is used.
  */
 export function preloadMigrator(): void {
   loadUmzug().catch(() => undefined);
@@ -321,16 +365,17 @@ export async function migrateTenantUp(
       (await umzug.pending()).map((m) => byName.get(m.name) as MigrationFile).filter((f) => upTo.has(f.name)),
       phase,
     ).map((f) => f.name);
-    // A tenant that needs nothing after its last migration lets that COMMIT release the lock.
-    if (status !== 'provisioning') ctx.releaseLockWith = pending.at(-1);
+    // The last migration's transaction gives the lease back and activates a provisioning tenant.
+    ctx.finishWith = pending.at(-1);
+    if (status === 'provisioning') ctx.activation = { migrations: executed.length + pending.length };
     if (pending.length > 0) {
       umzug.on('migrated', ({ name }) => {
         done.push(name);
       });
       await umzug.up({ migrations: pending });
     }
-    let activated = false;
-    if (status === 'provisioning') {
+    let activated = ctx.activated;
+    if (status === 'provisioning' && pending.length === 0) {
       // The status change and its audit event in one statement (one round trip, one commit).
       const now = settings.clock.now();
       const updated = await client.query({

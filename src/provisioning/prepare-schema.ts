@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { quoteIdent } from '../db/quote.ts';
 import { createTenantRole } from '../access/tenant-role.ts';
 
 export interface SchemaTarget {
@@ -9,10 +8,9 @@ export interface SchemaTarget {
 
 /**
  * Create what a tenant needs before its first migration: its schema, and its role with the grants
- * and default privileges that cover tables made by later migrations (src/access/tenant-role.ts).
- * Idempotent: an interrupted provisioning is completed by running it again.
+ * and default privileges that cover tables made by later migrations (src/access/tenant-role.ts),
+ * in one transaction. Idempotent: an interrupted provisioning is completed by running it again.
  */
 export async function prepareTenantSchema(client: pg.ClientBase, tenant: SchemaTarget): Promise<void> {
-  await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(tenant.schema)}`);
-  await createTenantRole(client, tenant);
+  await createTenantRole(client, tenant, { createSchema: true });
 }

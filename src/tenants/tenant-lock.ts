@@ -16,9 +16,6 @@ import type pg from 'pg';
  *   and skips the tenant. So a migration and a purge of one tenant never overlap.
  */
 
-/** Release every lease this backend holds; no value needed (a runner connection holds one tenant at a time). Usable inside the last migration's transaction, before its COMMIT. */
-export const RELEASE_OWN_LEASES_SQL = `UPDATE fleet.tenant_leases SET holder_pid = NULL, holder_start = NULL WHERE holder_pid = pg_catalog.pg_backend_pid()`;
-
 /** Take the tenant's lease for this connection's backend without waiting; false when another runner (or a purge in progress) holds it. */
 export async function tryTenantLock(client: pg.ClientBase, tenantId: string): Promise<boolean> {
   const { rows } = await client.query<{ locked: boolean }>({
