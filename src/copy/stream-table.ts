@@ -62,7 +62,7 @@ export async function streamTable(
  * format it is copied in, every column in table order. Without generated columns that is the very
  * stream streamTable sends, so the source's side of the comparison is the stream's own digest;
  * with them, it is `COPY (SELECT <all columns>)`, read on both sides, so the values the target
- * computed are compared too. Read under setOrderedReads: rows in storage order.
+ * computed are compared too. Read under setCopySession (session.ts): rows in storage order.
  */
 export async function verifyTable(client: pg.ClientBase, schema: string, table: CopyTable): Promise<TableChecksum> {
   if (table.allColumns.length === 0) return { table: table.name, rows: 0, checksum: createHash('sha256').digest('hex') };
