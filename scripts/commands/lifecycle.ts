@@ -25,6 +25,13 @@ function readText(file: string, flag: string): string {
   }
 }
 
+/**
+ * Where Atlassian's public keys are fetched by default, for the help text: the command loads
+ * src/requests (and its JWT library, a fifth of every CLI start) only when it runs.
+ * test/unit/cli/lifecycle-command.test.ts keeps it equal to ATLASSIAN_INSTALL_KEYS_URL.
+ */
+export const DEFAULT_KEY_URL = 'https://connect-install-keys.atlassian.com';
+
 /** `fleet lifecycle receive`: apply an Atlassian Connect installed/uninstalled callback after verifying its JWT. */
 export function registerLifecycleCommand(program: Command): void {
   const lifecycle = program.command('lifecycle').description('Atlassian Connect lifecycle callbacks');
@@ -40,7 +47,7 @@ export function registerLifecycleCommand(program: Command): void {
     .option('--path <path>', 'the path the callback came to (default /installed or /uninstalled, from eventType)')
     .option('--query <query>', 'the query string the callback came with, if any')
     .option('--public-key-file <pem>', 'verify with this public key (PEM) instead of fetching it by kid: offline use')
-    .option('--key-url <url>', "where public keys are fetched by kid (default: Atlassian's install-key service)")
+    .option('--key-url <url>', `where public keys are fetched by kid (default ${DEFAULT_KEY_URL})`)
     .option('--app-key <key>', "the app's key: the payload's key must be it")
     .option('--region <name>', 'region for a tenant installed for the first time')
     .option('--json', 'JSON: { accepted, event, tenant, result } or { accepted: false, code, message }')
@@ -57,6 +64,7 @@ says why. Exit codes: 0 applied, 1 the key could not be fetched or provisioning 
 callback or bad usage.`,
     )
     .action(async (flags: ReceiveFlags, command: Command) => {
+      const { receiveConnectCallback, atlassianKeyFetcher, fixedKeyFetcher } = await import('../../src/requests/index.ts');
       const globals = command.optsWithGlobals<GlobalOptions>();
       await runCommand(Boolean(flags.json), async (out) => {
         const baseUrl = flags.baseUrl ?? process.env.FLEET_APP_BASE_URL;
@@ -72,8 +80,6 @@ callback or bad usage.`,
           if (error instanceof FleetError) throw error;
           throw new FleetError('INPUT_INVALID', `--file ${flags.file} is not JSON: ${(error as Error).message}`);
         }
-        // Loaded here, not with the CLI: the JWT library is most of the module graph's files, and only this command needs it.
-        const { receiveConnectCallback, atlassianKeyFetcher, fixedKeyFetcher } = await import('../../src/requests/index.ts');
         const keyFetcher = flags.publicKeyFile
           ? fixedKeyFetcher(readText(flags.publicKeyFile, '--public-key-file'))
           : atlassianKeyFetcher(flags.keyUrl ? { baseUrl: flags.keyUrl } : {});

@@ -7,7 +7,7 @@ export interface TableChecksum {
   readonly rows: number;
   /**
    * From tableChecksum (an export's manifest): md5 of two 64-bit hash sums, each row's text hashed
-   * with two seeds. From a copy's verification: SHA-256 of the table's COPY stream (copy-digest.ts).
+   * with two seeds. From a copy's verification: SHA-256 of the table's CopyData messages (stream-table.ts).
    */
   readonly checksum: string;
 }

@@ -12,25 +12,33 @@ interface PgConnection {
 }
 
 /**
- * `COPY ... TO STDOUT` as a stream of the rows' bytes (the contents of the CopyData messages, in
- * order), one buffer per socket read: each read's rows are copied once into a buffer of its size,
- * where pg-copy-streams cuts a buffer out of every row (800,000 of them for 800,000 rows) and
- * concatenates them again.
+ * `COPY ... TO STDOUT`, read off the connection's socket (taken from pg for the COPY, as
+ * pg-copy-streams does, and given back with what follows). Two outputs:
  *
- * It takes the connection's socket from pg for the COPY, as pg-copy-streams does, and gives it
- * back, with what follows the COPY (or the error), when the server ends it. Destroyed before
- * that (the target failed in the middle of a table), it reads the rest of the COPY and throws it
- * away, so the connection comes back and the transaction can be rolled back: a COPY left half
- * read holds the connection forever.
+ * - `frames`: the CopyData messages as they came, headers included, each chunk whole messages
+ *   only. They are what a target's COPY FROM STDIN takes (copy-in.ts), so a relay passes them on
+ *   without taking them apart; PostgreSQL sends one CopyData message per row, so hashing the
+ *   frames hashes the rows, each with its length.
+ * - `rows`: the messages' contents (the COPY text or binary format), for a reader of the rows.
+ *
+ * pg-copy-streams cuts a buffer out of every message (800,000 of them for 800,000 rows), then
+ * concatenates them again; here a socket read becomes one slice of itself (or one copy).
+ *
+ * `rows` counts the rows from the server's own command tag (`COPY n`); `done` settles when the
+ * connection has been given back. Destroyed before the COPY ends (the target failed in the middle
+ * of a table), it reads the rest of the COPY and throws it away, so the connection comes back and
+ * the transaction can be rolled back: a COPY left half read holds its connection forever.
  */
 export class CopyOut extends Readable {
+  /** Rows the server says it sent (its CommandComplete); set once `done` resolves. */
+  rows = 0;
+  readonly done: Promise<void>;
+  private settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
   private connection: PgConnection | undefined;
   private pgDataHandler: ((chunk: Buffer) => void) | undefined;
-  /** Bytes still to come of the current CopyData message, or of another message being skipped. */
-  private dataLeft = 0;
-  private skipLeft = 0;
-  /** A message header split across two socket reads. */
-  private header: number[] = [];
+  /** The start of a message not complete yet, from earlier reads. */
+  private carry: Buffer[] = [];
+  private carrySize = 0;
   private wanted = true;
   private draining = false;
   private forwarding = false;
@@ -39,9 +47,12 @@ export class CopyOut extends Readable {
 
   constructor(
     private readonly text: string,
+    private readonly output: 'frames' | 'rows',
     options?: { highWaterMark?: number },
   ) {
     super(options);
+    this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    this.done.catch(() => undefined);
   }
 
   /** Called by pg when the query's turn comes on its connection. */
@@ -81,66 +92,80 @@ export class CopyOut extends Readable {
     this.forwarding = false;
   }
 
-  private parse(chunk: Buffer): void {
-    // The rows' bytes of this read, copied together: never more than the read itself.
-    const out = this.draining ? undefined : Buffer.allocUnsafe(chunk.length);
-    let used = 0;
+  private parse(input: Buffer): void {
+    let chunk = input;
     let pos = 0;
-    while (pos < chunk.length) {
-      if (this.dataLeft > 0) {
-        const n = Math.min(this.dataLeft, chunk.length - pos);
-        if (out) chunk.copy(out, used, pos, pos + n);
-        used += n;
-        pos += n;
-        this.dataLeft -= n;
-        continue;
-      }
-      if (this.skipLeft > 0) {
-        const n = Math.min(this.skipLeft, chunk.length - pos);
-        pos += n;
-        this.skipLeft -= n;
-        continue;
-      }
-      // A message header: read in place, or gathered when a read ends inside it.
-      const start = pos;
-      let code: number;
-      let body: number;
-      const carried = this.header;
-      if (carried.length === 0 && pos + 5 <= chunk.length) {
-        code = chunk[pos] as number;
-        body = chunk.readInt32BE(pos + 1) - 4;
-        pos += 5;
-      } else {
-        while (carried.length < 5 && pos < chunk.length) carried.push(chunk[pos++] as number);
-        if (carried.length < 5) break;
-        this.header = [];
-        const header = Buffer.from(carried);
-        code = header[0] as number;
-        body = header.readInt32BE(1) - 4;
-      }
-      if (code === COPY_DATA) {
-        this.dataLeft = body;
-      } else if (code === ERROR_RESPONSE || code === COPY_DONE) {
-        this.pushRows(out, used);
-        // pg reads the rest itself: the error (its handleError is called), or CopyDone's
-        // CommandComplete and ReadyForQuery. An error's header bytes from the last read go first.
-        const rest =
-          code === ERROR_RESPONSE
-            ? Buffer.concat([Buffer.from(carried.slice(0, 5 - (pos - start))), chunk.subarray(start)])
-            : chunk.subarray(pos);
-        this.detach(rest);
-        if (code === COPY_DONE && !this.draining) this.push(null);
+    if (this.carrySize > 0) {
+      // A message that began in an earlier read: completed by the head of this one (or carried
+      // on); concatenated once whole, so a large row spanning many reads is copied once.
+      const need = this.needed(chunk);
+      if (need > chunk.length) {
+        this.carry.push(chunk);
+        this.carrySize += chunk.length;
         return;
+      }
+      const message = Buffer.concat([...this.carry, chunk.subarray(0, need)], this.carrySize + need);
+      this.carry = [];
+      this.carrySize = 0;
+      if (message[0] === COPY_DATA) {
+        this.pass(message, 0, message.length);
+        pos = need;
       } else {
-        // CopyOutResponse first, and a NoticeResponse or ParameterStatus between rows.
-        this.skipLeft = body;
+        // Not a row (CopyDone, an error, a notice): rare, read with the rest as one buffer.
+        chunk = Buffer.concat([message, chunk.subarray(need)]);
       }
     }
-    this.pushRows(out, used);
+    let run = pos;
+    while (chunk.length - pos >= 5) {
+      const code = chunk[pos] as number;
+      const end = pos + 1 + chunk.readUInt32BE(pos + 1);
+      if (code === COPY_DATA) {
+        if (end > chunk.length) break;
+        pos = end;
+        continue;
+      }
+      if (code === ERROR_RESPONSE) {
+        this.pass(chunk, run, pos);
+        // pg reads the error (and what follows) itself: handleError is called.
+        this.detach(chunk.subarray(pos));
+        return;
+      }
+      if (end > chunk.length) break;
+      this.pass(chunk, run, pos);
+      pos = end;
+      run = pos;
+      if (code === COPY_DONE) {
+        // What follows (CommandComplete, ReadyForQuery) is pg's.
+        this.detach(chunk.subarray(pos));
+        if (!this.draining) this.push(null);
+        return;
+      }
+      // CopyOutResponse first, and a NoticeResponse or ParameterStatus between rows: skipped.
+    }
+    this.pass(chunk, run, pos);
+    if (pos < chunk.length) {
+      this.carry = [chunk.subarray(pos)];
+      this.carrySize = chunk.length - pos;
+    }
   }
 
-  private pushRows(out: Buffer | undefined, used: number): void {
-    if (out && used > 0 && !this.push(out.subarray(0, used))) this.wanted = false;
+  /** Bytes of chunk that complete the carried message (more than chunk.length: not yet). */
+  private needed(chunk: Buffer): number {
+    const head =
+      this.carrySize >= 5
+        ? Buffer.concat(this.carry, 5)
+        : this.carrySize + chunk.length >= 5
+          ? Buffer.concat([...this.carry, chunk], 5)
+          : undefined;
+    if (!head) return chunk.length + 1;
+    return 1 + head.readUInt32BE(1) - this.carrySize;
+  }
+
+  /** Pass on the CopyData messages in chunk[start, end). */
+  private pass(chunk: Buffer, start: number, end: number): void {
+    if (end <= start || this.draining) return;
+    const frames = chunk.subarray(start, end);
+    if (!this.push(this.output === 'frames' ? frames : contents(frames))) this.wanted = false;
   }
 
   /** Give the socket back to pg with what it has not read yet. */
@@ -162,20 +187,37 @@ export class CopyOut extends Readable {
       this.connection?.stream.removeListener('readable', this.onReadable);
     }
     this.callback();
+    this.settle?.reject(error);
     this.destroy(error);
   }
 
-  handleCommandComplete(): void {}
+  handleCommandComplete(message: { text?: string } | undefined): void {
+    const count = /^COPY (\d+)/.exec(message?.text ?? '');
+    if (count) this.rows = Number(count[1]);
+  }
 
   handleReadyForQuery(): void {
     this.callback();
+    this.settle?.resolve();
   }
 
   /** pg wraps this when a query_timeout is configured; called at the end so its timer stops. */
   callback(): void {}
 }
 
+/** The contents of whole CopyData messages, copied together. */
+function contents(frames: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(frames.length);
+  let used = 0;
+  for (let pos = 0; pos < frames.length;) {
+    const end = pos + 1 + frames.readUInt32BE(pos + 1);
+    used += frames.copy(out, used, pos + 5, end);
+    pos = end;
+  }
+  return out.subarray(0, used);
+}
+
 /** Run `COPY ... TO STDOUT` on client as a CopyOut stream. */
-export function copyOut(client: pg.ClientBase, text: string, options?: { highWaterMark?: number }): CopyOut {
-  return client.query(new CopyOut(text, options) as unknown as pg.Submittable) as unknown as CopyOut;
+export function copyOut(client: pg.ClientBase, text: string, output: 'frames' | 'rows', options?: { highWaterMark?: number }): CopyOut {
+  return client.query(new CopyOut(text, output, options) as unknown as pg.Submittable) as unknown as CopyOut;
 }

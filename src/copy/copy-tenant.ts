@@ -12,7 +12,7 @@ import { checksumDifferences, type TableChecksum } from './checksum.ts';
 import { dropTenantData } from './drop-copy.ts';
 import { deferrableIndexes, dropIndexes, rebuildIndexes } from './indexes.ts';
 import { ledgerVersion, readTenantLedger } from './ledger.ts';
-import { setDeterministicText, setOrderedReads } from './session.ts';
+import { setCopySession } from './session.ts';
 import { readSequences, writeSequences } from './sequences.ts';
 import { exportSnapshot, withSnapshot } from './snapshot.ts';
 import { streamTable, verifyTable } from './stream-table.ts';
@@ -95,8 +95,7 @@ export async function copyTenant(options: CopyTenantOptions): Promise<CopyReport
       withTransaction(
         src,
         async () => {
-          await setDeterministicText(src);
-          await setOrderedReads(src);
+          await setCopySession(src);
           const version = ledgerVersion(source.tenantId, await readTenantLedger(src, source.tenantId), files);
           const tables = await listTables(src, source.schema);
           const sequences = await readSequences(src, source.schema);
@@ -113,8 +112,7 @@ export async function copyTenant(options: CopyTenantOptions): Promise<CopyReport
               );
               await step({ action: 'copy.structure', details: { version, schema: target.schema } });
               return withTransaction(dst, async () => {
-                await setDeterministicText(dst);
-                await setOrderedReads(dst);
+                await setCopySession(dst);
                 await lockTenantForTransaction(dst, target.tenantId);
                 await replicaMode(dst);
                 const targetTables = await listTables(dst, target.schema);
@@ -174,7 +172,6 @@ async function readComputed(
     );
   let stopped = false;
   const sums = withSnapshot(pool, await exportSnapshot(src), async (client) => {
-    await setOrderedReads(client);
     const out: TableChecksum[] = [];
     for (const table of tables) {
       if (stopped) break;

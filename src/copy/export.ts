@@ -47,7 +47,7 @@ async function addTable(pack: tar.Pack, client: pg.ClientBase, schema: string, t
   );
   const bytes = Number(rows[0]?.bytes ?? 0);
   const entry = pack.entry({ name: `${table.name}.jsonl`, size: bytes, mode: 0o644 });
-  await pipeline(copyOut(client, `COPY (${select}) TO STDOUT`), new CopyTextToJsonLines(), entry);
+  await pipeline(copyOut(client, `COPY (${select}) TO STDOUT`, 'rows'), new CopyTextToJsonLines(), entry);
   return bytes;
 }
 

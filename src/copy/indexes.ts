@@ -67,22 +67,25 @@ export async function deferrableIndexes(client: pg.ClientBase, schema: string): 
   }));
 }
 
-/** Drop the indexes (constraint-backed ones by dropping their constraint). */
+/**
+ * Drop the indexes (constraint-backed ones by dropping their constraint), in one round trip: the
+ * statements go as one simple-query message and run in the caller's transaction.
+ */
 export async function dropIndexes(client: pg.ClientBase, schema: string, indexes: readonly DeferredIndex[]): Promise<void> {
-  for (const index of indexes) {
-    if (index.constraint)
-      await client.query(`ALTER TABLE ${quoteQualified(schema, index.table)} DROP CONSTRAINT ${quoteQualified(index.constraint.name)}`);
-    else await client.query(`DROP INDEX ${quoteQualified(schema, index.name)}`);
-  }
+  const statements = indexes.map((index) =>
+    index.constraint
+      ? `ALTER TABLE ${quoteQualified(schema, index.table)} DROP CONSTRAINT ${quoteQualified(index.constraint.name)}`
+      : `DROP INDEX ${quoteQualified(schema, index.name)}`,
+  );
+  if (statements.length > 0) await client.query(statements.join(';\n'));
 }
 
-/** Build the indexes again from their definitions, constraints included. */
+/** Build the indexes again from their definitions, constraints included, in one round trip. */
 export async function rebuildIndexes(client: pg.ClientBase, schema: string, indexes: readonly DeferredIndex[]): Promise<void> {
-  for (const index of indexes) {
-    if (index.constraint)
-      await client.query(
-        `ALTER TABLE ${quoteQualified(schema, index.table)} ADD CONSTRAINT ${quoteQualified(index.constraint.name)} ${index.constraint.definition}`,
-      );
-    else await client.query(index.definition);
-  }
+  const statements = indexes.map((index) =>
+    index.constraint
+      ? `ALTER TABLE ${quoteQualified(schema, index.table)} ADD CONSTRAINT ${quoteQualified(index.constraint.name)} ${index.constraint.definition}`
+      : index.definition,
+  );
+  if (statements.length > 0) await client.query(statements.join(';\n'));
 }

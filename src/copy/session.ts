@@ -28,6 +28,7 @@ export async function setDeterministicText(client: pg.ClientBase): Promise<void>
  */
 export const ORDERED_READS_SQL = 'SET LOCAL synchronize_seqscans = off; SET LOCAL max_parallel_workers_per_gather = 0';
 
-export async function setOrderedReads(client: pg.ClientBase): Promise<void> {
-  await client.query(ORDERED_READS_SQL);
+/** Both, in one round trip: what every connection of a copy runs first in its transaction. */
+export async function setCopySession(client: pg.ClientBase): Promise<void> {
+  await client.query(`${DETERMINISTIC_TEXT_SQL}; ${ORDERED_READS_SQL}`);
 }

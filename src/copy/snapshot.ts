@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { withClient, withTransaction } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
-import { setDeterministicText } from './session.ts';
+import { setCopySession } from './session.ts';
 
 /** A snapshot id as pg_export_snapshot returns it (e.g. 00000003-0000001B-1). */
 const SNAPSHOT_ID = /^[0-9A-F]+-[0-9A-F]+-[0-9]+$/i;
@@ -16,7 +16,7 @@ export async function exportSnapshot(client: pg.ClientBase): Promise<string> {
 
 /**
  * Run fn on a second connection of pool, in a REPEATABLE READ READ ONLY transaction that reads the
- * exported snapshot, with the deterministic text settings. The exporting transaction must stay
+ * exported snapshot, with the copy's session settings (session.ts). The exporting transaction must stay
  * open until this one has begun (PostgreSQL forgets the snapshot when it ends).
  */
 export async function withSnapshot<T>(pool: pg.Pool, snapshot: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -28,7 +28,7 @@ export async function withSnapshot<T>(pool: pg.Pool, snapshot: string, fn: (clie
       client,
       async () => {
         await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
-        await setDeterministicText(client);
+        await setCopySession(client);
         return fn(client);
       },
       { repeatableRead: true, readOnly: true },

@@ -12,24 +12,38 @@ function message(type: string, body: Buffer = Buffer.alloc(0)): Buffer {
 }
 
 const COPY_OUT_RESPONSE = message('H', Buffer.from([0, 0, 0]));
+const rowsOf = (n: number) => Buffer.concat([message('C', Buffer.from(`COPY ${n}\0`, 'latin1')), message('Z', Buffer.from('I', 'latin1'))]);
 const NOTICE = message('N', Buffer.from('Mnotice\0\0', 'latin1'));
-const AFTER = Buffer.concat([message('C', Buffer.from('COPY 3\0', 'latin1')), message('Z', Buffer.from('I', 'latin1'))]);
+const AFTER = rowsOf(3);
 const ERROR = message('E', Buffer.from('SERROR\0Mboom\0\0', 'latin1'));
 
 /**
  * A stand-in for pg's connection: its socket (a PassThrough the test writes the server's bytes
- * into, cut where the test says) with pg's own data listener, which records what it is given back.
+ * into, cut where the test says) with pg's own data listener, which records what it is given back
+ * and, like pg, hands the query its CommandComplete and ReadyForQuery.
  */
-function fakeConnection() {
+function fakeConnection(query: () => CopyOut) {
   const stream = new PassThrough();
   const toPg: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => toPg.push(chunk));
+  stream.on('data', (chunk: Buffer) => {
+    toPg.push(chunk);
+    const all = Buffer.concat(toPg);
+    const tag = /COPY (\d+)/.exec(all.toString('latin1'));
+    if (tag && all.includes(Buffer.from('Z'))) {
+      query().handleCommandComplete({ text: tag[0] });
+      query().handleReadyForQuery();
+    }
+  });
   return { connection: { stream, query: () => undefined }, toPg };
 }
 
-async function run(bytes: Buffer, cuts: readonly number[]): Promise<{ rows: Buffer; toPg: Buffer; error?: Error }> {
-  const { connection, toPg } = fakeConnection();
-  const out = new CopyOut('COPY t TO STDOUT');
+async function run(
+  bytes: Buffer,
+  cuts: readonly number[],
+  output: 'frames' | 'rows' = 'rows',
+): Promise<{ rows: Buffer; toPg: Buffer; error?: Error; count: number }> {
+  const out: CopyOut = new CopyOut('COPY t TO STDOUT', output);
+  const { connection, toPg } = fakeConnection(() => out);
   out.submit(connection);
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
@@ -46,13 +60,13 @@ async function run(bytes: Buffer, cuts: readonly number[]): Promise<{ rows: Buff
   connection.stream.write(bytes.subarray(from));
   const error = await Promise.race([ended, new Promise<Error | undefined>((resolve) => setTimeout(() => resolve(undefined), 50))]);
   await new Promise((resolve) => setImmediate(resolve));
-  return { rows: Buffer.concat(chunks), toPg: Buffer.concat(toPg), ...(error ? { error } : {}) };
+  return { rows: Buffer.concat(chunks), toPg: Buffer.concat(toPg), ...(error ? { error } : {}), count: out.rows };
 }
 
 const rowArb = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a));
 
 describe('CopyOut', () => {
-  test('passes on the rows of the CopyData messages, whatever the reads, and gives pg what follows CopyDone', async () => {
+  test('passes on the CopyData messages (or their rows), whatever the reads, and gives pg what follows CopyDone', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(rowArb, { maxLength: 20 }),
@@ -87,8 +101,8 @@ describe('CopyOut', () => {
   });
 
   test('destroyed in the middle, it reads the rest of the COPY and gives the connection back', async () => {
-    const { connection, toPg } = fakeConnection();
-    const out = new CopyOut('COPY t TO STDOUT');
+    const out: CopyOut = new CopyOut('COPY t TO STDOUT', 'frames');
+    const { connection, toPg } = fakeConnection(() => out);
     out.submit(connection);
     out.on('error', () => undefined);
     connection.stream.write(Buffer.concat([COPY_OUT_RESPONSE, message('d', Buffer.from('first'))]));
@@ -99,5 +113,6 @@ describe('CopyOut', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(Buffer.concat(toPg).equals(AFTER)).toBe(true);
+    await out.done;
   });
 });
