@@ -9,13 +9,26 @@
  */
 export { openFleet, DEFAULT_MIGRATIONS_DIR, type Fleet, type OpenFleetOptions } from './fleet.ts';
 export { defaultConfigPath, loadFleetConfig, parseFleetConfig } from './config/load.ts';
+export {
+  ATLASSIAN_LOCATIONS,
+  ATLASSIAN_LOCATION_NAMES,
+  regionForAtlassianLocation,
+  type AtlassianLocation,
+} from './config/atlassian-locations.ts';
 export type { FleetConfig, FleetConfigInput, RegionConfig } from './config/schema.ts';
 export { FleetError, isUsageError, type ErrorCode } from './errors.ts';
 export { ManualClock, systemClock, type Clock } from './clock.ts';
 export { migrateFleet, type MigrateOptions, type MigrateReport, type MigrateSummary, type PlannedTenant } from './migrate/migrate-fleet.ts';
-export { LOCKED_BY_ANOTHER_RUNNER } from './migrate/tenant-migrator.ts';
+export { BEING_COPIED, LOCKED_BY_ANOTHER_RUNNER } from './migrate/tenant-migrator.ts';
 export { rollbackFleet, type RollbackOptions } from './migrate/rollback-fleet.ts';
-export { fleetStatus, type FleetStatus, type RegionVersionSummary, type TenantStatusRow } from './migrate/fleet-status.ts';
+export {
+  fleetStatus,
+  type AsideStatusRow,
+  type FleetStatus,
+  type RegionVersionSummary,
+  type TenantStatusRow,
+} from './migrate/fleet-status.ts';
+export type { AsideSchema } from './tenants/aside.ts';
 export type { RunEvent, TenantResult } from './migrate/run-fleet.ts';
 export { parseShard, type Shard } from './migrate/shard.ts';
 export { createMigrationFile, type NewMigration } from './migrate/new-migration.ts';
@@ -32,6 +45,7 @@ export { assertTenantId, tenantIdProblem, TENANT_ID_PATTERN, TENANT_ID_RULE } fr
 export type { TenantStatus } from './tenants/tenant-row.ts';
 export { fleetHome } from './config/home.ts';
 export {
+  asideSchemasOf,
   commitMove,
   copyTenant,
   discardAside,
@@ -46,6 +60,9 @@ export {
   startMove,
   type CopyReport,
   type ExportManifest,
+  MoveBusy,
+  type MoveOptions,
+  type MovePlan,
   type MoveResult,
   type MoveStatus,
   type TableChecksum,

@@ -41,7 +41,8 @@ function place(awsRegion: string): string {
 export function hostingLocationsMarkdown(fleet: FleetConfig): string {
   const { backup } = fleet;
   const rows = fleet.regions.map(
-    (r) => `| ${r.name} | ${place(r.awsRegion)} | ${jurisdictionOf(r.awsRegion) ?? r.jurisdiction} | ${place(r.offsiteRegion)} |`,
+    (r) =>
+      `| ${r.name} | ${place(r.awsRegion)} | ${jurisdictionOf(r.awsRegion) ?? r.jurisdiction} | ${place(r.offsiteRegion)} | ${r.atlassianLocations.join(', ') || '-'} |`,
   );
   const names = fleet.regions.map((r) => r.name);
   const moving =
@@ -50,7 +51,8 @@ export function hostingLocationsMarkdown(fleet: FleetConfig): string {
           '## Moving a tenant to another region',
           '',
           "A tenant can move to another region of this list, for example when the customer's Atlassian site changes",
-          'its data-residency location and Atlassian asks apps to move their data with it. An operator moves it with',
+          'its data-residency location and Atlassian asks apps to move their data with it: the app then moves it to the',
+          'region that hosts the new location (the last column above). An operator can also move it with',
           `\`fleet tenants move <tenant-id> --to-region <region>\` (region one of ${names.join(', ')}). The move copies the tenant's`,
           'data to the new region, verifies the copy table by table (row counts and checksums), switches the tenant',
           'to the new region, and then deletes its data from the old region the way a purge does, recording that',
@@ -76,9 +78,13 @@ export function hostingLocationsMarkdown(fleet: FleetConfig): string {
     'region; copies of its backups go only to the off-site region listed, which lies in the same jurisdiction.',
     'Sub-processor: Amazon Web Services (AWS).',
     '',
-    '| Region | Hosted in (AWS region) | Jurisdiction | Backups copied to (AWS region) |',
-    '| --- | --- | --- | --- |',
+    '| Region | Hosted in (AWS region) | Jurisdiction | Backups copied to (AWS region) | Atlassian data residency locations |',
+    '| --- | --- | --- | --- | --- |',
     ...rows,
+    '',
+    "The last column names the Atlassian data residency locations (realms) each region hosts: when a customer's",
+    'Atlassian site moves to one of them and Atlassian asks the app to move its data along (a realm migration),',
+    'the tenant moves to that region as described below.',
     '',
     `Retention: point-in-time recovery for ${AUTOMATED_BACKUP_DAYS} days in the hosting region; daily backups for ${backup.dailyRetentionDays} days and`,
     `weekly backups for ${backup.weeklyRetentionDays} days, in both the hosting and the off-site region. Backup vaults are locked:`,

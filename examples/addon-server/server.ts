@@ -14,12 +14,14 @@ import {
   type RequestGuard,
 } from '../../src/requests/index.ts';
 import { tenantGuardPlugin, TenantRequestError } from '../../src/requests/fastify.ts';
+import { registerRealmMigrationHooks } from './realm-migration.ts';
 
 /**
  * The reference add-on backend: Atlassian Connect and Forge remote routes in front of one fleet.
  * Every tenant route is guarded (src/requests) before its handler runs, and reaches the tenant's
  * rows only through request.withTenant. Every error body is `{ error, message }` and says nothing
- * about any tenant's data.
+ * about any tenant's data. Atlassian's realm-migration hooks move a tenant between the fleet's
+ * regions (realm-migration.ts).
  */
 export interface AddonServerOptions {
   readonly fleet: Fleet;
@@ -72,8 +74,10 @@ async function listIssues(client: pg.ClientBase): Promise<IssueRow[]> {
 
 async function addIssue(client: pg.ClientBase, body: { key: string; summary: string }): Promise<IssueRow> {
   const projectKey = body.key.split('-')[0] as string;
+  // The id in a scalar subquery: an aggregate over the filtered rows would yield a row (and a
+  // duplicate project) even when the project exists.
   await client.query(
-    `INSERT INTO projects (id, key, name) SELECT coalesce(max(id), 0) + 1, $1, $1 FROM projects
+    `INSERT INTO projects (id, key, name) SELECT (SELECT coalesce(max(id), 0) + 1 FROM projects), $1, $1
       WHERE NOT EXISTS (SELECT 1 FROM projects WHERE key = $1)`,
     [projectKey],
   );
@@ -208,6 +212,8 @@ export async function buildAddonServer(options: AddonServerOptions): Promise<Add
   app.get('/connect/context/issues', { config: { tenantAuth: 'connect-context' } }, async (request) => ({
     issues: await request.withTenant(listIssues, { readOnly: true }),
   }));
+
+  registerRealmMigrationHooks(app, { fleet, guard });
 
   app.post('/forge/events/installed', { config: { tenantAuth: 'forge-installed' } }, async (request) => {
     const tenant = request.tenant as NonNullable<typeof request.tenant>;

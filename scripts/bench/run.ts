@@ -15,6 +15,8 @@
  *   --provision 1000,5000,10000  sizes of the provision case (`fleet tenants add` vs the provisioning
  *                            floor: roles, CONNECT, each migration in its own transaction with a
  *                            ledger row); its chart (tenants added per second) goes to --svg
+ *   --copy-sizes 20,200     tenant sizes (MB) of the copy case (`fleet tenants move` vs `pg_dump -n | psql`, see copy.ts;
+ *                            --runs alternating runs each, the median ratio reported)
  *   --concurrency 8          the runner's --concurrency (the floor always uses 8 psql sessions)
  *   --naive-max 1000         the naive loop runs at most this many tenants; larger sizes are extrapolated linearly
  *   --regions-tenants 1000   tenants per region in the two-region case
@@ -67,6 +69,7 @@ const { values: args } = parseArgs({
     large: { type: 'string' },
     scaling: { type: 'string', default: '100,1000,10000' },
     provision: { type: 'string', default: '1000,5000,10000' },
+    'copy-sizes': { type: 'string', default: '20,200' },
     runs: { type: 'string', default: '3' },
     'large-runs': { type: 'string' },
     'large-from': { type: 'string', default: '10000' },
@@ -741,7 +744,15 @@ try {
     figures.requests = requests.figures;
   }
   if (CASES.has('copy')) {
-    const copy = await (await import('./copy.ts')).caseCopy({ adminUrl: server.adminUrl, version: server.version, log });
+    const copy = await (
+      await import('./copy.ts')
+    ).caseCopy({
+      adminUrl: server.adminUrl,
+      version: server.version,
+      sizes: sizesOf(args['copy-sizes']),
+      runs: RUNS,
+      log,
+    });
     rows.push(...copy.rows);
     figures.copy = copy.figures;
   }

@@ -1,4 +1,4 @@
-import { LOCKED_BY_ANOTHER_RUNNER, type MigrateReport } from '../../src/index.ts';
+import { BEING_COPIED, LOCKED_BY_ANOTHER_RUNNER, type MigrateReport } from '../../src/index.ts';
 import type { Output } from './output.ts';
 
 /** The human form of a migrate or rollback report: the summary first, then each failure in full. */
@@ -45,6 +45,13 @@ export function printRunReport(out: Output, report: MigrateReport, verb: 'migrat
     out.line(
       out.red(
         `  not migrated, held by another runner: ${held.map((r) => `${r.region}/${r.tenant}`).join(', ')}; run again once it is done.`,
+      ),
+    );
+  const copying = report.results.filter((r) => r.status === 'skipped' && r.reason === BEING_COPIED);
+  if (copying.length > 0)
+    out.line(
+      out.red(
+        `  not migrated, being moved or restored: ${copying.map((r) => `${r.region}/${r.tenant}`).join(', ')}; run again once the move or restore is done (fleet tenants move <id> --status).`,
       ),
     );
   const failed = report.results.filter((r) => r.status === 'failed');

@@ -45,12 +45,23 @@ function printDueSummary(out: Output, report: PurgeReport): void {
   out.line(`  by day disconnected: ${list(report.dueSummary.byDate)}`);
 }
 
+function printAsidePlan(out: Output, report: PurgeReport): void {
+  if (report.aside.length === 0) return;
+  out.line(`  ${report.aside.length} aside schema(s) past their drop date (a restore's replaced schemas; outside the brake):`);
+  for (const a of report.aside.slice(0, 200))
+    out.line(
+      `  ${a.region}/${a.tenant}  aside schema ${a.schema}, ${a.tables} table(s), ~${formatBytes(a.approxBytes)}; set aside ${day(a.setAsideAt)}, drop after ${day(a.dropAfter)}`,
+    );
+  if (report.aside.length > 200) out.line(out.dim(`  … and ${report.aside.length - 200} more (use --json for all)`));
+}
+
 function printPlan(out: Output, report: PurgeReport): void {
+  printAsidePlan(out, report);
   printDueSummary(out, report);
   for (const r of report.regions) out.line(`  ${out.bold(r.region)}: ${r.due} due of ${r.nonPurged} tenant(s) not purged`);
   for (const d of report.due.slice(0, 200)) {
     out.line(
-      `  ${d.region}/${d.tenant}  schema ${d.schema}, ${d.tables} table(s), ~${formatBytes(d.approxBytes)}; disconnected ${day(d.disconnectedAt)} (${d.disconnectCause ?? '?'}), purge after ${day(d.purgeAfter)}; last backup holding it expires ${day(d.backupExpiresAt)}`,
+      `  ${d.region}/${d.tenant}  schema ${d.schema}${d.asideSchemas.length > 0 ? ` (and aside ${d.asideSchemas.join(', ')})` : ''}, ${d.tables} table(s), ~${formatBytes(d.approxBytes)}; disconnected ${day(d.disconnectedAt)} (${d.disconnectCause ?? '?'}), purge after ${day(d.purgeAfter)}; last backup holding it expires ${day(d.backupExpiresAt)}`,
     );
   }
   if (report.due.length > 200) out.line(out.dim(`  … and ${report.due.length - 200} more (use --json for all)`));
@@ -69,14 +80,14 @@ function printReport(out: Output, report: PurgeReport): void {
   if (report.dryRun) {
     out.line(
       out.bold(
-        `Dry run at ${report.now}: ${report.due.length} tenant(s) due for purge (~${formatBytes(report.summary.approxBytes)}); nothing was changed.`,
+        `Dry run at ${report.now}: ${report.due.length} tenant(s) due for purge (~${formatBytes(report.summary.approxBytes)})${report.aside.length > 0 ? `, ${report.aside.length} aside schema(s) due to be dropped` : ''}; nothing was changed.`,
       ),
     );
     printDatabases(out, report.databases);
     printPlan(out, report);
     printBrake(out, report);
     for (const n of report.notDue) out.line(out.yellow(`  not due, not purged: ${n.tenant} (${n.reason})`));
-    if (report.due.length > 0)
+    if (report.due.length > 0 || report.aside.length > 0)
       out.line(
         `To purge them: fleet purge --execute${report.brake.tripped ? ' --allow-mass   (only once you know why this many are due)' : ''}`,
       );
@@ -85,7 +96,7 @@ function printReport(out: Output, report: PurgeReport): void {
   const s = report.summary;
   const mark = report.ok ? out.green('✓') : out.red('✗');
   out.line(
-    `${mark} purge: ${s.purged} tenant(s) purged (~${formatBytes(s.approxBytes)}), ${s.skipped} skipped (${s.busy} busy, ${s.interrupted} not started: interrupted), ${s.failed} failed, of ${s.due} due, in ${(report.durationMs / 1000).toFixed(2)} s`,
+    `${mark} purge: ${s.purged} tenant(s) purged (~${formatBytes(s.approxBytes)}), ${s.skipped} skipped (${s.busy} busy, ${s.interrupted} not started: interrupted), ${s.failed} failed, of ${s.due} due; ${s.asideDropped} of ${s.asideDue} due aside schema(s) dropped; in ${(report.durationMs / 1000).toFixed(2)} s`,
   );
   printDatabases(out, report.databases);
   for (const n of report.notDue) out.line(out.yellow(`  not due, not purged: ${n.tenant} (${n.reason})`));
@@ -99,10 +110,19 @@ function printReport(out: Output, report: PurgeReport): void {
           .join('; ')}`,
       ),
     );
+  for (const a of report.asideResults.slice(0, 200)) {
+    if (a.status === 'dropped')
+      out.line(`  dropped aside schema ${a.region}/${a.schema} of ${a.tenant} (${a.tables} table(s), ~${formatBytes(a.approxBytes ?? 0)})`);
+    else if (a.status === 'skipped') out.line(out.dim(`  skipped aside schema ${a.region}/${a.schema}: ${a.reason}`));
+    else
+      out.line(
+        `  ${out.red('failed')}  aside schema ${a.region}/${a.schema}: ${a.error?.message}${a.error?.code ? ` [SQLSTATE ${a.error.code}]` : ''}`,
+      );
+  }
   for (const r of report.results.slice(0, 200)) {
     if (r.status === 'purged')
       out.line(
-        `  purged  ${r.region}/${r.tenant} (schema ${r.schema}, ${r.tables} table(s), ~${formatBytes(r.approxBytes ?? 0)}); last backup holding it expires ${day(r.backupExpiresAt ?? null)}`,
+        `  purged  ${r.region}/${r.tenant} (schema ${r.schema}, ${r.tables} table(s), ~${formatBytes(r.approxBytes ?? 0)}${r.asideDropped && r.asideDropped.length > 0 ? `; aside schema(s) ${r.asideDropped.join(', ')}` : ''}); last backup holding it expires ${day(r.backupExpiresAt ?? null)}`,
       );
     else if (r.status === 'skipped') out.line(out.dim(`  skipped ${r.region}/${r.tenant}: ${r.reason}`));
     else
@@ -152,19 +172,21 @@ function asRunEvent(event: PurgeEvent): RunEvent {
 export function registerPurgeCommand(program: Command): void {
   const purge = program
     .command('purge')
-    .description('delete the data of tenants disconnected for the whole grace period (a dry run unless --execute)')
+    .description(
+      'delete the data of tenants disconnected for the whole grace period, and the schemas restores set aside once their drop date has passed (a dry run unless --execute)',
+    )
     .option('--now <iso>', 'judge "due" at this time (a preview; with --execute it may not be later than now)', isoDate('--now'))
     .option('--region <name>', 'only this region (repeatable)', collect)
     .option('--tenant <id...>', 'only these tenants, and only if due (a listed tenant not due is reported, not purged)')
     .option('--file <path>', 'only the tenants listed in this file, one per line (# comments allowed)')
     .option('--max <n>', 'refuse to execute when more than n tenants are due in this run', nonNegativeInt('--max'))
-    .option('--execute', "drop the due tenants' schemas (each in its own transaction, re-checked under its lock)")
+    .option('--execute', "drop the due tenants' schemas and the due aside schemas (each in its own transaction, re-checked under its lock)")
     .option('--allow-mass', 'execute even when the brake is tripped (more than lifecycle.purgeMaxShare of a region, or --max)')
     .option(
       '--embedded',
       'allow --execute against the embedded PostgreSQL under FLEET_HOME (default ./.fleet) (refused otherwise: no database configured is a mistake)',
     )
-    .option('--json', 'one JSON document: due tenants, the brake, per-tenant results, summary')
+    .option('--json', 'one JSON document: due tenants, due aside schemas, the brake, per-tenant and per-aside results, summary')
     .addHelpText(
       'after',
       `
@@ -178,6 +200,9 @@ Examples:
 
 Due: disconnected, purge_after passed, no legal hold. The brake refuses an --execute that would
 purge more than lifecycle.purgeMaxShare (default 10%) of a region's tenants, or more than --max.
+A purged tenant's aside schemas (set aside by fleet tenants restore) go with it; any aside schema
+past its drop date (the restore plus lifecycle.graceDays) is dropped too, whatever its tenant's
+state, outside the brake.
 Killed at any point, run it again: each tenant is purged in one transaction, all or nothing.
 Connects as databaseUsers.purge of the fleet description (IAM). An --execute with no database
 configured (the embedded default) is refused unless --embedded.

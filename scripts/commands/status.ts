@@ -7,18 +7,22 @@ import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-comm
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('where every tenant stands: region, schema, status, last migration, pending count')
+    .description('where every tenant stands: region, schema, status, last migration, pending count; and the schemas restores set aside')
     .option('--region <name>', 'only this region (repeatable)', collect)
     .option('--tenant <id>', 'only this tenant (repeatable; unknown ids exit 2)', collect)
     .option('--summary', 'only the per-region summary, no line per tenant')
-    .option('--json', 'JSON: { latest, regions: [...], tenants: [...] }')
+    .option('--json', 'JSON: { latest, regions: [...], tenants: [...], aside: [{ tenant, region, schema, setAsideAt, dropAfter, due }] }')
     .addHelpText(
       'after',
       `
 Examples:
   $ fleet status
   $ fleet status --summary
-  $ fleet status --json | jq '.tenants[] | select(.pending > 0)'`,
+  $ fleet status --json | jq '.tenants[] | select(.pending > 0)'
+  $ fleet status --json | jq '.aside[] | select(.due)'
+
+An aside schema is a tenant's former schema that fleet tenants restore replaced; the purge drops it
+once its drop date has passed (due), fleet tenants restore <id> --discard-aside --execute at once.`,
     )
     .action(async (flags: { region?: string[]; tenant?: string[]; summary?: boolean; json?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
@@ -31,7 +35,14 @@ Examples:
               'INPUT_INVALID',
               `--tenant ${unknown.join(', ')}: not registered in ${all.regions.map((r) => r.region).join(', ')}`,
             );
-          const status = flags.tenant ? { ...all, tenants: all.tenants.filter((t) => flags.tenant?.includes(t.id)) } : all;
+          const wanted = flags.tenant;
+          const status = wanted
+            ? {
+                ...all,
+                tenants: all.tenants.filter((t) => wanted.includes(t.id)),
+                aside: all.aside.filter((a) => wanted.includes(a.tenant)),
+              }
+            : all;
           if (out.json) out.printJson(status);
           else printStatus(out, status, { tenants: !flags.summary });
           return EXIT.ok;

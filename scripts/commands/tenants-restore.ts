@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { discardAside, restoreTenant } from '../../src/index.ts';
+import { asideSchemasOf, discardAside, restoreTenant } from '../../src/index.ts';
 import { EXIT, runCommand, withFleet, type GlobalOptions } from '../cli/run-command.ts';
 
 /** `fleet tenants restore`: copy a tenant back from a database restored from a snapshot or a point in time. */
@@ -11,7 +11,10 @@ export function registerTenantsRestoreCommand(tenants: Command): void {
     .option('--from <url>', 'postgres:// URL of the restored database')
     .option('--as <new-id>', 'restore into this new tenant of the same region, for inspection; the live tenant is untouched')
     .option('--execute', 'do it: without --as this REPLACES the live tenant (its current schema is kept aside)')
-    .option('--discard-aside', 'drop, now, the schemas an earlier restore set aside for this tenant')
+    .option(
+      '--discard-aside',
+      'drop, now, the schemas earlier restores set aside for this tenant (the purge drops each after its drop date otherwise)',
+    )
     .option('--json', 'one JSON document: mode, versions, per-table rows and checksums, the aside schema')
     .addHelpText(
       'after',
@@ -22,7 +25,8 @@ Examples:
   $ fleet tenants restore acme --discard-aside --execute
 
 DESTRUCTIVE without --as: the live tenant's data is replaced by the restored copy (its current
-schema is renamed aside, kept for the grace period, and no longer reachable by the tenant). Without
+schema is renamed aside, no longer reachable by the tenant, listed by fleet status, and dropped by
+the first purge after the grace period, lifecycle.graceDays, or by --discard-aside). Without
 --execute nothing changes: the plan is printed. A restored copy at an older migration version is
 migrated forward first; a newer one is refused.`,
     )
@@ -37,7 +41,13 @@ migrated forward first; a newer one is refused.`,
           withFleet(globals, { concurrency: 1 }, async (fleet) => {
             if (flags.discardAside) {
               if (!flags.execute) {
-                out.line(`Dry run: would drop the schemas set aside for ${id}; add --execute.`);
+                const aside = await asideSchemasOf(fleet, id);
+                if (out.json) out.printJson({ command: 'tenants restore', ok: true, dryRun: true, tenant: id, aside });
+                else if (aside.length === 0) out.line(`Dry run: no schema set aside for ${id}; nothing to drop.`);
+                else
+                  out.line(
+                    `Dry run: would drop ${aside.map((a) => `${a.region}/${a.schema} (set aside ${a.setAsideAt}, drop after ${a.dropAfter})`).join(', ')}; add --execute.`,
+                  );
                 return EXIT.ok;
               }
               const dropped = await discardAside(fleet, id);
@@ -61,7 +71,7 @@ migrated forward first; a newer one is refused.`,
               );
             } else {
               out.line(
-                `Restored ${id} as ${result.into} in ${result.region}${result.migratedForward?.length ? `, migrated forward ${result.migratedForward.join(', ')}` : ''}${result.aside ? `; the previous schema is aside as ${result.aside}` : ''}.`,
+                `Restored ${id} as ${result.into} in ${result.region}${result.migratedForward?.length ? `, migrated forward ${result.migratedForward.join(', ')}` : ''}${result.aside ? `; the previous schema is aside as ${result.aside} until ${result.asideDropAfter ?? '?'} (the first purge after that drops it; --discard-aside drops it now)` : ''}.`,
               );
             }
             return EXIT.ok;

@@ -25,7 +25,7 @@ import { SQLSTATE } from '../db/sqlstate.ts';
  *   gateway's password or settings (possible after RESET ROLE: a role may alter itself) gains
  *   nothing: nobody can log in as a NOLOGIN role, and the next claim resets both.
  * - move (a tenant without an idle connection of its own takes another tenant's idle one): the
- *   connection is scrubbed with DISCARD ALL (session-level SET ROLE, SET and set_config values,
+ *   connection is scrubbed with SCRUB_SQL, DISCARD ALL but its DISCARD PLANS (session-level SET ROLE, SET and set_config values,
  *   prepared statements, WITH HOLD cursors, temporary objects, LISTEN, advisory locks, sequence
  *   state), then the administrator revokes the previous tenant's role, grants the next one's and
  *   changes the mapping in one transaction. Only an idle connection is moved; the unit of work that
@@ -68,10 +68,28 @@ export async function claimGateway(deps: GatewayDeps): Promise<Gateway> {
   }
 }
 
+/**
+ * DISCARD ALL as its manual spells it out, but DISCARD PLANS: cached plans belong to statements
+ * (DEALLOCATE ALL drops the prepared ones) and to the functions of fleet_access and of each
+ * tenant's schema, whose plans name their own objects and are checked against the role that
+ * runs them; dropping them made every move re-plan the next unit's functions (control migration
+ * 0013). Run as one simple query: one round trip, one implicit transaction.
+ */
+export const SCRUB_SQL = [
+  'CLOSE ALL',
+  'SET SESSION AUTHORIZATION DEFAULT',
+  'RESET ALL',
+  'DEALLOCATE ALL',
+  'UNLISTEN *',
+  'SELECT pg_catalog.pg_advisory_unlock_all()',
+  'DISCARD TEMP',
+  'DISCARD SEQUENCES',
+].join('; ');
+
 /** Scrub an idle gateway connection of everything its previous tenant's units left in the session. */
 export async function scrubGateway(client: pg.Client): Promise<void> {
-  await client.query('DISCARD ALL');
-  // pg remembers which named statements it parsed on this connection; DISCARD ALL dropped them.
+  await client.query(SCRUB_SQL);
+  // pg remembers which named statements it parsed on this connection; DEALLOCATE ALL dropped them.
   const connection = (
     client as unknown as { connection: { parsedStatements: Record<string, unknown>; submittedNamedStatements?: Record<string, unknown> } }
   ).connection;

@@ -4,9 +4,12 @@ import { FleetError } from '../errors.ts';
 /**
  * Connections of one region's session roles: one login per tenant means one pool per tenant, and
  * all of them share a cap on open connections (`max`). Idle connections are kept per tenant; when
- * a tenant without one needs a connection and the cap is reached, the least recently used idle
- * connection (of any tenant) is closed to make room; when none is idle, the caller waits (FIFO) for
- * one to be released. The cap is never exceeded: a slot is reserved before a connection is opened.
+ * a tenant without one needs a connection and the cap is reached, an idle connection of another
+ * tenant is closed (or, with gateways, moved) to make room: that of the tenant that asked least
+ * often lately for each idle connection it has; when none is idle,
+ * the caller waits for one to be released: in order, except that a released connection goes to a
+ * waiter of its own tenant first (no move, no new login), passing over no waiter more than
+ * MAX_SKIPS times. The cap is never exceeded: a slot is reserved before a connection is opened.
  * Idle connections close after `idleTimeoutMs`.
  */
 export interface SessionPoolOptions {
@@ -36,6 +39,10 @@ export interface SessionPoolStats {
   readonly waiting: number;
   /** Tenants with at least one idle connection. */
   readonly warmTenants: number;
+  /** Since the pool was made: connections handed out, connections opened, connections moved to another tenant. */
+  readonly acquired: number;
+  readonly opened: number;
+  readonly moved: number;
 }
 
 interface Idle {
@@ -48,11 +55,22 @@ type Grant = { kind: 'client'; client: pg.Client } | { kind: 'slot' } | { kind: 
 
 interface Waiter {
   readonly tenant: string;
+  /** Times a later waiter of the releasing tenant went first (bounded by MAX_SKIPS). */
+  skipped: number;
   resolve(grant: Grant): void;
   reject(error: unknown): void;
 }
 
 const broken = new WeakSet<pg.Client>();
+
+/**
+ * A released connection goes to a waiter of its own tenant before older waiters of other tenants
+ * (it needs no move then), but no waiter is passed over more than this many times.
+ */
+const MAX_SKIPS = 4;
+
+/** How many recent acquisitions per connection the pool remembers to choose which idle connection to give up. */
+const RECENT_PER_CONNECTION = 8;
 
 export class SessionPool {
   readonly #options: SessionPoolOptions;
@@ -63,6 +81,11 @@ export class SessionPool {
   readonly #byTenant = new Map<string, pg.Client[]>();
   readonly #waiters: Waiter[] = [];
   #closed = false;
+  readonly #counts = { acquired: 0, opened: 0, moved: 0 };
+  /** The tenants of the last RECENT_PER_CONNECTION * max acquisitions (a ring), and how often each occurs in it. */
+  readonly #window: string[] = [];
+  #windowAt = 0;
+  readonly #recent = new Map<string, number>();
 
   constructor(options: SessionPoolOptions) {
     if (!Number.isInteger(options.max) || options.max < 1)
@@ -71,22 +94,26 @@ export class SessionPool {
   }
 
   stats(): SessionPoolStats {
-    return { open: this.#open, idle: this.#lru.size, waiting: this.#waiters.length, warmTenants: this.#byTenant.size };
+    return { open: this.#open, idle: this.#lru.size, waiting: this.#waiters.length, warmTenants: this.#byTenant.size, ...this.#counts };
   }
 
   /** A connection logged in as this tenant's session role: warm when one is idle, else a new one. */
   async acquire(tenant: string): Promise<{ client: pg.Client; warm: boolean }> {
     if (this.#closed) throw new FleetError('REFUSED', 'this TenantAccess is closed: open another with openTenantAccess');
+    this.#counts.acquired += 1;
+    this.#remember(tenant);
     const warm = this.#takeIdle(tenant);
     if (warm) return { client: warm, warm: true };
     const grant = await this.#slot(tenant);
     if (grant.kind === 'client') return { client: grant.client, warm: true };
     if (grant.kind === 'move') {
+      this.#counts.moved += 1;
       const moved = await this.#move(grant.client, grant.from, tenant);
       if (moved) return { client: moved, warm: false };
       // The connection was lost on the way: its slot is ours to open a new one.
     }
     try {
+      this.#counts.opened += 1;
       const client = await this.#options.open(tenant);
       client.on('error', () => this.#onError(client));
       return { client, warm: false };
@@ -102,7 +129,7 @@ export class SessionPool {
       void this.#end(client).then(() => this.#free());
       return;
     }
-    const waiter = this.#waiters.shift();
+    const waiter = this.#nextWaiter(tenant);
     if (waiter) {
       if (waiter.tenant === tenant) {
         waiter.resolve({ kind: 'client', client });
@@ -156,17 +183,61 @@ export class SessionPool {
       this.#open += 1;
       return Promise.resolve({ kind: 'slot' });
     }
-    const oldest = this.#lru.values().next();
-    if (!oldest.done && this.#options.move) {
-      this.#removeIdle(oldest.value);
-      return Promise.resolve({ kind: 'move', client: oldest.value.client, from: oldest.value.tenant });
+    const victim = this.#victim();
+    if (victim && this.#options.move) {
+      this.#removeIdle(victim);
+      return Promise.resolve({ kind: 'move', client: victim.client, from: victim.tenant });
     }
-    if (!oldest.done) {
+    if (victim) {
       // Its slot is ours once the server has seen it close: the cap holds on the server too.
-      this.#removeIdle(oldest.value);
-      return this.#end(oldest.value.client).then(() => ({ kind: 'slot' }) as const);
+      this.#removeIdle(victim);
+      return this.#end(victim.client).then(() => ({ kind: 'slot' }) as const);
     }
-    return new Promise<Grant>((resolve, reject) => this.#waiters.push({ tenant, resolve, reject }));
+    return new Promise<Grant>((resolve, reject) => this.#waiters.push({ tenant, skipped: 0, resolve, reject }));
+  }
+
+  /**
+   * The idle connection to give up for another tenant: the one whose tenant asked least often
+   * lately for each idle connection it has, the least recently used among equals. Plain LRU
+   * let one-off tenants push out the idle connection of a tenant that asks every few dozen units,
+   * which then needed a move itself: under skewed load most units moved a connection.
+   */
+  #victim(): Idle | undefined {
+    let best: Idle | undefined;
+    let bestScore = Infinity;
+    for (const entry of this.#lru.values()) {
+      const score = (this.#recent.get(entry.tenant) ?? 0) / (this.#byTenant.get(entry.tenant)?.length ?? 1);
+      if (score < bestScore) {
+        best = entry;
+        bestScore = score;
+        if (score === 0) break;
+      }
+    }
+    return best;
+  }
+
+  /** Count an acquisition in the window of recent ones. */
+  #remember(tenant: string): void {
+    const size = RECENT_PER_CONNECTION * this.#options.max;
+    const dropped = this.#window[this.#windowAt];
+    if (dropped !== undefined) {
+      const n = (this.#recent.get(dropped) ?? 1) - 1;
+      if (n > 0) this.#recent.set(dropped, n);
+      else this.#recent.delete(dropped);
+    }
+    this.#window[this.#windowAt] = tenant;
+    this.#windowAt = (this.#windowAt + 1) % size;
+    this.#recent.set(tenant, (this.#recent.get(tenant) ?? 0) + 1);
+  }
+
+  /** Who gets a connection `tenant` released: its own tenant's first waiter, unless that passes over a waiter too often. */
+  #nextWaiter(tenant: string): Waiter | undefined {
+    const head = this.#waiters[0];
+    if (!head || head.tenant === tenant || head.skipped >= MAX_SKIPS) return this.#waiters.shift();
+    const i = this.#waiters.findIndex((w) => w.tenant === tenant);
+    if (i < 0) return this.#waiters.shift();
+    for (let k = 0; k < i; k += 1) (this.#waiters[k] as Waiter).skipped += 1;
+    return this.#waiters.splice(i, 1)[0];
   }
 
   /**

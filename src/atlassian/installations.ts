@@ -53,22 +53,30 @@ export interface InstallationRow {
   readonly secret_key_id: string | null;
 }
 
-/** The tenant's status and installation, as the administrator (registry data, not tenant data); undefined when no region has the id. */
+/**
+ * The tenant's status and installation, as the administrator (registry data, not tenant data);
+ * undefined when no region has the id. During a move two regions register the tenant: the row
+ * that serves it (active) is the answer, else the one holding its installation (the source until
+ * the switch, which carries the installation to the target), else any.
+ */
 export async function readInstallation(
   fleet: Fleet,
   tenantId: string,
   regions: readonly RegionDatabase[] = fleet.regions,
 ): Promise<{ region: RegionDatabase; row: InstallationRow } | undefined> {
-  for (const region of regions) {
-    const { rows } = await region.query<InstallationRow>(
-      `SELECT t.status, t.disconnect_cause, i.kind, i.installation_id, i.secret_box, i.secret_key_id
-         FROM fleet.tenants t LEFT JOIN fleet.installations i ON i.tenant_id = t.id
-        WHERE t.id = $1`,
-      [tenantId],
-    );
-    if (rows[0]) return { region, row: rows[0] };
-  }
-  return undefined;
+  const found = await Promise.all(
+    regions.map(async (region) => {
+      const { rows } = await region.query<InstallationRow>(
+        `SELECT t.status, t.disconnect_cause, i.kind, i.installation_id, i.secret_box, i.secret_key_id
+           FROM fleet.tenants t LEFT JOIN fleet.installations i ON i.tenant_id = t.id
+          WHERE t.id = $1`,
+        [tenantId],
+      );
+      return rows[0] ? { region, row: rows[0] } : undefined;
+    }),
+  );
+  const hits = found.filter((f): f is { region: RegionDatabase; row: InstallationRow } => f !== undefined);
+  return hits.find((h) => h.row.status === 'active') ?? hits.find((h) => h.row.kind !== null) ?? hits[0];
 }
 
 async function upsert(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AWS_REGION_JURISDICTIONS } from './aws-regions.ts';
+import { ATLASSIAN_LOCATION_NAMES, locationProblem } from './atlassian-locations.ts';
 
 /**
  * The fleet description: one file, one schema, read by the runner (`src/`) and the stacks
@@ -67,6 +68,11 @@ export const regionSchema = z
     maxAllocatedStorageGb: z.number().int().min(20).default(1000),
     network: network.default({ vpcCidr: '10.0.0.0/16', allowedCidrs: [], allowedSecurityGroupIds: [] }),
     database: databaseEndpoint.optional(),
+    /**
+     * Atlassian data-residency locations this region hosts (e.g. ["EU", "DE"]): an Atlassian realm
+     * migration to one of them moves the tenant here. Each location in at most one region.
+     */
+    atlassianLocations: z.array(z.enum(ATLASSIAN_LOCATION_NAMES)).default([]),
   })
   .strict();
 
@@ -171,8 +177,21 @@ export const fleetSchema = z
         ctx.addIssue({ code: 'custom', path: ['extensions', i], message: `extension "${name}" is listed twice` });
     });
     const seen = new Set<string>();
+    const locations = new Map<string, string>();
     fleet.regions.forEach((region, i) => {
       const at = ['regions', i];
+      region.atlassianLocations.forEach((location, j) => {
+        const problem = locationProblem(location, region.awsRegion, AWS_REGION_JURISDICTIONS[region.awsRegion]);
+        if (problem) ctx.addIssue({ code: 'custom', path: [...at, 'atlassianLocations', j], message: problem });
+        const other = locations.get(location);
+        if (other !== undefined && other !== region.name)
+          ctx.addIssue({
+            code: 'custom',
+            path: [...at, 'atlassianLocations', j],
+            message: `Atlassian location ${location} is listed by regions ${other} and ${region.name}: a realm migration to it must name one region`,
+          });
+        locations.set(location, region.name);
+      });
       if (seen.has(region.name)) {
         ctx.addIssue({
           code: 'custom',

@@ -2,7 +2,6 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import tar from 'tar-stream';
 import type { Fleet } from '../fleet.ts';
 import { recordAudit } from '../audit.ts';
@@ -11,6 +10,7 @@ import { withClient, withTransaction } from '../db/scoped.ts';
 import { FleetError } from '../errors.ts';
 import { requireTenant } from '../tenants/tenant-row.ts';
 import { tableChecksum } from './checksum.ts';
+import { copyOut } from './copy-out.ts';
 import { CopyTextToJsonLines } from './json-lines.ts';
 import { readTenantLedger } from './ledger.ts';
 import { setDeterministicText } from './session.ts';
@@ -22,7 +22,7 @@ export interface ExportManifest {
   readonly migrationVersion: string | null;
   readonly exportedAt: string;
   readonly exportedBy: string;
-  /** Per table: its JSON Lines file, row count and the copy's checksum (src/copy/checksum.ts) of the rows. */
+  /** Per table: its JSON Lines file, row count and the server-computed checksum of its rows (src/copy/checksum.ts). */
   readonly tables: readonly {
     readonly table: string;
     readonly file: string;
@@ -47,7 +47,7 @@ async function addTable(pack: tar.Pack, client: pg.ClientBase, schema: string, t
   );
   const bytes = Number(rows[0]?.bytes ?? 0);
   const entry = pack.entry({ name: `${table.name}.jsonl`, size: bytes, mode: 0o644 });
-  await pipeline(client.query(copyTo(`COPY (${select}) TO STDOUT`)), new CopyTextToJsonLines(), entry);
+  await pipeline(copyOut(client, `COPY (${select}) TO STDOUT`, 'rows'), new CopyTextToJsonLines(), entry);
   return bytes;
 }
 

@@ -14,7 +14,18 @@ export {
 export { checksumDifferences, schemaChecksums, tableChecksum, type TableChecksum } from './checksum.ts';
 export { listTables, type CopyTable } from './tables.ts';
 export { dropTenantData } from './drop-copy.ts';
-export { commitMove, moveStatus, moveTenant, rollbackMove, scheduleMove, startMove, type MovePlan, type MoveResult } from './move.ts';
+export {
+  commitMove,
+  MoveBusy,
+  moveStatus,
+  moveTenant,
+  rollbackMove,
+  scheduleMove,
+  startMove,
+  type MoveOptions,
+  type MovePlan,
+  type MoveResult,
+} from './move.ts';
 export type { MoveStatus } from './move-state.ts';
 export { exportTenant, type ExportManifest } from './export.ts';
-export { discardAside, restoreTenant, type RestoreOptions, type RestoreResult } from './restore.ts';
+export { asideSchemasOf, discardAside, restoreTenant, type RestoreOptions, type RestoreResult } from './restore.ts';

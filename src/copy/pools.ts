@@ -2,12 +2,13 @@ import pg from 'pg';
 import type { RegionDatabase } from '../db/region-database.ts';
 
 /**
- * A small pool of the copy's own on a region's database: the copy holds a lease connection, a
- * snapshot connection and a load connection at once, more than the region's control pool (one)
- * allows, and must not take the tenant pool's connections from a run.
+ * A small pool of the copy's own on a region's database: in the source the copy holds a lease
+ * connection, the snapshot it streams from and, for tables with generated columns, a second
+ * reader of that snapshot, and writes its audit events meanwhile; more than the region's control
+ * pool (one) allows, and it must not take the tenant pool's connections from a run.
  */
 export function copyPool(region: RegionDatabase): pg.Pool {
-  const pool = new pg.Pool({ ...region.connectionConfig, max: 3, idleTimeoutMillis: 5_000, application_name: 'fleet-copy' });
+  const pool = new pg.Pool({ ...region.connectionConfig, max: 4, idleTimeoutMillis: 5_000, application_name: 'fleet-copy' });
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;

@@ -12,6 +12,7 @@ import { migrateTenantUp } from '../migrate/tenant-migrator.ts';
 import { assertTenantId, schemaNameFor } from '../tenants/ids.ts';
 import { lockTenantForTransaction, releaseTenantLock, tryTenantLock } from '../tenants/tenant-lock.ts';
 import { findTenant, requireTenant } from '../tenants/tenant-row.ts';
+import { dropTenantAsideSchemas, listAsideSchemas, type AsideSchema } from '../tenants/aside.ts';
 import { copyTenant, type CopyReport } from './copy-tenant.ts';
 import { dropTenantData } from './drop-copy.ts';
 import { ledgerVersion, readTenantLedger } from './ledger.ts';
@@ -35,6 +36,8 @@ export interface RestoreResult {
   readonly executed: boolean;
   /** Replace: where the live schema was set aside. */
   readonly aside?: string;
+  /** Replace: when the purge drops the aside schema (the restore plus lifecycle.graceDays). */
+  readonly asideDropAfter?: string;
   readonly copy?: CopyReport;
   readonly migratedForward?: readonly string[];
 }
@@ -44,7 +47,8 @@ export interface RestoreResult {
  * live tenant's region (the live one untouched). Without it, the live tenant is replaced under its
  * lease: the restored copy is built beside it (as tenant `<id>__restore`), migrated forward to
  * the live tenant's code, then swapped in by renames in one transaction; the live schema is kept
- * aside (fleet.aside_schemas, no tenant privilege on it) until `discardAside`. A restored copy at
+ * aside (fleet.aside_schemas, no tenant privilege on it) until the purge after its drop date, or
+ * `discardAside`. A restored copy at
  * a newer version than these migration files is refused. Dry run unless `execute`.
  */
 export async function restoreTenant(fleet: Fleet, tenantId: string, options: RestoreOptions): Promise<RestoreResult> {
@@ -115,7 +119,7 @@ export async function restoreTenant(fleet: Fleet, tenantId: string, options: Res
           });
         });
       });
-      const settings = runSettings(fleet);
+      const settings = runSettings(fleet, { copying: true });
       const copy = await copyTenant({
         source: { pool: sourcePool, tenantId, schema: sourceSchema },
         target: { pool: targetPool, tenantId: into, schema, region: region.name, status: 'restoring' },
@@ -163,8 +167,15 @@ export async function restoreTenant(fleet: Fleet, tenantId: string, options: Res
         );
         return { ...base, executed: true, copy, migratedForward };
       }
-      const aside = await swapIn(fleet, targetPool, tenantId, live?.row.schema_name ?? schemaNameFor(tenantId), into, schema);
-      return { ...base, executed: true, copy, migratedForward, aside };
+      const { aside, dropAfter } = await swapIn(
+        fleet,
+        targetPool,
+        tenantId,
+        live?.row.schema_name ?? schemaNameFor(tenantId),
+        into,
+        schema,
+      );
+      return { ...base, executed: true, copy, migratedForward, aside, asideDropAfter: dropAfter.toISOString() };
     } catch (error) {
       await withClient(targetPool, async (c) => {
         await dropTenantData(c, { id: options.as ?? `${tenantId}__restore`, schema: schemaNameFor(options.as ?? `${tenantId}__restore`) });
@@ -192,9 +203,10 @@ async function swapIn(
   liveSchema: string,
   workId: string,
   workSchema: string,
-): Promise<string> {
+): Promise<{ aside: string; dropAfter: Date }> {
   const now = fleet.clock.now();
   const aside = `${liveSchema}_aside_${now.toISOString().replace(/\D/g, '').slice(0, 14)}`;
+  const dropAfter = new Date(now.getTime() + fleet.config.lifecycle.graceDays * DAY_MS);
   return withClient(pool, async (c) => {
     if (!(await tryTenantLock(c, tenantId)))
       throw new FleetError('REFUSED', `tenant ${tenantId} is held by a migration or a purge; nothing was swapped: run the restore again`);
@@ -213,7 +225,6 @@ async function swapIn(
         await c.query('DELETE FROM fleet.migrations WHERE tenant_id = $1', [tenantId]);
         await c.query('UPDATE fleet.migrations SET tenant_id = $1 WHERE tenant_id = $2', [tenantId, workId]);
         await c.query('DELETE FROM fleet.tenants WHERE id = $1', [workId]);
-        const dropAfter = new Date(now.getTime() + fleet.config.lifecycle.graceDays * DAY_MS);
         await c.query(
           'INSERT INTO fleet.aside_schemas (schema_name, tenant_id, set_aside_at, drop_after, actor) VALUES ($1, $2, $3, $4, $5)',
           [aside, tenantId, now, dropAfter, fleet.actor],
@@ -227,32 +238,52 @@ async function swapIn(
           details: { aside, dropAfter: dropAfter.toISOString() },
         });
       });
-      return aside;
+      return { aside, dropAfter };
     } finally {
       await releaseTenantLock(c, tenantId).catch(() => undefined);
     }
   });
 }
 
-/** Drop the schemas a restore set aside for this tenant, now (`fleet tenants restore --discard-aside`). */
+/**
+ * The schemas restores set aside for this tenant, in every region (a tenant moved since keeps its
+ * aside schemas where they were made).
+ */
+export async function asideSchemasOf(fleet: Fleet, tenantId: string): Promise<AsideSchema[]> {
+  await requireTenant(fleet, tenantId);
+  const all = await Promise.all(fleet.regions.map((region) => listAsideSchemas(region)));
+  return all.flat().filter((a) => a.tenant === tenantId);
+}
+
+/**
+ * Drop the schemas restores set aside for this tenant, now, in every region
+ * (`fleet tenants restore --discard-aside`); without it the purge drops each after its drop date.
+ * Refused for a tenant on legal hold.
+ */
 export async function discardAside(fleet: Fleet, tenantId: string): Promise<readonly string[]> {
-  const { region } = await requireTenant(fleet, tenantId);
-  return withClient(region.controlPool, (c) =>
-    withTransaction(c, async () => {
-      const { rows } = await c.query<{ schema_name: string }>(
-        'DELETE FROM fleet.aside_schemas WHERE tenant_id = $1 RETURNING schema_name',
-        [tenantId],
-      );
-      for (const r of rows) await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(r.schema_name)} CASCADE`);
-      if (rows.length > 0)
-        await recordAudit(c, {
-          at: fleet.clock.now(),
-          tenantId,
-          action: 'aside.discarded',
-          actor: fleet.actor,
-          details: { schemas: rows.map((r) => r.schema_name) },
-        });
-      return rows.map((r) => r.schema_name);
-    }),
-  );
+  const { row } = await requireTenant(fleet, tenantId);
+  if (row.hold_reason !== null)
+    throw new FleetError(
+      'REFUSED',
+      `tenant ${tenantId} is on legal hold (${row.hold_reason}): its aside schemas are kept with it; nothing was dropped`,
+    );
+  const dropped: string[] = [];
+  for (const region of fleet.regions) {
+    const schemas = await withClient(region.controlPool, (c) =>
+      withTransaction(c, async () => {
+        const list = await dropTenantAsideSchemas(c, tenantId);
+        if (list.length > 0)
+          await recordAudit(c, {
+            at: fleet.clock.now(),
+            tenantId,
+            action: 'aside.discarded',
+            actor: fleet.actor,
+            details: { schemas: list },
+          });
+        return list;
+      }),
+    );
+    dropped.push(...schemas);
+  }
+  return dropped;
 }

@@ -22,9 +22,12 @@ export async function readSequences(client: pg.ClientBase, schema: string): Prom
  * reset to its start.
  */
 export async function writeSequences(client: pg.ClientBase, schema: string, values: readonly SequenceValue[]): Promise<void> {
-  for (const seq of values) {
-    const name = quoteQualified(schema, seq.name);
-    if (seq.lastValue === null) await client.query(`ALTER SEQUENCE ${name} RESTART`);
-    else await client.query('SELECT pg_catalog.setval($1::regclass, $2::bigint, true)', [name, seq.lastValue]);
-  }
+  const used = values.filter((seq) => seq.lastValue !== null);
+  const unused = values.filter((seq) => seq.lastValue === null);
+  if (used.length > 0)
+    await client.query('SELECT pg_catalog.setval(name::regclass, value, true) FROM unnest($1::text[], $2::bigint[]) AS s(name, value)', [
+      used.map((seq) => quoteQualified(schema, seq.name)),
+      used.map((seq) => seq.lastValue),
+    ]);
+  if (unused.length > 0) await client.query(unused.map((seq) => `ALTER SEQUENCE ${quoteQualified(schema, seq.name)} RESTART`).join(';\n'));
 }

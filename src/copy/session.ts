@@ -19,3 +19,16 @@ export const DETERMINISTIC_TEXT_SQL = [
 export async function setDeterministicText(client: pg.ClientBase): Promise<void> {
   await client.query(DETERMINISTIC_TEXT_SQL);
 }
+
+/**
+ * Settings that make a sequential read of a table return its rows in the order they are stored:
+ * a scan starts at the first block (a synchronized scan may start wherever another scan of the
+ * table is) and no query is split across parallel workers (whose rows interleave). The copy
+ * compares COPY streams byte for byte, so both sides must read in storage order.
+ */
+export const ORDERED_READS_SQL = 'SET LOCAL synchronize_seqscans = off; SET LOCAL max_parallel_workers_per_gather = 0';
+
+/** Both, in one round trip: what every connection of a copy runs first in its transaction. */
+export async function setCopySession(client: pg.ClientBase): Promise<void> {
+  await client.query(`${DETERMINISTIC_TEXT_SQL}; ${ORDERED_READS_SQL}`);
+}

@@ -5,6 +5,8 @@ export interface CopyTable {
   readonly name: string;
   /** Columns that hold data, in table order; generated columns are left out (the target recomputes them). */
   readonly columns: readonly string[];
+  /** Every column in table order, generated ones included: what the verification reads. */
+  readonly allColumns: readonly string[];
   /** Primary key columns, in key order, each with whether it takes a collation (text-like). */
   readonly key: readonly { readonly name: string; readonly collatable: boolean }[];
   /**
@@ -17,7 +19,8 @@ export interface CopyTable {
 
 interface TableRow {
   name: string;
-  columns: string[];
+  columns: string[] | null;
+  all_columns: string[];
   key: string[] | null;
   key_collatable: boolean[] | null;
   oid_bound: boolean;
@@ -32,6 +35,7 @@ export async function listTables(client: pg.ClientBase, schema: string): Promise
   const { rows } = await client.query<TableRow>(
     `SELECT c.relname::text AS name,
             array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = '') AS columns,
+            array_agg(a.attname::text ORDER BY a.attnum) AS all_columns,
             (SELECT array_agg(ka.attname::text ORDER BY k.ord)
                FROM pg_catalog.pg_constraint pk
                CROSS JOIN LATERAL unnest(pk.conkey) WITH ORDINALITY AS k(attnum, ord)
@@ -56,6 +60,7 @@ export async function listTables(client: pg.ClientBase, schema: string): Promise
   return rows.map((row) => ({
     name: row.name,
     columns: row.columns ?? [],
+    allColumns: row.all_columns,
     key: (row.key ?? []).map((name, i) => ({ name, collatable: row.key_collatable?.[i] ?? false })),
     binary: !row.oid_bound,
   }));

@@ -25,6 +25,8 @@ export const SQLSTATE = {
   CONNECTION_FAILURE: '08006',
   SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION: '08001',
   SQLSERVER_REJECTED_ESTABLISHMENT_OF_SQLCONNECTION: '08004',
+  /** Ours: fleet_access.unit_check (control migration 0013), in a class PostgreSQL does not use. */
+  UNIT_CHECK_FAILED: 'FL001',
 } as const;
 
 export type SqlState = (typeof SQLSTATE)[keyof typeof SQLSTATE];

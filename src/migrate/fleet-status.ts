@@ -1,4 +1,5 @@
 import type { Fleet } from '../fleet.ts';
+import { listAsideSchemas, type AsideSchema } from '../tenants/aside.ts';
 import { loadFleetPlan } from './load-plan.ts';
 import { pendingFor } from './plan.ts';
 
@@ -23,21 +24,35 @@ export interface RegionVersionSummary {
   readonly pendingTenants: number;
   /** Tenants with something to apply before the deploy, and tenants with something only after it. */
   readonly pendingByPhase: { readonly preDeploy: number; readonly postDeploy: number };
+  /** Schemas set aside by restores that replaced a tenant, not yet dropped. */
+  readonly aside: number;
+}
+
+/** A schema a restore set aside; `due` once its drop date has passed (the next purge drops it). */
+export interface AsideStatusRow extends AsideSchema {
+  readonly due: boolean;
 }
 
 export interface FleetStatus {
   readonly latest: string | null;
   readonly regions: readonly RegionVersionSummary[];
   readonly tenants: readonly TenantStatusRow[];
+  /** Every region's aside schemas, oldest drop date first. */
+  readonly aside: readonly AsideStatusRow[];
 }
 
-/** Where every tenant stands, from the same single query per region the runner plans with. */
+/**
+ * Where every tenant stands, from the same single query per region the runner plans with, and the
+ * schemas restores set aside (one more query per region).
+ */
 export async function fleetStatus(fleet: Fleet): Promise<FleetStatus> {
   const plan = await loadFleetPlan(fleet);
+  const now = fleet.clock.now().getTime();
+  const asideByRegion = await Promise.all(plan.states.map(({ region }) => listAsideSchemas(region)));
   const order = new Map(plan.files.map((f, i) => [f.name, i]));
   const tenants: TenantStatusRow[] = [];
   const regions: RegionVersionSummary[] = [];
-  for (const { region, state } of plan.states) {
+  for (const [i, { region, state }] of plan.states.entries()) {
     const versions: Record<string, number> = {};
     const byStatus: Record<string, number> = {};
     let pendingTenants = 0;
@@ -72,9 +87,14 @@ export async function fleetStatus(fleet: Fleet): Promise<FleetStatus> {
       byStatus,
       pendingTenants,
       pendingByPhase: phaseTenants,
+      aside: asideByRegion[i]?.length ?? 0,
     });
   }
-  return { latest: plan.files.at(-1)?.name ?? null, regions, tenants };
+  const aside = asideByRegion
+    .flat()
+    .map((a) => ({ ...a, due: Date.parse(a.dropAfter) <= now }))
+    .sort((a, b) => (a.dropAfter < b.dropAfter ? -1 : a.dropAfter > b.dropAfter ? 1 : a.schema < b.schema ? -1 : 1));
+  return { latest: plan.files.at(-1)?.name ?? null, regions, tenants, aside };
 }
 
 function latestApplied(applied: readonly string[], order: ReadonlyMap<string, number>): string | null {

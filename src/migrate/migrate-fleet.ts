@@ -6,7 +6,14 @@ import { checkOutOfOrder } from './file-checks.ts';
 import type { MigrationPhase } from './migration-files.ts';
 import { lintMigrations, lintRefusal, type LintReport } from './lint.ts';
 import { executeAcrossFleet, runSettings, type RunEvent, type TenantResult } from './run-fleet.ts';
-import { LOCKED_BY_ANOTHER_RUNNER, migrateTenantUp, preloadUmzug, type TenantPreparer, type TenantRunSettings } from './tenant-migrator.ts';
+import {
+  BEING_COPIED,
+  LOCKED_BY_ANOTHER_RUNNER,
+  migrateTenantUp,
+  preloadMigrator,
+  type TenantPreparer,
+  type TenantRunSettings,
+} from './tenant-migrator.ts';
 import { inShard, type Shard } from './shard.ts';
 import { pickCanaries } from './canaries.ts';
 import { assertMigrationsHoldSql } from './migration-files.ts';
@@ -142,7 +149,7 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
   }));
   const extra = { canaries, ...(pastTarget.length > 0 ? { pastTarget } : {}) };
 
-  if (!options.dryRun && work.length > 0) preloadUmzug();
+  if (!options.dryRun && work.length > 0) preloadMigrator();
   let lint: LintReport | undefined;
   if (options.lint && !options.dryRun) {
     const names = new Set(
@@ -185,11 +192,11 @@ export async function migrateFleet(fleet: Fleet, options: MigrateOptions = {}): 
   );
   const summary = summarize(considered, outcome.results, upToDate);
   return {
-    // A pending tenant another runner held was not migrated: not ok (the report names it).
+    // A pending tenant another runner held, or a copy (move, restore), was not migrated: not ok (the report names it).
     ok:
       summary.failed === 0 &&
       outcome.stopped === undefined &&
-      !outcome.results.some((r) => r.status === 'skipped' && r.reason === LOCKED_BY_ANOTHER_RUNNER),
+      !outcome.results.some((r) => r.status === 'skipped' && (r.reason === LOCKED_BY_ANOTHER_RUNNER || r.reason === BEING_COPIED)),
     dryRun: false,
     target: options.to ?? null,
     phase: options.phase ?? 'post-deploy',

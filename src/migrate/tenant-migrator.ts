@@ -27,6 +27,12 @@ export interface TenantRunSettings {
    * skipped, not migrated into a schema that may not exist.
    */
   readonly prepare?: TenantPreparer;
+  /**
+   * The tenant copy's own path (src/copy): it builds a tenant being moved or restored. Every other
+   * caller leaves such a tenant alone (skipped, BEING_COPIED): a migration between a copy's
+   * verification and its switch would make the two sides differ.
+   */
+  readonly copying?: boolean;
 }
 
 export type TenantPreparer = (client: pg.ClientBase, tenant: { readonly id: string; readonly schema: string }) => Promise<void>;
@@ -45,6 +51,11 @@ export type TenantOutcome =
 
 /** The reason of a tenant skipped because another runner (or a purge) held it: its work is not done. */
 export const LOCKED_BY_ANOTHER_RUNNER = 'locked by another runner';
+
+/** The reason of a tenant skipped because it is being moved or restored (status moving or restoring): its work is not done. */
+export const BEING_COPIED = 'being moved or restored (fleet tenants move <id> --status)';
+
+const COPY_STATUSES: ReadonlySet<string> = new Set(['moving', 'restoring']);
 
 const defaultBackoff = (attempt: number) => Math.min(5000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
@@ -204,12 +215,13 @@ let umzugModule: Promise<typeof import('umzug')> | undefined;
 const loadUmzug = () => (umzugModule ??= import('umzug'));
 
 /**
- * Start loading Umzug now, for a caller that knows tenants will have work and is about to wait on
- * the database (bulk registration, the plan, the lint): its module graph (about a quarter second
- * of CPU) is then loaded while the process would otherwise be idle, not before the first tenant's
- * first migration. A failure to load surfaces where Umzug is used.
+ * Start loading Umzug's module graph now (about a quarter second of CPU), for a caller that will
+ * migrate after waiting on the database or doing I/O of its own (bulk registration, the plan, the
+ * lint; a copy reading the source before it builds the target's structure): the load overlaps
+ * that wait instead of delaying the first tenant's first migration. A failure to load surfaces
+ * where Umzug is used.
  */
-export function preloadUmzug(): void {
+export function preloadMigrator(): void {
   loadUmzug().catch(() => undefined);
 }
 
@@ -313,6 +325,9 @@ export async function migrateTenantUp(
   const ctx = new RunContext(client, tenant, settings);
   const done: string[] = [];
   let holding = false;
+  // Planned as being copied: not even its lease is tried, which the copy takes and gives back
+  // between its steps (a runner holding it for a moment would fail the copy's next step).
+  if (COPY_STATUSES.has(tenant.status) && !settings.copying) return { status: 'skipped', reason: BEING_COPIED };
   try {
     // The lock and, under it, the tenant's status and ledger in one round trip (another runner may
     // have finished this tenant since the plan). Named: prepared once per connection.
@@ -331,6 +346,7 @@ export async function migrateTenantUp(
     holding = true;
     const status = state.status ?? undefined;
     if (status === undefined || status === 'purged') return { status: 'skipped', reason: `tenant is ${status ?? 'no longer registered'}` };
+    if (COPY_STATUSES.has(status) && !settings.copying) return { status: 'skipped', reason: BEING_COPIED };
     const executed = state.applied ?? [];
     if (status === 'provisioning') {
       if (!settings.prepare)
@@ -393,8 +409,11 @@ export async function migrateTenantDown(
 ): Promise<TenantOutcome> {
   const ctx = new RunContext(client, tenant, settings);
   const done: string[] = [];
+  if (COPY_STATUSES.has(tenant.status) && !settings.copying) return { status: 'skipped', reason: BEING_COPIED };
   try {
     const locked = await withTenantLock(client, tenant.id, async (): Promise<TenantOutcome> => {
+      const { rows } = await client.query<{ status: string }>('SELECT status FROM fleet.tenants WHERE id = $1', [tenant.id]);
+      if (COPY_STATUSES.has(rows[0]?.status ?? '') && !settings.copying) return { status: 'skipped', reason: BEING_COPIED };
       const ledger = await readLedger(client, tenant.id);
       const umzug = await tenantUmzug(
         ctx,

@@ -5,7 +5,7 @@ import { withClient, withTransaction } from '../db/scoped.ts';
 import { recordAuditMany } from '../audit.ts';
 import { migrateFleet, type MigrateReport } from '../migrate/migrate-fleet.ts';
 import type { RunEvent } from '../migrate/run-fleet.ts';
-import { preloadUmzug } from '../migrate/tenant-migrator.ts';
+import { preloadMigrator } from '../migrate/tenant-migrator.ts';
 import { assertTenantIds, findSchemaCollisions, schemaNameFor } from '../tenants/ids.ts';
 import { prepareTenantSchema } from './prepare-schema.ts';
 import { createSessionLogins } from '../access/tenant-role.ts';
@@ -106,7 +106,7 @@ export async function addTenants(fleet: Fleet, rawIds: readonly string[], option
   }
   alreadyRegistered.sort((a, b) => (a.id < b.id ? -1 : 1));
   const fresh = ids.filter((id) => !existingIds.has(id));
-  if (fresh.length > 0 || resumed.length > 0) preloadUmzug();
+  if (fresh.length > 0 || resumed.length > 0) preloadMigrator();
   const now = fleet.clock.now();
   let registered: string[] = [];
   if (fresh.length > 0) {

@@ -1,8 +1,17 @@
 /**
  * `tenant-fleet/purge`: delete the data of tenants whose grace period is over, behind the brake,
- * and the evidence of what was deleted.
+ * and the schemas restores set aside once their drop date has passed; and the evidence of what
+ * was deleted.
  */
-export { purgeFleet, type PurgeEvent, type PurgeOptions, type PurgeReport, type PurgeResult } from './purge-fleet.ts';
+export {
+  purgeFleet,
+  type AsidePurgeResult,
+  type PurgeEvent,
+  type PurgeOptions,
+  type PurgeReport,
+  type PurgeResult,
+} from './purge-fleet.ts';
+export type { DueAside, DueTenant } from './plan.ts';
 export { purgeEvidence, type PurgeEvidence, type PurgeRecord, type PurgeReportOptions } from './purge-report.ts';
 export { BrakeRefusal } from './brake-refusal.ts';
 export { evaluateBrake, type BrakeDecision, type BrakeLimit, type RegionCount } from './brake.ts';

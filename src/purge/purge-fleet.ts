@@ -6,7 +6,8 @@ import { assertTenantIds } from '../tenants/ids.ts';
 import { evaluateBrake, type BrakeDecision } from './brake.ts';
 import { BrakeRefusal } from './brake-refusal.ts';
 import { summarizeDue, type DueSummary } from './due-summary.ts';
-import { notDueReason, planRegionPurge, type DueTenant, type RegionPurgePlan } from './plan.ts';
+import { notDueReason, planRegionPurge, type DueAside, type DueTenant, type RegionPurgePlan } from './plan.ts';
+import { purgeAsideSchema } from './purge-aside.ts';
 import { purgeTenant } from './purge-tenant.ts';
 
 export interface PurgeOptions {
@@ -48,6 +49,26 @@ export interface PurgeResult {
   readonly approxBytes?: number;
   readonly purgedAt?: string;
   readonly backupExpiresAt?: string;
+  /** The tenant's aside schemas, dropped with it. */
+  readonly asideDropped?: readonly string[];
+  readonly durationMs: number;
+}
+
+/** What the purge did with one aside schema past its drop date. */
+export interface AsidePurgeResult {
+  readonly tenant: string;
+  readonly region: string;
+  readonly schema: string;
+  readonly status: 'dropped' | 'skipped' | 'failed';
+  readonly reason?: string;
+  /** Skipped because another transaction held its row: still due, so the run is not ok. */
+  readonly busy?: boolean;
+  /** Skipped because the run was interrupted before it started: still due, so the run is not ok. */
+  readonly interrupted?: boolean;
+  readonly error?: { readonly message: string; readonly code?: string };
+  readonly tables?: number;
+  readonly approxBytes?: number;
+  readonly droppedAt?: string;
   readonly durationMs: number;
 }
 
@@ -70,6 +91,13 @@ export interface PurgeReport {
   readonly notDue: readonly { readonly tenant: string; readonly reason: string }[];
   /** One per due tenant when executed; empty for a dry run. */
   readonly results: readonly PurgeResult[];
+  /**
+   * Aside schemas (a restore's replaced schemas) whose drop date has passed: dropped whatever their
+   * tenant's state, outside the brake (no live tenant loses data).
+   */
+  readonly aside: readonly DueAside[];
+  /** One per due aside schema when executed; empty for a dry run. */
+  readonly asideResults: readonly AsidePurgeResult[];
   readonly summary: {
     readonly due: number;
     readonly purged: number;
@@ -78,6 +106,9 @@ export interface PurgeReport {
     readonly interrupted: number;
     readonly failed: number;
     readonly approxBytes: number;
+    readonly asideDue: number;
+    readonly asideDropped: number;
+    readonly asideFailed: number;
   };
   readonly durationMs: number;
 }
@@ -107,10 +138,11 @@ function checkOptions(fleet: Fleet, options: PurgeOptions): Date {
 
 /**
  * The purge. A dry run unless `execute`: lists the due tenants of each region (schema, tables,
- * approximate size, backup expiry) and what the brake says. With `execute`, refuses before
- * anything changes when the brake is tripped (unless `allowMass`), else purges each due tenant in
- * its own transaction (see purgeTenant): regions in parallel, tenants of a region one after the
- * other. One tenant's failure is reported and the others go on. Safe to run again at any time.
+ * approximate size, backup expiry), the aside schemas past their drop date, and what the brake
+ * says. With `execute`, refuses before anything changes when the brake is tripped (unless
+ * `allowMass`), else drops each due aside schema and then purges each due tenant, each in its own
+ * transaction (see purgeAsideSchema, purgeTenant): regions in parallel, one after the other within
+ * a region. One failure is reported and the others go on. Safe to run again at any time.
  */
 export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Promise<PurgeReport> {
   const started = performance.now();
@@ -119,7 +151,7 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   if (options.tenants) assertTenantIds(options.tenants);
   const wanted = options.tenants && options.tenants.length > 0 ? new Set(options.tenants) : undefined;
   const plans = (await Promise.all(regions.map((region) => planRegionPurge(fleet, region, now)))).map((p) =>
-    wanted ? { ...p, due: p.due.filter((d) => wanted.has(d.tenant)) } : p,
+    wanted ? { ...p, due: p.due.filter((d) => wanted.has(d.tenant)), aside: p.aside.filter((a) => wanted.has(a.tenant)) } : p,
   );
   const notDue = wanted
     ? await whyNotDue(
@@ -134,6 +166,11 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
     options.max,
   );
   const due = plans.flatMap((p) => p.due);
+  const held = await heldTenants(
+    fleet.regions,
+    plans.flatMap((p) => p.aside.map((a) => a.tenant)),
+  );
+  const aside = plans.flatMap((p) => p.aside).filter((a) => !held.has(a.tenant));
   const base = {
     now: now.toISOString(),
     allowMass: options.allowMass ?? false,
@@ -143,6 +180,7 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
     due,
     dueSummary: summarizeDue(due),
     notDue,
+    aside,
   };
   const approxBytes = (list: readonly { approxBytes?: number }[]) => list.reduce((n, d) => n + (d.approxBytes ?? 0), 0);
 
@@ -152,7 +190,19 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
       dryRun: true,
       ...base,
       results: [],
-      summary: { due: due.length, purged: 0, skipped: 0, busy: 0, interrupted: 0, failed: 0, approxBytes: approxBytes(due) },
+      asideResults: [],
+      summary: {
+        due: due.length,
+        purged: 0,
+        skipped: 0,
+        busy: 0,
+        interrupted: 0,
+        failed: 0,
+        approxBytes: approxBytes(due),
+        asideDue: aside.length,
+        asideDropped: 0,
+        asideFailed: 0,
+      },
       durationMs: Math.round(performance.now() - started),
     };
   }
@@ -171,10 +221,18 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
   const perRegion = await Promise.all(
     plans.map(async (plan) => {
       const region = regions.find((r) => r.name === plan.region) as RegionDatabase;
-      return purgeRegion(fleet, region, plan, now, emit, options.signal);
+      const asideResults = await dropRegionAside(
+        fleet,
+        region,
+        aside.filter((a) => a.region === region.name),
+        now,
+        options.signal,
+      );
+      return { asideResults, results: await purgeRegion(fleet, region, plan, now, emit, options.signal) };
     }),
   );
-  const results = perRegion.flat();
+  const results = perRegion.flatMap((r) => r.results);
+  const asideResults = perRegion.flatMap((r) => r.asideResults);
   const count = (status: PurgeResult['status']) => results.filter((r) => r.status === status).length;
   const summary = {
     due: due.length,
@@ -184,12 +242,17 @@ export async function purgeFleet(fleet: Fleet, options: PurgeOptions = {}): Prom
     interrupted: results.filter((r) => r.interrupted === true).length,
     failed: count('failed'),
     approxBytes: approxBytes(results.filter((r) => r.status === 'purged')),
+    asideDue: aside.length,
+    asideDropped: asideResults.filter((r) => r.status === 'dropped').length,
+    asideFailed: asideResults.filter((r) => r.status === 'failed').length,
   };
+  const asideUndone = asideResults.some((r) => r.busy === true || r.interrupted === true);
   return {
-    ok: summary.failed === 0 && summary.busy === 0 && summary.interrupted === 0,
+    ok: summary.failed === 0 && summary.busy === 0 && summary.interrupted === 0 && summary.asideFailed === 0 && !asideUndone,
     dryRun: false,
     ...base,
     results,
+    asideResults,
     summary,
     durationMs: Math.round(performance.now() - started),
   };
@@ -238,6 +301,62 @@ async function purgeRegion(
     }
     results.push(result);
     emit({ type: 'tenant', result });
+  }
+  return results;
+}
+
+/**
+ * Of these tenants, those on legal hold in any region: a tenant moved since a restore keeps its
+ * aside schemas in the region it left, and its hold is in the region it lives in now.
+ */
+async function heldTenants(regions: readonly RegionDatabase[], ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const found = await Promise.all(
+    regions.map(async (region) =>
+      (
+        await region.query<{ id: string }>('SELECT id FROM fleet.tenants WHERE hold_reason IS NOT NULL AND id = ANY($1::text[])', [
+          [...new Set(ids)],
+        ])
+      ).rows.map((r) => r.id),
+    ),
+  );
+  return new Set(found.flat());
+}
+
+/** Drop a region's due aside schemas, one transaction each. */
+async function dropRegionAside(
+  fleet: Fleet,
+  region: RegionDatabase,
+  due: readonly DueAside[],
+  now: Date,
+  signal?: AbortSignal,
+): Promise<AsidePurgeResult[]> {
+  const results: AsidePurgeResult[] = [];
+  for (const aside of due) {
+    const started = performance.now();
+    const base = { tenant: aside.tenant, region: region.name, schema: aside.schema };
+    if (signal?.aborted) {
+      results.push({
+        ...base,
+        status: 'skipped',
+        reason: 'not started: interrupted; run the purge again to finish',
+        interrupted: true,
+        durationMs: 0,
+      });
+      continue;
+    }
+    try {
+      const outcome = await withClient(region.tenantPool, (client) => purgeAsideSchema(fleet, client, aside.schema, now));
+      results.push({ ...base, ...outcome, durationMs: Math.round(performance.now() - started) });
+    } catch (error) {
+      const { message, code } = error as { message?: string; code?: string };
+      results.push({
+        ...base,
+        status: 'failed',
+        error: { message: message ?? String(error), ...(typeof code === 'string' ? { code } : {}) },
+        durationMs: Math.round(performance.now() - started),
+      });
+    }
   }
   return results;
 }

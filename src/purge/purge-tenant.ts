@@ -6,6 +6,7 @@ import { withTransaction } from '../db/scoped.ts';
 import { SQLSTATE, sqlStateOf } from '../db/sqlstate.ts';
 import { setLocalTimeouts } from '../db/timeouts.ts';
 import { lockTenantForTransaction } from '../tenants/tenant-lock.ts';
+import { dropTenantAsideSchemas } from '../tenants/aside.ts';
 import { dropTenantRole } from '../access/tenant-role.ts';
 import { TENANT_COLUMNS, type TenantRow } from '../tenants/tenant-row.ts';
 import { backupExpiry } from './backup-expiry.ts';
@@ -19,13 +20,15 @@ export type PurgeTenantOutcome =
       readonly approxBytes: number;
       readonly purgedAt: string;
       readonly backupExpiresAt: string;
+      /** The tenant's aside schemas (restores set them aside), dropped with it. */
+      readonly asideDropped: readonly string[];
     }
   | { readonly status: 'skipped'; readonly reason: string; readonly busy?: boolean };
 
 /**
  * Purge one tenant, all in one transaction on `client`: lock the tenant's lease row (refused
  * while a migrating runner holds the lease, so a migration and a purge never overlap), lock its row and check again
- * that it is due (a reinstall or a hold that committed first wins), drop its schema and its roles (whatever they own, large objects included: nothing is reassigned),
+ * that it is due (a reinstall or a hold that committed first wins), drop its schema, the schemas restores set aside for it, and its roles (whatever they own, large objects included: nothing is reassigned),
  * delete its ledger rows, mark it purged, write the tombstone and the audit event, commit.
  * Killed anywhere before COMMIT, nothing happened; after it, everything did: a rerun finds the
  * tenant purged, or still due, and finishes.
@@ -46,6 +49,7 @@ export async function purgeTenant(fleet: Fleet, client: pg.ClientBase, tenantId:
       const purgedAt = fleet.clock.now();
       const expires = backupExpiry(fleet.config, purgedAt);
       await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(row.schema_name)} CASCADE`);
+      const asideDropped = await dropTenantAsideSchemas(client, row.id);
       await dropTenantRole(client, { id: row.id, schema: row.schema_name });
       const ledger = await client.query('DELETE FROM fleet.migrations WHERE tenant_id = $1', [tenantId]);
       await client.query(`UPDATE fleet.tenants SET status = 'purged', purged_at = $2, updated_at = $2 WHERE id = $1`, [tenantId, purgedAt]);
@@ -80,6 +84,7 @@ export async function purgeTenant(fleet: Fleet, client: pg.ClientBase, tenantId:
           approxBytes: size.bytes,
           ledgerRowsDeleted: ledger.rowCount ?? 0,
           backupExpiresAt: expires.toISOString(),
+          asideDropped,
         },
       });
       return {
@@ -89,6 +94,7 @@ export async function purgeTenant(fleet: Fleet, client: pg.ClientBase, tenantId:
         approxBytes: size.bytes,
         purgedAt: purgedAt.toISOString(),
         backupExpiresAt: expires.toISOString(),
+        asideDropped,
       };
     });
   } catch (error) {

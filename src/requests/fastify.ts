@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { FleetError } from '../errors.ts';
 import { touchTenant } from '../tenants/touch.ts';
+import type { TenantStatus } from '../tenants/tenant-row.ts';
 import type { GuardedTenant, GuardResult, RequestGuard } from './guard.ts';
 
 /**
@@ -12,6 +13,9 @@ import type { GuardedTenant, GuardResult, RequestGuard } from './guard.ts';
  *   'forge'            Forge invocation token of the tenant's current installation, tenant active
  *   'forge-installed'  Forge `installed` event: the tenant may be new or reinstalled
  *   'forge-lifecycle'  other Forge lifecycle events: current installation, any status
+ * `config: { tenantStatuses: ['active', 'moving'] }` lets a route serve a tenant in more statuses
+ * than `active` (the realm-migration hooks of a tenant being moved); its token is verified the same
+ * way, and request.withTenant still serves active tenants only.
  * The guard runs in onRequest, before the body is parsed and before any handler: a rejected
  * request is answered 401 (403 for a known tenant that is not active) with `{ error, message }`
  * and nothing else runs. An accepted one has `request.tenant` and `request.withTenant(fn)` (the
@@ -50,6 +54,8 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     tenantAuth?: TenantAuth;
+    /** The tenant statuses the route serves; default ['active']. */
+    tenantStatuses?: readonly TenantStatus[];
   }
 }
 
@@ -68,7 +74,12 @@ function notGuarded(): never {
   throw new TenantRequestError(500, 'NOT_GUARDED', 'this route has no tenantAuth: request.withTenant is only available on guarded routes');
 }
 
-async function guardRequest(guard: RequestGuard, request: FastifyRequest, mode: TenantAuth): Promise<GuardResult> {
+async function guardRequest(
+  guard: RequestGuard,
+  request: FastifyRequest,
+  mode: TenantAuth,
+  statuses: readonly TenantStatus[] | undefined,
+): Promise<GuardResult> {
   const url = request.url;
   const q = url.indexOf('?');
   const input = {
@@ -77,13 +88,14 @@ async function guardRequest(guard: RequestGuard, request: FastifyRequest, mode: 
     query: q === -1 ? '' : url.slice(q + 1),
     authorization: request.headers.authorization,
   };
+  const served = statuses ? { statuses } : {};
   switch (mode) {
     case 'connect':
-      return guard.verifyConnect(input);
+      return guard.verifyConnect(input, served);
     case 'connect-context':
-      return guard.verifyConnect(input, { context: true });
+      return guard.verifyConnect(input, { context: true, ...served });
     case 'forge':
-      return guard.verifyForge(input);
+      return guard.verifyForge(input, served);
     case 'forge-installed':
       return guard.verifyForge(input, { lifecycle: 'installed' });
     case 'forge-lifecycle':
@@ -126,7 +138,7 @@ async function plugin(app: FastifyInstance, options: TenantGuardPluginOptions): 
     if (mode === undefined) return;
     let result: GuardResult;
     try {
-      result = await guardRequest(guard, request, mode);
+      result = await guardRequest(guard, request, mode, request.routeOptions.config.tenantStatuses);
     } catch (error) {
       // The guard could not decide (the registry unreachable, sealed secrets that do not open): no pass.
       request.log.error({ err: { message: (error as Error).message, code: (error as FleetError).code } }, 'request guard failed');

@@ -13,6 +13,7 @@ import {
   type InstallationKind,
 } from '../atlassian/installations.ts';
 import type { SecretBox } from '../atlassian/secret-box.ts';
+import type { TenantStatus } from '../tenants/tenant-row.ts';
 import { ForgeKeySet, KeyUnavailable, type JwksFetcher } from './forge-keys.ts';
 
 /**
@@ -25,8 +26,10 @@ import { ForgeKeySet, KeyUnavailable, type JwksFetcher } from './forge-keys.ts';
  * Forge (`Authorization: Bearer <FIT>`): RS256 against Forge's JWKS; `iss` forge/invocation-token;
  * `aud` the app id; `exp` required, `nbf` checked; the tenant is the site's cloudId and the token's
  * installationId must be the tenant's current one.
- * Both: the tenant must be active. The answer is the tenant or a rejection with a code and a reason
- * that carries neither a secret nor any tenant's data.
+ * Both: the tenant must be active (a route may accept more statuses, e.g. `moving` for the
+ * realm-migration hooks of the tenant being moved: the token is verified the same way). The answer
+ * is the tenant or a rejection with a code and a reason that carries neither a secret nor any
+ * tenant's data.
  *
  * A warm tenant costs no query: its status, installation and verification key are cached in this
  * process (`cacheTtlMs`, default 10 s, bounds how late a change made by another process is seen;
@@ -108,6 +111,11 @@ export interface RequestGuardOptions extends AppSecretOptions {
 export interface ConnectCheck {
   /** A context route: the token's qsh must be exactly "context-qsh". */
   readonly context?: boolean;
+  /**
+   * The tenant statuses this route serves; default `['active']`. Only for routes that touch no
+   * tenant data: withTenant serves active tenants whatever the guard let through.
+   */
+  readonly statuses?: readonly TenantStatus[];
 }
 
 export interface ForgeCheck {
@@ -116,6 +124,8 @@ export interface ForgeCheck {
    * it); 'lifecycle': the installation must be current but the tenant need not be active.
    */
   readonly lifecycle?: 'installed' | 'lifecycle';
+  /** As for Connect: the tenant statuses this route serves; default `['active']`. */
+  readonly statuses?: readonly TenantStatus[];
 }
 
 export interface RequestGuard {
@@ -264,17 +274,26 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
     return pending;
   }
 
-  /** After the token proved the tenant: active, or back from a sweep's silence by this very contact. */
-  async function activeOr403(tenantId: string, entry: Entry): Promise<GuardRejection | undefined> {
-    if (entry.status === 'active') return undefined;
-    if (entry.status === 'disconnected' && entry.disconnectCause === 'stale') {
+  /**
+   * After the token proved the tenant: in a status the route serves (active, unless the route says
+   * more), or back from a sweep's silence by this very contact.
+   */
+  async function servedOr403(
+    tenantId: string,
+    entry: Entry,
+    statuses: readonly TenantStatus[] = ['active'],
+  ): Promise<GuardRejection | undefined> {
+    if ((statuses as readonly string[]).includes(entry.status)) return undefined;
+    if (statuses.includes('active') && entry.status === 'disconnected' && entry.disconnectCause === 'stale') {
       const touched = await touchTenant(fleet, tenantId);
       cache.delete(tenantId);
       if (touched.resumed || touched.status === 'active') return undefined;
     }
     return reject(
       'TENANT_NOT_ACTIVE',
-      `the tenant is ${entry.status === 'provisioning' ? 'still being provisioned' : entry.status === 'purged' ? 'uninstalled and its data deleted' : 'not active (uninstalled or disconnected)'}; a reinstall makes it active again`,
+      entry.status === 'moving' || entry.status === 'restoring'
+        ? `the tenant is ${entry.status === 'moving' ? 'being moved to another region' : 'being restored'}; it is served again when that is done`
+        : `the tenant is ${entry.status === 'provisioning' ? 'still being provisioned' : entry.status === 'purged' ? 'uninstalled and its data deleted' : 'not active (uninstalled or disconnected)'}; a reinstall makes it active again`,
       403,
     );
   }
@@ -340,7 +359,7 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
       }
       if (claims.qsh !== expected) return reject('TOKEN_QSH', "the token's qsh does not match this request (method, path and query)");
     }
-    const inactive = await activeOr403(tenantId, entry);
+    const inactive = await servedOr403(tenantId, entry, check.statuses);
     if (inactive) return inactive;
     return { ok: true, tenantId, kind: 'connect', ...(typeof claims.sub === 'string' ? { principal: claims.sub } : {}) };
   }
@@ -405,7 +424,7 @@ export function createRequestGuard(fleet: Fleet, options: RequestGuardOptions): 
     if (entry.installationId !== installationId)
       return reject('INSTALLATION_MISMATCH', 'the token was issued for another installation of the app (an earlier install)');
     if (check.lifecycle !== 'lifecycle') {
-      const inactive = await activeOr403(tenantId, entry);
+      const inactive = await servedOr403(tenantId, entry, check.statuses);
       if (inactive) return inactive;
     }
     return { ok: true, tenantId, kind: 'forge', installationId, ...principal };

@@ -18,9 +18,9 @@ describe('docs/hosting-locations.md', () => {
 describe('hostingLocationsMarkdown', () => {
   it('lists each region with its AWS region, jurisdiction and off-site region', () => {
     const text = hostingLocationsMarkdown(defaultFleet());
-    expect(text).toContain('| eu | eu-central-1, Europe (Frankfurt) | EU | eu-west-1, Europe (Ireland) |');
-    expect(text).toContain('| us | us-east-1, US East (N. Virginia) | US | us-west-2, US West (Oregon) |');
-    expect(text).toContain('| au | ap-southeast-2, Asia Pacific (Sydney) | AU | ap-southeast-4, Asia Pacific (Melbourne) |');
+    expect(text).toContain('| eu | eu-central-1, Europe (Frankfurt) | EU | eu-west-1, Europe (Ireland) | EU, DE |');
+    expect(text).toContain('| us | us-east-1, US East (N. Virginia) | US | us-west-2, US West (Oregon) | US |');
+    expect(text).toContain('| au | ap-southeast-2, Asia Pacific (Sydney) | AU | ap-southeast-4, Asia Pacific (Melbourne) | AU |');
   });
 
   it('follows the description: a changed off-site region and retention show up', () => {
@@ -29,7 +29,7 @@ describe('hostingLocationsMarkdown', () => {
       (raw.backup as { weeklyRetentionDays: number }).weeklyRetentionDays = 120;
     });
     const text = hostingLocationsMarkdown(fleet);
-    expect(text).toContain('| eu | eu-central-1, Europe (Frankfurt) | EU | eu-west-3, Europe (Paris) |');
+    expect(text).toContain('| eu | eu-central-1, Europe (Frankfurt) | EU | eu-west-3, Europe (Paris) | EU, DE |');
     expect(text).toContain('weekly backups for 120 days');
     expect(text).not.toContain('eu-west-1');
   });

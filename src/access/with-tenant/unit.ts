@@ -5,6 +5,7 @@ import { isConnectionError } from '../../db/scoped.ts';
 import { FleetError } from '../../errors.ts';
 import { notActive } from '../session-login.ts';
 import { enterFailed, notFound } from './errors.ts';
+import { SQLSTATE, sqlStateOf } from '../../db/sqlstate.ts';
 import type { TenantWork } from './types.ts';
 
 /** What one unit of work needs to know about its tenant. */
@@ -29,21 +30,16 @@ interface EnterRow {
   dirty: boolean;
 }
 
-interface CheckRow {
-  role_ok: boolean;
-  path_ok: boolean;
-  same_transaction: boolean;
-  read_only_ok: boolean;
-  no_large_objects: boolean;
-  role: string;
-  has_temp: boolean;
-}
-
 /**
  * BEGIN, the session's tenant and status, SET LOCAL ROLE and SET LOCAL search_path, and the
- * transaction's identity: one simple query, one round trip. Only identifiers reach the text
- * (quoted); no value does. The role is taken before the status is known, but nothing runs in it:
- * a tenant that is not active (or a dirty connection) is rolled back before fn is called.
+ * unit's marks: one simple query, one round trip. Only identifiers reach the text (quoted); no
+ * value does. The role is taken before the status is known, but nothing runs in it: a tenant that
+ * is not active (or a dirty connection) is rolled back before fn is called. The marks
+ * (fleet_access.unit_marks, control migration 0013) are what the check before COMMIT compares
+ * with: the search_path as the server spells it; the transaction's start (a COMMIT inside fn
+ * followed by a new BEGIN gets a new one, which fn cannot choose); and the large objects the
+ * tenant's roles own already (none, unless made before they were refused), which fn may read,
+ * write or unlink, never add to.
  */
 export function enterSql(readOnly: boolean, role: string, schema: string): string {
   return [
@@ -51,37 +47,31 @@ export function enterSql(readOnly: boolean, role: string, schema: string): strin
     'SELECT s.tenant_id, s.status, s.schema_name, current_user <> session_user AS dirty FROM fleet_access.session_tenant() AS s',
     `SET LOCAL ROLE ${quoteIdent(role)}`,
     `SET LOCAL search_path TO ${tenantSearchPath(schema)}, pg_temp`,
-    // The search_path as the server spells it, and the transaction's start (an epoch, free of
-    // DateStyle and TimeZone): what the check before COMMIT compares with. A COMMIT inside fn
-    // followed by a new BEGIN gets a new start time; fn cannot choose it.
-    // The large objects the tenant's roles own already (none, unless made before they were
-    // refused): the check lets fn read, write or unlink those, never add one.
-    `SELECT current_setting('search_path') AS path, extract(epoch FROM transaction_timestamp())::text AS began,
-            (SELECT coalesce(array_agg(m.oid), '{}') FROM pg_catalog.pg_largeobject_metadata m
-              WHERE m.lomowner IN (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname IN (current_user, session_user)))::text AS large_objects`,
+    "SELECT * FROM fleet_access.unit_marks(pg_catalog.current_setting('search_path'))",
   ].join('; ');
 }
 
 /**
- * The check before COMMIT, in one query: role and search_path as entered, the same transaction,
- * still read-only when it began so (and nothing written: a unit could turn read-only off, write,
- * and turn it on again; a transaction that wrote anything has a transaction id), and no new large object owned by the tenant's roles (tenants
- * may not create large objects: the tenant copy and export know only schemas; the purge drops
- * any the roles own, never reassigns them).
- * pg_largeobject_metadata is read by PUBLIC and has no owner index: a scan of a table that holds
- * no tenant's rows.
+ * The check before COMMIT (fleet_access.unit_check): role and search_path as entered, the same
+ * transaction, still read-only when it began so (and nothing written: a unit could turn read-only
+ * off, write, and turn it on again; a transaction that wrote anything has a transaction id), and
+ * no new large object owned by the tenant's roles (tenants may not create large objects: the
+ * tenant copy and export know only schemas; the purge drops any the roles own, never reassigns
+ * them). It raises SQLSTATE.UNIT_CHECK_FAILED with the failed checks as DETAIL (the unit is then rolled
+ * back). It also lets go of session-level advisory locks fn took (a pooled connection keeps none)
+ * and answers whether the session has a temporary schema.
  */
-export const CHECK_SQL = `SELECT current_user::text = $1 AS role_ok,
-       current_setting('search_path') = $2 AS path_ok,
-       extract(epoch FROM transaction_timestamp()) = $3::numeric AS same_transaction,
-       (NOT $4::boolean OR (current_setting('transaction_read_only') = 'on' AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL)) AS read_only_ok,
-       NOT EXISTS (SELECT 1 FROM pg_catalog.pg_largeobject_metadata m
-                    WHERE m.lomowner IN (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname IN ($1, session_user))
-                      AND m.oid <> ALL ($5::oid[])) AS no_large_objects,
-       current_user::text AS role, pg_catalog.pg_my_temp_schema() <> 0 AS has_temp`;
+export const CHECK_SQL =
+  "SELECT fleet_access.unit_check($1::text, $2::text, $3::numeric, $4::boolean, $5::oid[], pg_catalog.current_setting('search_path')) AS has_temp";
 
-/** COMMIT, and any session-level advisory lock fn took let go: a pooled connection keeps none. */
-const COMMIT_SQL = 'COMMIT; SELECT pg_catalog.pg_advisory_unlock_all()';
+const CHECK_PROBLEMS: Record<string, string> = {
+  role: 'it ended as another role or with another search_path than withTenant set (do not SET ROLE or SET search_path inside withTenant)',
+  transaction: 'it ended the transaction withTenant began and ran in another (do not COMMIT, ROLLBACK or BEGIN inside withTenant)',
+  read_only: 'it turned read-only off (RESET or SET transaction_read_only) in a read-only unit',
+  large_object:
+    'it created a large object (lo_create, lo_import, lo_from_bytea): tenants may not create large objects; store bytes in a bytea column',
+};
+
 const ROLLBACK_SQL = 'ROLLBACK; SELECT pg_catalog.pg_advisory_unlock_all()';
 
 /**
@@ -134,30 +124,22 @@ export async function runUnit<T>(client: pg.ClientBase, target: UnitTarget, fn: 
 
     const value = await fn(client);
 
-    const check = (await client.query<CheckRow>(CHECK_SQL, [role, searchPath, began, readOnly, largeObjects])).rows[0];
-    const problems = [
-      ...(!check?.role_ok || !check.path_ok
-        ? [
-            `it ended as role ${JSON.stringify(check?.role)} or with another search_path than withTenant set (do not SET ROLE or SET search_path inside withTenant)`,
-          ]
-        : []),
-      ...(check && !check.same_transaction
-        ? ['it ended the transaction withTenant began and ran in another (do not COMMIT, ROLLBACK or BEGIN inside withTenant)']
-        : []),
-      ...(check && !check.read_only_ok ? ['it turned read-only off (RESET or SET transaction_read_only) in a read-only unit'] : []),
-      ...(check && !check.no_large_objects
-        ? [
-            'it created a large object (lo_create, lo_import, lo_from_bytea): tenants may not create large objects; store bytes in a bytea column',
-          ]
-        : []),
-    ];
-    if (problems.length > 0) {
-      discard = !check?.role_ok || !check.path_ok || !check.same_transaction;
-      throw new FleetError('REFUSED', `the unit of work for tenant ${JSON.stringify(tenantId)} was rolled back:`, problems);
+    let hasTemp: boolean | undefined;
+    try {
+      hasTemp = (await client.query<{ has_temp: boolean }>(CHECK_SQL, [role, searchPath, began, readOnly, largeObjects])).rows[0]?.has_temp;
+    } catch (error) {
+      if (sqlStateOf(error) !== SQLSTATE.UNIT_CHECK_FAILED) throw error;
+      const failed = String((error as { detail?: unknown }).detail ?? '').split(',');
+      discard = failed.includes('role') || failed.includes('transaction');
+      throw new FleetError(
+        'REFUSED',
+        `the unit of work for tenant ${JSON.stringify(tenantId)} was rolled back:`,
+        failed.map((key) => CHECK_PROBLEMS[key] ?? key),
+      );
     }
+    await client.query('COMMIT');
     // Temporary objects outlive the transaction on a pooled connection: such a connection is not reused.
-    if (check?.has_temp) discard = true;
-    await client.query(COMMIT_SQL);
+    if (hasTemp) discard = true;
     return { kind: 'done', value, discard };
   } catch (error) {
     if (isConnectionError(error)) discard = true;

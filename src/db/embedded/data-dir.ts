@@ -21,6 +21,7 @@ import { findBinaries } from './binaries.ts';
 import { OS_USER, serverOsUser, unreachableAncestor, type OsUser } from './os-user.ts';
 import { ensurePrivateDir, outsideBase } from './outside.ts';
 import { tail } from './util.ts';
+import { isProcessAlive } from './processes.ts';
 
 export const SUPERUSER = 'postgres';
 
@@ -87,6 +88,43 @@ export function outsideDataRoot(dir: string): string {
   return path.join(outsideBase(), `tenant-fleet-data-${name}-${hash}`);
 }
 
+/** In each data root outside: the directory it belongs to, so that a root whose directory is gone can be found and removed. */
+const OWNER_FILE = 'owner';
+const OUTSIDE_ROOT_PATTERN = /^tenant-fleet-data-[A-Za-z0-9._-]*-[0-9a-f]{16}$/;
+
+/**
+ * Remove the data roots outside whose directory is gone (a deleted clone, a CI run's temporary
+ * FLEET_HOME): nothing can reach their cluster any more, and each holds a whole PostgreSQL data
+ * directory. Kept: roots of this user's that still have their directory and its postgres-data
+ * link to them, roots without an owner file (not ours to judge), any being initialised or whose
+ * directory's lock is held, and any whose postmaster runs.
+ * Run before a new root is made, so that at most the last one of a removed directory lingers.
+ */
+export async function sweepOrphanedDataRoots(log: (line: string) => void): Promise<string[]> {
+  const base = outsideBase();
+  const removed: string[] = [];
+  const uid = process.getuid?.();
+  for (const name of await fs.readdir(base).catch(() => [] as string[])) {
+    if (!OUTSIDE_ROOT_PATTERN.test(name)) continue;
+    const root = path.join(base, name);
+    const stat = await fs.lstat(root).catch(() => undefined);
+    if (!stat?.isDirectory() || (uid !== undefined && stat.uid !== uid)) continue;
+    const owner = (await fs.readFile(path.join(root, OWNER_FILE), 'utf8').catch(() => '')).trim();
+    if (!owner || outsideDataRoot(owner) !== root) continue;
+    const link = await fs.readlink(path.join(owner, 'postgres-data')).catch(() => undefined);
+    if (link !== undefined && path.resolve(owner, link) === path.join(root, 'postgres-data')) continue;
+    // Being set up right now (the link comes last), or its directory's lock is held.
+    if ((await fs.readdir(root).catch(() => [] as string[])).some((entry) => entry.startsWith('postgres.initdb-'))) continue;
+    if (existsSync(path.join(owner, 'postgres.lock'))) continue;
+    const pid = Number((await fs.readFile(path.join(root, 'postgres-data', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+    if (pid > 0 && isProcessAlive(pid)) continue;
+    log(`removing ${root}: the embedded PostgreSQL data of ${owner}, which no longer exists`);
+    await fs.rm(root, { recursive: true, force: true });
+    removed.push(root);
+  }
+  return removed;
+}
+
 /** Whether PGDATA lives outside `dir` (behind the postgres-data symlink). */
 function isOutside(layout: Layout): boolean {
   return layout.dataDir !== layout.dataLink;
@@ -130,7 +168,11 @@ export async function ensureInitialised(ctx: Context): Promise<void> {
   ctx.log(`initialising an embedded PostgreSQL cluster in ${layout.dataDir}`);
   const user = await serverOsUser();
   const parent = path.dirname(layout.dataDir);
-  if (isOutside(layout)) await ensurePrivateDir(parent);
+  if (isOutside(layout)) {
+    await sweepOrphanedDataRoots(ctx.log);
+    await ensurePrivateDir(parent);
+    await fs.writeFile(path.join(parent, OWNER_FILE), `${layout.dir}\n`, { mode: 0o644 });
+  }
   if (user) await ensureReachable(layout, user);
   for (const name of await fs.readdir(parent)) {
     if (name.startsWith('postgres.initdb-')) await fs.rm(path.join(parent, name), { recursive: true, force: true });

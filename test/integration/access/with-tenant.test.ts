@@ -49,6 +49,48 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<Flee
 }
 
 describe('withTenant', () => {
+  test("a unit finds its session's tenant through the registry's indexes: no unit reads fleet.session_roles or fleet.gateways whole", async () => {
+    const admin = new pg.Client({ connectionString: db().url });
+    await admin.connect();
+    try {
+      const scans = async () =>
+        (
+          await admin.query<{ relname: string; seq: string; idx: string }>(
+            `SELECT relname, seq_scan::text AS seq, coalesce(idx_scan, 0)::text AS idx FROM pg_stat_user_tables
+              WHERE schemaname = 'fleet' AND relname IN ('session_roles', 'gateways') ORDER BY relname`,
+          )
+        ).rows;
+      const units = 20;
+      const run = async (n: number) => {
+        for (let i = 0; i < n; i += 1) await access.withTenant('acme', (c) => c.query('SELECT 1'), { recordContact: false });
+      };
+      // An idle backend reports its counters within PGSTAT_IDLE_INTERVAL (10 s).
+      const settled = async (before: Awaited<ReturnType<typeof scans>>, n: number) => {
+        let after = before;
+        for (let wait = 0; wait < 50; wait += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await admin.query('SELECT pg_stat_clear_snapshot()');
+          after = await scans();
+          if (after.every((r, i) => Number(r.idx) - Number(before[i]!.idx) >= n)) break;
+        }
+        return after;
+      };
+      // A warm-up batch (a first login may read a table once), then the batch that is measured.
+      await admin.query('SELECT pg_stat_clear_snapshot()');
+      const start = await scans();
+      await run(units);
+      const before = await settled(start, units);
+      await run(units);
+      const after = await settled(before, units);
+      for (const [i, row] of after.entries()) {
+        expect(Number(row.idx) - Number(before[i]!.idx), row.relname).toBeGreaterThanOrEqual(units);
+        expect(Number(row.seq) - Number(before[i]!.seq), row.relname).toBe(0);
+      }
+    } finally {
+      await admin.end();
+    }
+  });
+
   test('runs fn in one transaction as the tenant role with the tenant schema on the search_path', async () => {
     const prefix = access.info('local').prefix;
     const seen = await access.withTenant('acme', async (client) => {

@@ -115,6 +115,14 @@ describe('move', () => {
       },
     ]);
     expect((await moveStatus(fleet, 'hooks')).status).toBe('not-started');
+    // What authenticates its requests (here a Forge installation) moves with it at the switch, and only then.
+    await withDb(eu.url, (c) =>
+      c.query(
+        `INSERT INTO fleet.installations (tenant_id, kind, installation_id, installed_at, updated_at) VALUES ('hooks', 'forge', 'ari:cloud:ecosystem::installation/hooks', now(), now())`,
+      ),
+    );
+    const installation = (url: string) =>
+      withDb(url, async (c) => (await c.query(`SELECT installation_id FROM fleet.installations WHERE tenant_id = 'hooks'`)).rows);
     const access = await openTenantAccess(fleet, {
       appSecret: 'a-test-application-secret-of-enough-length-0123456789',
       credentialsDir: tempDir('copy-creds'),
@@ -137,14 +145,18 @@ describe('move', () => {
     expect(await moveStatus(fleet, 'hooks')).toMatchObject({ status: 'ready-to-commit', from: 'eu', to: 'us' });
     expect(await registry(eu.url, 'hooks')).toMatchObject({ status: 'moving' });
     expect(await registry(us.url, 'hooks')).toMatchObject({ status: 'moving' });
+    expect(await installation(us.url)).toEqual([]);
     await rollbackMove(fleet, 'hooks');
     expect(await registry(eu.url, 'hooks')).toMatchObject({ status: 'active' });
     expect(await registry(us.url, 'hooks')).toBeUndefined();
+    expect(await installation(eu.url)).toEqual([{ installation_id: 'ari:cloud:ecosystem::installation/hooks' }]);
     await withDb(us.url, async (c) => expect((await c.query(`SELECT 1 FROM pg_namespace WHERE nspname = 't_hooks'`)).rowCount).toBe(0));
     await startMove(fleet, 'hooks', 'us');
     await commitMove(fleet, 'hooks');
     expect((await moveStatus(fleet, 'hooks')).status).toBe('not-started');
     expect(await registry(us.url, 'hooks')).toEqual({ status: 'active', moved_from: 'eu' });
+    expect(await installation(us.url)).toEqual([{ installation_id: 'ari:cloud:ecosystem::installation/hooks' }]);
+    expect(await installation(eu.url)).toEqual([]);
     const again = await moveTenant(fleet, 'hooks', 'us');
     expect(again.status).toBe('committed');
   });

@@ -102,12 +102,15 @@ describe('fleet purge', () => {
       ok: true,
       dryRun: true,
       results: [],
-      summary: { due: 2, purged: 0 },
+      aside: [],
+      asideResults: [],
+      summary: { due: 2, purged: 0, asideDue: 0 },
       brake: { tripped: true, maxShare: 0.1 },
     });
     expect((r.json.due as Array<Record<string, unknown>>).map((d) => Object.keys(d).sort())).toEqual(
       Array(2).fill([
         'approxBytes',
+        'asideSchemas',
         'backupExpiresAt',
         'disconnectCause',
         'disconnectedAt',

@@ -56,22 +56,69 @@ describe('SessionPool', () => {
     expect(opened.every((x) => x.ended)).toBe(true);
   });
 
-  test('at the cap with nothing idle, callers wait in order; a release hands over the connection or its slot', async () => {
+  test('at the cap with nothing idle, callers of other tenants wait in order; a release hands over its slot', async () => {
     const { p, live } = pool(1);
     const a = await p.acquire('a');
     const waitingB = p.acquire('b');
-    const waitingA = p.acquire('a');
+    const waitingC = p.acquire('c');
     expect(p.stats().waiting).toBe(2);
     p.release('a', a.client);
     const b = await waitingB;
     expect((b.client as unknown as FakeClient).tenant).toBe('b');
     expect(live()).toBe(1);
     p.release('b', b.client);
-    const a2 = await waitingA;
-    expect((a2.client as unknown as FakeClient).tenant).toBe('a');
-    p.release('a', a2.client, true);
+    const c = await waitingC;
+    expect((c.client as unknown as FakeClient).tenant).toBe('c');
+    p.release('c', c.client, true);
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(p.stats()).toMatchObject({ open: 0, idle: 0, waiting: 0 });
+    await p.close();
+  });
+
+  test('a released connection goes to a waiter of its own tenant first, but passes over no waiter more than four times', async () => {
+    const { p } = pool(1);
+    const first = await p.acquire('a');
+    const client = first.client;
+    const order: string[] = [];
+    const waitingB = p.acquire('b').then((r) => {
+      order.push('b');
+      return r;
+    });
+    const waitingA = Array.from({ length: 6 }, (_, i) =>
+      p.acquire('a').then((r) => {
+        order.push(`a${i}`);
+        return r;
+      }),
+    );
+    // Each 'a' release skips b (no move needed) until b has been passed over four times.
+    p.release('a', client);
+    for (let i = 0; i < 4; i += 1) p.release('a', (await waitingA[i]!).client);
+    const b = await waitingB;
+    expect(order).toEqual(['a0', 'a1', 'a2', 'a3', 'b']);
+    // b's tenant differs: the connection that reaches it is a new one in the freed slot.
+    expect((b.client as unknown as FakeClient).tenant).toBe('b');
+    p.release('b', b.client);
+    p.release('a', (await waitingA[4]!).client);
+    p.release('a', (await waitingA[5]!).client);
+    expect(order).toEqual(['a0', 'a1', 'a2', 'a3', 'b', 'a4', 'a5']);
+    await p.close();
+  });
+
+  test('at the cap, the idle connection given up is that of the tenant that asked least often lately, not merely the least recently used', async () => {
+    const { p, opened } = pool(2);
+    for (let i = 0; i < 5; i += 1) {
+      const a = await p.acquire('a');
+      p.release('a', a.client);
+    }
+    const b = await p.acquire('b');
+    p.release('b', b.client);
+    // a's connection is the least recently used, but a asked five times and b once: b's goes.
+    const c = await p.acquire('c');
+    expect((opened[1] as FakeClient).tenant).toBe('b');
+    expect(opened[1]!.ended).toBe(true);
+    expect(opened[0]!.ended).toBe(false);
+    p.release('c', c.client);
+    expect(p.stats()).toMatchObject({ acquired: 7, opened: 3, moved: 0 });
     await p.close();
   });
 

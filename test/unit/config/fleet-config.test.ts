@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { loadFleetConfig, parseFleetConfig } from '../../../src/config/load.ts';
 import { FleetError } from '../../../src/errors.ts';
+import { regionForAtlassianLocation } from '../../../src/config/atlassian-locations.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a raw, deliberately mutable copy to break on purpose
 const base = () => JSON.parse(JSON.stringify(loadFleetConfig())) as Record<string, any>;
@@ -48,6 +49,29 @@ describe('the fleet description', () => {
     const problems = problemsOf(raw);
     expect(problems.join('\n')).toMatch(/used twice/);
     expect(problems.join('\n')).toMatch(/surprise/);
+  });
+
+  test('Atlassian data residency locations: each in one region, hosted where Atlassian says; looked up case-insensitively', () => {
+    const config = loadFleetConfig();
+    expect(config.regions.map((r) => [r.name, r.atlassianLocations])).toEqual([
+      ['eu', ['EU', 'DE']],
+      ['us', ['US']],
+      ['au', ['AU']],
+    ]);
+    expect(regionForAtlassianLocation(config, 'DE')).toBe('eu');
+    expect(regionForAtlassianLocation(config, 'us')).toBe('us');
+    expect(regionForAtlassianLocation(config, 'JP')).toBeUndefined();
+    const raw = base();
+    raw.regions[1].atlassianLocations = ['US', 'DE', 'EU']; // DE is Frankfurt only; EU twice
+    const problems = problemsOf(raw).join('\n');
+    expect(problems).toMatch(/regions\.1\.atlassianLocations\.1: Atlassian location DE is hosted in eu-central-1, not us-east-1/);
+    expect(problems).toMatch(
+      /regions\.1\.atlassianLocations\.2: Atlassian location EU needs a region of jurisdiction EU; us-east-1 lies in US/,
+    );
+    expect(problems).toMatch(/Atlassian location EU is listed by regions eu and us/);
+    const unknown = base();
+    unknown.regions[2].atlassianLocations = ['MARS'];
+    expect(problemsOf(unknown).join('\n')).toMatch(/regions\.2\.atlassianLocations\.0: .*"EU"/);
   });
 
   test('a missing file names the path and the fix', () => {
