@@ -8,6 +8,8 @@
  *   --runs 3                 runs per case (the median is reported)
  *   --large-runs N           runs of the fresh and provision cases at --large-from tenants and more (default --runs): each takes minutes
  *   --large-from 10000       the size from which --large-runs applies
+ *   --settle 65              provision cases: seconds to wait (after a sync) once a pair's databases are
+ *                            dropped, before the next pair (0: no wait; see settle() in lib.ts)
  *   --cases fresh,release,noop,memory,regions,scaling,verify   (also: requests, see requests.ts;
  *                            provision, provision-release: against the provisioning floor, below)
  *   --provision 1000,5000,10000  sizes of the provision case (`fleet tenants add` vs the provisioning
@@ -51,6 +53,7 @@ import {
   runFloor,
   runNaive,
   schemaOf,
+  settle,
   startServer,
   tenantIds,
   writeIdFile,
@@ -70,6 +73,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     'large-runs': { type: 'string' },
     'large-from': { type: 'string', default: '10000' },
+    settle: { type: 'string', default: '65' },
     cases: { type: 'string', default: 'fresh,release,noop,memory,regions,scaling,verify' },
     concurrency: { type: 'string', default: '8' },
     'naive-max': { type: 'string', default: '1000' },
@@ -100,6 +104,7 @@ const NAIVE_MAX = Number(args['naive-max']);
 const REGIONS_TENANTS = Number(args['regions-tenants']);
 const REGIONS_CONCURRENCY = Number(args['regions-concurrency'] ?? CONCURRENCY);
 const FLOOR_SESSIONS = 8;
+const SETTLE_MS = Number(args.settle) * 1000;
 const known = new Set([
   'fresh',
   'release',
@@ -148,8 +153,8 @@ function checkCli(label: string, run: CliRun, expectExit = 0): CliRun {
 const bases = new Map<number, string>();
 const freshResults = new Map<number, { ours: number[]; floor: number[]; naive: number[]; naiveSample: number }>();
 
-async function oursFresh(size: number, keep: boolean): Promise<{ ms: number; db: string }> {
-  const db = await createDatabase(server.adminUrl, `fresh${size}`);
+async function oursFresh(size: number, keep: boolean, into?: string): Promise<{ ms: number; db: string }> {
+  const db = into ?? (await createDatabase(server.adminUrl, `fresh${size}`));
   const ids = writeIdFile(tenantIds(size));
   try {
     const run = checkCli(
@@ -255,16 +260,21 @@ async function caseFresh(): Promise<void> {
 /** `fleet migrate` of the release in dir over a fresh copy of base (dropped afterwards): the measured side of both release cases. */
 async function migrateRelease(base: string, dir: string, label: string): Promise<CliRun> {
   const a = await createDatabase(server.adminUrl, label, base);
-  const run = checkCli(
-    'migrate (release)',
-    await runCli(['migrate', '--concurrency', String(CONCURRENCY), '--json'], {
-      env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, a), FLEET_MIGRATIONS_DIR: dir },
-      admin: server.adminUrl,
-      watch: [a],
-    }),
-  );
+  const run = await migrateReleaseIn(a, dir);
   await dropDatabase(server.adminUrl, a);
   return run;
+}
+
+/** `fleet migrate` of the release in dir over database db. */
+async function migrateReleaseIn(db: string, dir: string): Promise<CliRun> {
+  return checkCli(
+    'migrate (release)',
+    await runCli(['migrate', '--concurrency', String(CONCURRENCY), '--json'], {
+      env: { FLEET_DATABASE_URL: databaseUrl(server.adminUrl, db), FLEET_MIGRATIONS_DIR: dir },
+      admin: server.adminUrl,
+      watch: [db],
+    }),
+  );
 }
 
 async function caseRelease(): Promise<void> {
@@ -555,32 +565,49 @@ async function caseVerify(): Promise<void> {
 
 const provisionResults = new Map<number, { ours: number[]; floor: number[] }>();
 
-/** The provisioning floor over `size` fresh tenants: setup and logins in one session, then 8 sessions. */
-async function provisionFloor(size: number): Promise<number> {
-  const db = await createDatabase(server.adminUrl, `pfloor${size}`);
-  const prefix = await floorRolePrefix();
+/** The provisioning floor over `size` fresh tenants in database db: setup and logins in one session, then 8 sessions. */
+async function provisionFloor(size: number, db: string, prefix: string): Promise<number> {
   const schemas = tenantIds(size).map(schemaOf);
   const url = databaseUrl(server.adminUrl, db);
-  try {
-    const setup = await runPsql(url, provisionFloorSetupSql(schemas, prefix, db));
-    return setup + (await runFloor(url, schemas, provisionFloorTenantSql(files, prefix), FLOOR_SESSIONS));
-  } finally {
-    await dropDatabaseAndRoles(server.adminUrl, db, prefix);
+  const setup = await runPsql(url, provisionFloorSetupSql(schemas, prefix, db));
+  return setup + (await runFloor(url, schemas, provisionFloorTenantSql(files, prefix), FLOOR_SESSIONS));
+}
+
+/**
+ * Run the floor and the fleet back to back, floor first in even runs and fleet first in odd ones;
+ * a pair's databases are made before and dropped after both, then settle(): so neither side runs
+ * right after a DROP DATABASE.
+ */
+async function pair<T>(run: number, floorSide: () => Promise<T>, fleetSide: () => Promise<T>): Promise<[T, T]> {
+  if (run % 2 === 0) {
+    const floor = await floorSide();
+    return [floor, await fleetSide()];
   }
+  const ours = await fleetSide();
+  return [await floorSide(), ours];
 }
 
 async function caseProvision(): Promise<void> {
   for (const size of PROVISION_SIZES) {
     const result = { ours: [] as number[], floor: [] as number[] };
     for (let r = 0; r < runsFor(size); r += 1) {
-      // Alternated, so that a change of load hits both sides alike.
-      const floor = await provisionFloor(size);
+      const floorDb = await createDatabase(server.adminUrl, `pfloor${size}`);
+      const floorPrefix = await floorRolePrefix();
+      const fleetDb = await createDatabase(server.adminUrl, `fresh${size}`);
+      const [floor, ms] = await pair(
+        r,
+        () => provisionFloor(size, floorDb, floorPrefix),
+        async () => (await oursFresh(size, true, fleetDb)).ms,
+      );
+      await dropDatabaseAndRoles(server.adminUrl, floorDb, floorPrefix);
+      if (size === LARGE && !bases.has(size)) bases.set(size, fleetDb);
+      else await dropDatabaseAndRoles(server.adminUrl, fleetDb);
       result.floor.push(floor);
-      const keep = size === LARGE && !bases.has(size);
-      const { ms, db } = await oursFresh(size, keep);
-      if (keep) bases.set(size, db);
       result.ours.push(ms);
-      log(`provision ${size}: ours ${s(ms)}, floor ${s(floor)} (${ratio(ms, floor)}); load ${os.loadavg()[0]?.toFixed(2)}`);
+      log(
+        `provision ${size}: ours ${s(ms)}, floor ${s(floor)} (${ratio(ms, floor)}; ${r % 2 === 0 ? 'floor' : 'fleet'} first); load ${os.loadavg()[0]?.toFixed(2)}`,
+      );
+      await settle(SETTLE_MS, log);
     }
     provisionResults.set(size, result);
     const ours = median(result.ours);
@@ -647,18 +674,28 @@ async function caseProvisionRelease(): Promise<void> {
   const floor: number[] = [];
   try {
     for (let r = 0; r < runsFor(LARGE); r += 1) {
+      // Two copies of the same fleet; copying writes every file of the base, so sync before measuring.
       const b = await createDatabase(server.adminUrl, 'prelfloor', base);
+      const a = await createDatabase(server.adminUrl, 'prelease', base);
       const url = databaseUrl(server.adminUrl, b);
       await adminQuery(
         url,
         'CREATE SCHEMA floor; CREATE TABLE floor.ledger (tenant_id text NOT NULL, name text NOT NULL, applied_at timestamptz NOT NULL, PRIMARY KEY (tenant_id, name))',
       );
-      floor.push(await runFloor(url, schemas, releaseFloorTenantSql(release), FLOOR_SESSIONS));
-      await dropDatabase(server.adminUrl, b);
-      ours.push((await migrateRelease(base, dir, 'prelease')).wallMs);
-      log(
-        `provision-release ${LARGE}: ours ${s(ours.at(-1) as number)}, floor ${s(floor.at(-1) as number)}; load ${os.loadavg()[0]?.toFixed(2)}`,
+      await settle(0, log);
+      const [floorMs, oursMs] = await pair(
+        r,
+        () => runFloor(url, schemas, releaseFloorTenantSql(release), FLOOR_SESSIONS),
+        async () => (await migrateReleaseIn(a, dir)).wallMs,
       );
+      await dropDatabase(server.adminUrl, b);
+      await dropDatabase(server.adminUrl, a);
+      floor.push(floorMs);
+      ours.push(oursMs);
+      log(
+        `provision-release ${LARGE}: ours ${s(oursMs)}, floor ${s(floorMs)} (${ratio(oursMs, floorMs)}; ${r % 2 === 0 ? 'floor' : 'fleet'} first); load ${os.loadavg()[0]?.toFixed(2)}`,
+      );
+      await settle(SETTLE_MS, log);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
