@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Fleet } from '../fleet.ts';
 import type { RegionDatabase } from '../db/region-database.ts';
-import { asideSchemaOf, type AsideSchema } from '../tenants/aside.ts';
+import { asideSchemaOf, type AsideRow as AsideRegistryRow, type AsideSchema } from '../tenants/aside.ts';
 import { backupExpiry } from './backup-expiry.ts';
 
 /** A tenant due for purge: disconnected, its purge date passed, no legal hold. */
@@ -46,12 +46,7 @@ interface DueRow {
   aside: string[];
 }
 
-interface AsideRow {
-  schema_name: string;
-  tenant_id: string;
-  set_aside_at: Date;
-  drop_after: Date;
-  actor: string;
+interface AsideRow extends AsideRegistryRow {
   tables: number;
   bytes: string;
 }

@@ -19,7 +19,8 @@ export interface AsideSchema {
   readonly actor: string;
 }
 
-interface AsideRow {
+/** A row of fleet.aside_schemas as the queries here read it. */
+export interface AsideRow {
   schema_name: string;
   tenant_id: string;
   set_aside_at: Date;
