@@ -6,6 +6,7 @@ import { FleetError } from '../../errors.ts';
 import { notActive } from '../session-login.ts';
 import { enterFailed, notFound } from './errors.ts';
 import { SQLSTATE, sqlStateOf } from '../../db/sqlstate.ts';
+import { queryThenCommit } from '../../db/then-commit.ts';
 import type { TenantWork } from './types.ts';
 
 /** What one unit of work needs to know about its tenant. */
@@ -52,14 +53,15 @@ export function enterSql(readOnly: boolean, role: string, schema: string): strin
 }
 
 /**
- * The check before COMMIT (fleet_access.unit_check): role and search_path as entered, the same
- * transaction, still read-only when it began so (and nothing written: a unit could turn read-only
- * off, write, and turn it on again; a transaction that wrote anything has a transaction id), and
- * no new large object owned by the tenant's roles (tenants may not create large objects: the
- * tenant copy and export know only schemas; the purge drops any the roles own, never reassigns
- * them). It raises SQLSTATE.UNIT_CHECK_FAILED with the failed checks as DETAIL (the unit is then rolled
- * back). It also lets go of session-level advisory locks fn took (a pooled connection keeps none)
- * and answers whether the session has a temporary schema.
+ * The check before COMMIT (fleet_access.unit_check), sent with the COMMIT in one message: role
+ * and search_path as entered, the same transaction, still read-only when it began so (and nothing
+ * written: a unit could turn read-only off, write, and turn it on again; a transaction that wrote
+ * anything has a transaction id), and no new large object owned by the tenant's roles (tenants may
+ * not create large objects: the tenant copy and export know only schemas; the purge drops any the
+ * roles own, never reassigns them). It raises SQLSTATE.UNIT_CHECK_FAILED with the failed checks as
+ * DETAIL (the COMMIT is then skipped and the unit rolled back). It also lets go of session-level
+ * advisory locks fn took (a pooled connection keeps none) and answers whether the session has a
+ * temporary schema (read as text: no row or anything but 'f' discards the connection).
  */
 export const CHECK_SQL =
   "SELECT fleet_access.unit_check($1::text, $2::text, $3::numeric, $4::boolean, $5::oid[], pg_catalog.current_setting('search_path')) AS has_temp";
@@ -124,9 +126,16 @@ export async function runUnit<T>(client: pg.ClientBase, target: UnitTarget, fn: 
 
     const value = await fn(client);
 
-    let hasTemp: boolean | undefined;
+    let hasTemp: boolean;
     try {
-      hasTemp = (await client.query<{ has_temp: boolean }>(CHECK_SQL, [role, searchPath, began, readOnly, largeObjects])).rows[0]?.has_temp;
+      // The check and COMMIT in one round trip: a check that fails aborts the transaction before
+      // the COMMIT behind it runs (the server skips to the Sync); the ROLLBACK below ends it.
+      // Unnamed: the gateway scrub's DEALLOCATE ALL would drop a named statement.
+      const { firstRow } = await queryThenCommit(client, {
+        text: CHECK_SQL,
+        values: [role, searchPath ?? null, began ?? null, readOnly, largeObjects ?? null],
+      });
+      hasTemp = firstRow?.[0] !== 'f';
     } catch (error) {
       if (sqlStateOf(error) !== SQLSTATE.UNIT_CHECK_FAILED) throw error;
       const failed = String((error as { detail?: unknown }).detail ?? '').split(',');
@@ -137,7 +146,6 @@ export async function runUnit<T>(client: pg.ClientBase, target: UnitTarget, fn: 
         failed.map((key) => CHECK_PROBLEMS[key] ?? key),
       );
     }
-    await client.query('COMMIT');
     // Temporary objects outlive the transaction on a pooled connection: such a connection is not reused.
     if (hasTemp) discard = true;
     return { kind: 'done', value, discard };

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { useTestDatabase } from '../helpers/database.ts';
-import { statementThenCommit } from '../../../src/db/then-commit.ts';
+import { queryThenCommit, statementThenCommit } from '../../../src/db/then-commit.ts';
 import { SQLSTATE, sqlStateOf } from '../../../src/db/sqlstate.ts';
 
 const db = useTestDatabase('then_commit');
@@ -81,5 +81,35 @@ describe('statementThenCommit: a statement and COMMIT in one round trip', () => 
     await client.query('BEGIN');
     expect(await statementThenCommit(client, broken)).toBe(1);
     expect((await client.query('SELECT count(*)::int AS n FROM late')).rows[0]).toEqual({ n: 1 });
+  });
+
+  test('queryThenCommit: an unnamed statement returns its first row as text, and survives DEALLOCATE ALL', async () => {
+    await client.query('BEGIN');
+    await client.query('INSERT INTO t VALUES (30, $1, now(), false)', ['read back']);
+    const result = await queryThenCommit(client, {
+      text: 'SELECT note, flag, NULL::text AS nothing FROM t WHERE id >= $1 ORDER BY id',
+      values: [30],
+    });
+    expect(result).toEqual({ rowCount: 1, firstRow: ['read back', 'f', null] });
+    expect(await committedIds()).toContain(30);
+    await client.query('DEALLOCATE ALL');
+    await client.query('BEGIN');
+    expect(await queryThenCommit(client, { text: 'SELECT id FROM t WHERE id = $1', values: [999] })).toEqual({
+      rowCount: 0,
+      firstRow: null,
+    });
+  });
+
+  test('queryThenCommit: a statement that raises leaves COMMIT unrun: nothing of the transaction is committed', async () => {
+    await client.query('BEGIN');
+    await client.query('INSERT INTO t VALUES (40, $1, now(), false)', ['never committed']);
+    const error = await queryThenCommit(client, {
+      text: "INSERT INTO t (id, note, at, flag) VALUES ($1, 'taken', now(), true) RETURNING id",
+      values: [0],
+    }).catch((e: unknown) => e);
+    expect(sqlStateOf(error)).toBe(SQLSTATE.UNIQUE_VIOLATION);
+    await expect(client.query('SELECT 1')).rejects.toThrow(/aborted/);
+    await client.query('ROLLBACK');
+    expect(await committedIds()).not.toContain(40);
   });
 });
