@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 import type { RunEvent } from '../../src/index.ts';
 
 /** How a command talks: JSON for pipelines, text for people; colour and a bar only on a terminal. */
@@ -88,6 +89,8 @@ export function heartbeatFor(
 export function progressFor(out: Output, label: string): { onEvent: (event: RunEvent) => void; stop: () => void } {
   if (!process.stderr.isTTY) return heartbeatFor(label);
   if (!out.tty) return { onEvent: () => undefined, stop: () => undefined };
+  // Loaded only for a terminal: pipelines (and every command without a bar) start without it.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} [{bar}] {value}/{total} tenants | {phase} | failed {failed} | {duration_formatted}`,

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type pg from 'pg';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import type { Fleet } from '../fleet.ts';
 import { recordAudit } from '../audit.ts';
 import { quoteIdent, quoteQualified } from '../db/quote.ts';
@@ -61,7 +61,9 @@ export async function exportTenant(fleet: Fleet, tenantId: string, out: string):
   const { region, row } = await requireTenant(fleet, tenantId);
   if (row.status === 'purged')
     throw new FleetError('TENANT_NOT_ACTIVE', `tenant ${tenantId} was purged: its data is gone, nothing to export`);
-  const pack = tar.pack();
+  // Loaded here: every CLI command imports the library's index, only an export needs tar.
+  const { default: tarStream } = await import('tar-stream');
+  const pack = tarStream.pack();
   const written = pipeline(pack, createGzip(), createWriteStream(out));
   // Awaited below on success; on failure the read's error is the one thrown.
   written.catch(() => undefined);

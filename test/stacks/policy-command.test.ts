@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { POLICY_EXIT, registerPolicyCommand, runPolicy } from '../../scripts/commands/policy.ts';
+import { registerPolicyCommand } from '../../scripts/commands/policy.ts';
+import { POLICY_EXIT, runPolicy } from '../../scripts/commands/policy-run.ts';
 import type { Output } from '../../scripts/cli/output.ts';
 import { CONFIG_PATH, cleanTempDirs, copyOf, defaultFleet, readStack, synthFleet, tempDir, writeStack } from './fixtures.ts';
 
