@@ -56,6 +56,7 @@ import {
   settle,
   startServer,
   tenantIds,
+  vacuumRoleCatalogs,
   writeIdFile,
   type BenchServer,
   type CliRun,
@@ -588,6 +589,7 @@ async function pair<T>(run: number, floorSide: () => Promise<T>, fleetSide: () =
 }
 
 async function caseProvision(): Promise<void> {
+  await vacuumRoleCatalogs(server.adminUrl);
   for (const size of PROVISION_SIZES) {
     const result = { ours: [] as number[], floor: [] as number[] };
     for (let r = 0; r < runsFor(size); r += 1) {
@@ -602,6 +604,7 @@ async function caseProvision(): Promise<void> {
       await dropDatabaseAndRoles(server.adminUrl, floorDb, floorPrefix);
       if (size === LARGE && !bases.has(size)) bases.set(size, fleetDb);
       else await dropDatabaseAndRoles(server.adminUrl, fleetDb);
+      await vacuumRoleCatalogs(server.adminUrl);
       result.floor.push(floor);
       result.ours.push(ms);
       log(
@@ -690,6 +693,7 @@ async function caseProvisionRelease(): Promise<void> {
       );
       await dropDatabase(server.adminUrl, b);
       await dropDatabase(server.adminUrl, a);
+      await vacuumRoleCatalogs(server.adminUrl);
       floor.push(floorMs);
       ours.push(oursMs);
       log(
