@@ -26,15 +26,17 @@ export interface RegionState {
  * query per region however many tenants there are. Purged tenants are left out: they have no schema.
  * The checksums come from a hashed DISTINCT, a handful of rows: aggregating them with
  * array_agg(DISTINCT) sorted every ledger row (on disk past work_mem; 72 against 37 ms for the
- * whole query over 10,000 tenants on PostgreSQL 15).
+ * whole query over 10,000 tenants on PostgreSQL 15). Each tenant's applied migrations come as a
+ * JSON array, which V8's JSON.parse reads: pg's parser of text[] literals, with its garbage, took
+ * 140 of the 490 ms of CPU of a nothing-pending `fleet migrate` over 10,000 tenants.
  */
 const STATE_SQL = `
 WITH per_tenant AS (
-  SELECT tenant_id, array_agg(name ORDER BY name) AS applied FROM fleet.migrations GROUP BY tenant_id
+  SELECT tenant_id, json_agg(name ORDER BY name) AS applied FROM fleet.migrations GROUP BY tenant_id
 ), sums AS (
   SELECT name, array_agg(checksum) AS checksums FROM (SELECT DISTINCT name, checksum FROM fleet.migrations) AS d GROUP BY name
 )
-SELECT t.id, t.schema_name, t.status, coalesce(p.applied, '{}') AS applied, NULL::text AS name, NULL::text[] AS checksums
+SELECT t.id, t.schema_name, t.status, coalesce(p.applied, '[]'::json) AS applied, NULL::text AS name, NULL::text[] AS checksums
   FROM fleet.tenants t LEFT JOIN per_tenant p ON p.tenant_id = t.id
  WHERE t.status <> 'purged'
 UNION ALL
