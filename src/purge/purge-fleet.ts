@@ -34,42 +34,34 @@ export interface PurgeOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface PurgeResult {
+/** What the purge did with one schema (a tenant's, or an aside one): the fields both kinds share. */
+interface SchemaDropOutcome {
   readonly tenant: string;
   readonly region: string;
   readonly schema: string;
-  readonly status: 'purged' | 'skipped' | 'failed';
   readonly reason?: string;
-  /** Skipped because a runner or another purge held it: still due, so the run is not ok. */
+  /** Skipped because a runner, another purge or another transaction held it: still due, so the run is not ok. */
   readonly busy?: boolean;
   /** Skipped because the run was interrupted before it started: still due, so the run is not ok. */
   readonly interrupted?: boolean;
   readonly error?: { readonly message: string; readonly code?: string };
   readonly tables?: number;
   readonly approxBytes?: number;
+  readonly durationMs: number;
+}
+
+export interface PurgeResult extends SchemaDropOutcome {
+  readonly status: 'purged' | 'skipped' | 'failed';
   readonly purgedAt?: string;
   readonly backupExpiresAt?: string;
   /** The tenant's aside schemas, dropped with it. */
   readonly asideDropped?: readonly string[];
-  readonly durationMs: number;
 }
 
 /** What the purge did with one aside schema past its drop date. */
-export interface AsidePurgeResult {
-  readonly tenant: string;
-  readonly region: string;
-  readonly schema: string;
+export interface AsidePurgeResult extends SchemaDropOutcome {
   readonly status: 'dropped' | 'skipped' | 'failed';
-  readonly reason?: string;
-  /** Skipped because another transaction held its row: still due, so the run is not ok. */
-  readonly busy?: boolean;
-  /** Skipped because the run was interrupted before it started: still due, so the run is not ok. */
-  readonly interrupted?: boolean;
-  readonly error?: { readonly message: string; readonly code?: string };
-  readonly tables?: number;
-  readonly approxBytes?: number;
   readonly droppedAt?: string;
-  readonly durationMs: number;
 }
 
 export type PurgeEvent = { readonly type: 'start'; readonly tenants: number } | { readonly type: 'tenant'; readonly result: PurgeResult };
