@@ -256,6 +256,28 @@ async function checkAfter(op: Op, outcome: 'done' | 'refused', model: Model): Pr
   model.state = after;
 }
 
+/**
+ * Sequences that reach each interesting case for certain, run before the random ones: a purge the
+ * brake refuses (two of four due), the purge that follows with allowMass, and a held tenant left
+ * while it is due. Random sequences reach them only most of the time.
+ */
+const GUARANTEED: Op[][] = [
+  [
+    { kind: 'write', tenant: 0 },
+    { kind: 'uninstall', tenant: 0 },
+    { kind: 'uninstall', tenant: 1 },
+    { kind: 'uninstall', tenant: 2 },
+    { kind: 'hold', tenant: 2 },
+    { kind: 'write', tenant: 3 },
+    { kind: 'advance', ms: 11 * DAY_MS },
+    { kind: 'purge', allowMass: false },
+    { kind: 'purge', allowMass: true },
+    { kind: 'release', tenant: 2 },
+    { kind: 'install', tenant: 0 },
+    { kind: 'purge', allowMass: false },
+  ],
+];
+
 test('property: nothing is purged before its time, nothing is lost that was not purged', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 28 }), async (ops) => {
@@ -265,7 +287,7 @@ test('property: nothing is purged before its time, nothing is lost that was not 
         await checkAfter(op, outcome, model);
       }
     }),
-    { numRuns: 50, endOnFailure: true },
+    { numRuns: 50, endOnFailure: true, examples: GUARANTEED.map((ops) => [ops] as [Op[]]) },
   );
   // The sequences did reach the interesting cases.
   expect(seen.purged).toBeGreaterThan(0);
