@@ -1,11 +1,11 @@
 /** `fleet sql` and `fleet support` as an operator runs them: the real CLI in a child process. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { useTestDatabase } from '../helpers/database.ts';
 import { openTestFleet } from '../helpers/fleet.ts';
 import { cliEnv, runFleet } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 import type { Fleet } from '../../../src/fleet.ts';
 import { addTenants } from '../../../src/provisioning/add-tenants.ts';
 import { dropRoles, schemaChecksum, seed } from './helpers.ts';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   await seed(fleet, 't_acme', 'acme');
   await seed(fleet, 't_globex', 'globex');
   // FLEET_HOME: where the CLI keeps the application role's credentials (credentials/).
-  env = cliEnv(db().url, { FLEET_HOME: mkdtempSync(path.join(tmpdir(), 'tenant-fleet-test-home-')) });
+  env = cliEnv(db().url, { FLEET_HOME: tempDir('home') });
 });
 afterAll(async () => {
   await fleet?.close();
@@ -48,7 +48,7 @@ describe('fleet sql', () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/read-only transaction/);
 
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'tenant-fleet-test-sql-')), 'fix.sql');
+    const file = path.join(tempDir('sql'), 'fix.sql');
     writeFileSync(file, `UPDATE issues SET status = 'done' WHERE key = 'P1-1';\nSELECT status FROM issues;\n`);
     const wrote = await runFleet(['sql', '--tenant', 'acme', '-f', file, '--write'], env);
     expect(wrote.exitCode).toBe(0);
