@@ -29,8 +29,10 @@ export async function startServer(url: string | undefined, log: (line: string) =
   }
   const { acquireEmbeddedServer } = await import('../../src/db/embedded/index.ts');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tenant-fleet-bench-'));
-  log(`starting an embedded PostgreSQL in ${dir} (fsync on, max_connections 200)`);
-  const server = await acquireEmbeddedServer({ dir, settings: { max_connections: '200' } });
+  // BENCH_MAX_CONNECTIONS: room for a connection pool as large as the tenants (the requests bench's per-tenant sizing).
+  const maxConnections = process.env.BENCH_MAX_CONNECTIONS ?? '200';
+  log(`starting an embedded PostgreSQL in ${dir} (fsync on, max_connections ${maxConnections})`);
+  const server = await acquireEmbeddedServer({ dir, settings: { max_connections: maxConnections } });
   const adminUrl = server.url('postgres');
   return {
     adminUrl,

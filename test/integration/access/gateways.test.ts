@@ -240,4 +240,30 @@ describe('gateway logins', () => {
     }
     expect(await schemaChecksum(fleet, 't_bravo')).toBe(bravoBefore);
   });
+
+  test('a claim reuses the gateways whose holders ended, never one a live connection holds', async () => {
+    const sessionUser = (c: pg.ClientBase) => c.query<{ u: string }>('SELECT pg_sleep(0.2), session_user::text AS u');
+    const unitUser = async (a: TenantAccess) => a.withTenant('alpha', async (c) => (await sessionUser(c)).rows[0]!.u);
+    // n units at once on one tenant: n connections, n gateways.
+    const held = async (a: TenantAccess, n: number) => new Set(await Promise.all(Array.from({ length: n }, () => unitUser(a))));
+    const mine = await unitUser(access);
+    const first = await openTenantAccess(fleet, { appSecret: SECRET, maxConnections: 3, logins: 'gateway' });
+    const firstSet = await held(first, 3).finally(() => first.close());
+    expect(firstSet.size).toBe(3);
+    expect(firstSet).not.toContain(mine);
+    const roles = async () => (await admin().query<{ n: number }>('SELECT count(*)::int AS n FROM fleet.gateways')).rows[0]!.n;
+    const before = await roles();
+    // claim_gateway skips a gateway claimed in the last minute (its claimer may still be connecting).
+    await admin().query('UPDATE fleet.gateways SET claimed_at = NULL WHERE claimed_at IS NOT NULL');
+    const second = await openTenantAccess(fleet, { appSecret: SECRET, maxConnections: 3, logins: 'gateway' });
+    try {
+      const secondSet = await held(second, 3);
+      expect([...secondSet].sort()).toEqual([...firstSet].sort());
+      expect(await roles()).toBe(before);
+      // The first access's connection is still its own.
+      expect(await unitUser(access)).toBe(mine);
+    } finally {
+      await second.close();
+    }
+  });
 });
