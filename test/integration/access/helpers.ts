@@ -1,25 +1,14 @@
 /** Shared by the access tests: a fleet with tenants, checksums of a tenant's data, role cleanup. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { afterAll } from 'vitest';
 import type { Fleet } from '../../../src/fleet.ts';
 import { FleetError } from '../../../src/errors.ts';
 import { quoteIdent } from '../../../src/db/quote.ts';
 import { dropAccessRoles } from '../../../src/access/cleanup.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
-const madeDirs: string[] = [];
-// Registered on the importing test file: its credentials directories (0600 secrets) go with it.
-afterAll(() => {
-  for (const made of madeDirs.splice(0)) rmSync(made, { recursive: true, force: true });
-});
-
-/** A fresh credentials directory, removed after the test file that made it. */
+/** A fresh credentials directory (0600 secrets), removed after the test file that made it. */
 export function credentialsDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tenant-fleet-test-credentials-'));
-  madeDirs.push(dir);
-  return dir;
+  return tempDir('credentials');
 }
 
 /**
